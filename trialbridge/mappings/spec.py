@@ -1,0 +1,198 @@
+"""The mapping language: a closed vocabulary of transforms, validated on load. Never eval'd."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+
+from trialbridge.study import Strict
+
+Scalar = str | int | float
+
+
+class Condition(Strict):
+    """A row filter: one test on one column, or all/any of several conditions."""
+
+    column: str | None = None
+    equals: Scalar | None = None
+    not_equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    not_in: list[Scalar] | None = None
+    missing: bool | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [self.equals, self.not_equals, self.in_, self.not_in, self.missing]
+        given = sum(t is not None for t in tests)
+        if self.all is not None or self.any is not None:
+            if self.column is not None or given or (self.all is not None and self.any is not None):
+                raise ValueError("'all' or 'any' stands alone in a condition")
+        elif self.column is None or given != 1:
+            raise ValueError(
+                "a condition needs 'column' and exactly one of equals, not_equals, in, "
+                "not_in, missing"
+            )
+        return self
+
+
+class Copy(Strict):
+    """The source column's value, whitespace-trimmed."""
+
+    copy_: str = Field(alias="copy")
+
+
+class Constant(Strict):
+    constant: Scalar
+
+
+class RecodeArgs(Strict):
+    column: str
+    map: dict[str, str] = Field(default_factory=dict)
+    codelist: str | None = None
+
+
+class Recode(Strict):
+    """Local codes to CDISC submission values; an unmapped value is an error."""
+
+    recode: RecodeArgs
+
+
+class DateArgs(Strict):
+    column: str
+    format: str = "yyyy-mm-dd"
+    time: str | None = None
+    unknown: list[str] = Field(default_factory=lambda: ["UN", "UNK", "NK", "XX", "--"])
+
+
+class Date(Strict):
+    """ISO 8601 from a messy date (and optional time) column; partial dates kept partial."""
+
+    date: DateArgs
+
+
+class ConcatArgs(Strict):
+    parts: list[Expr]
+    separator: str = ""
+
+
+class Concat(Strict):
+    """Join parts; a missing part is skipped together with its separator."""
+
+    concat: ConcatArgs
+
+
+class LookupArgs(Strict):
+    table: str
+    on: dict[str, str] = Field(description="this block's source column -> the table's column")
+    value: str
+
+
+class Lookup(Strict):
+    """A value from another source table or an already-built domain, by key."""
+
+    lookup: LookupArgs
+
+
+class Case(Strict):
+    if_: Condition = Field(alias="if")
+    then: Expr
+
+
+class WhenArgs(Strict):
+    cases: list[Case]
+    otherwise: Expr | None = Field(default=None, alias="else")
+
+
+class When(Strict):
+    """The first case whose condition holds; else the 'else' expression or missing."""
+
+    when: WhenArgs
+
+
+def _expr_key(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value))
+    return None
+
+
+Expr = Annotated[
+    Annotated[Copy, Tag("copy")]
+    | Annotated[Constant, Tag("constant")]
+    | Annotated[Recode, Tag("recode")]
+    | Annotated[Date, Tag("date")]
+    | Annotated[Concat, Tag("concat")]
+    | Annotated[Lookup, Tag("lookup")]
+    | Annotated[When, Tag("when")],
+    Discriminator(
+        _expr_key,
+        custom_error_type="unknown_transform",
+        custom_error_message=(
+            "expected one transform: copy, constant, recode, date, concat, lookup or when"
+        ),
+    ),
+]
+
+
+def _scalar_is_constant(value: Any) -> Any:
+    return {"constant": value} if isinstance(value, str | int | float) else value
+
+
+SetExpr = Annotated[Expr, BeforeValidator(_scalar_is_constant)]
+
+
+class Melt(Strict):
+    """Wide CRF columns to findings rows: one output row per (input row, listed column)."""
+
+    columns: dict[str, dict[str, SetExpr]]
+    value: str = "VALUE"
+    keep_missing: bool = False
+
+
+class Block(Strict):
+    """Rows from one source table; a domain is the union of its blocks."""
+
+    source: str
+    subject: str | None = Field(default=None, description="source column holding SUBJID")
+    where: Condition | None = None
+    melt: Melt | None = None
+    variables: dict[str, Expr]
+
+
+class SuppVariable(Strict):
+    """A non-standard variable, written to SUPP--."""
+
+    label: str = Field(max_length=40)
+    origin: Literal["Collected", "Derived", "Assigned", "Protocol"] = "Collected"
+    evaluator: str | None = None
+
+
+class Baseline(Strict):
+    """Flag the last non-missing result on or before a DM reference date, per group."""
+
+    by: list[str]
+    at: str = "RFXSTDTC"
+    flags: list[str] = Field(default_factory=lambda: ["LOBXFL"])
+
+
+class DomainSpec(Strict):
+    """One domain's mapping: blocks of source rows plus domain-level derivation settings."""
+
+    domain: str = Field(pattern=r"^[A-Z]{2}$")
+    sources: list[Block] = Field(min_length=1)
+    supplemental: dict[str, SuppVariable] = Field(default_factory=dict)
+    standard_units: dict[str, str] = Field(default_factory=dict)
+    baseline: Baseline | None = None
+
+    @model_validator(mode="after")
+    def _supp_names(self) -> DomainSpec:
+        for qnam in self.supplemental:
+            if not (len(qnam) <= 8 and qnam[:1].isalpha() and qnam.isalnum() and qnam.isupper()):
+                raise ValueError(f"QNAM '{qnam}' must be 1-8 upper-case letters or digits")
+        return self
+
+
+for _model in (ConcatArgs, Case, WhenArgs, Condition):
+    _model.model_rebuild()

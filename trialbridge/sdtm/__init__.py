@@ -1,0 +1,1 @@
+"""SDTM: standards metadata, datasets, derivations and file formats."""

@@ -1,0 +1,119 @@
+"""CDISC Controlled Terminology: the shipped subset, or a full NCI EVS release file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+
+from trialbridge.errors import UserError
+
+EVS_COLUMNS = {
+    "Code": "code",
+    "Codelist Code": "codelist_code",
+    "Codelist Extensible (Yes/No)": "extensible",
+    "Codelist Name": "codelist_name",
+    "CDISC Submission Value": "value",
+    "CDISC Synonym(s)": "synonyms",
+    "NCI Preferred Term": "preferred_term",
+}
+
+
+@dataclass(frozen=True)
+class Codelist:
+    """One codelist: its terms by submission value, and synonyms pointing at them."""
+
+    code: str
+    short_name: str
+    name: str
+    extensible: bool
+    terms: dict[str, str]
+    synonyms: dict[str, str] = field(default_factory=dict)
+    folded: dict[str, str] = field(default_factory=dict)
+
+    def normalise(self, value: str) -> str | None:
+        """The submission value for `value`: exact, then exact synonym, then case-blind if unique."""
+        if value in self.terms:
+            return value
+        return self.synonyms.get(value) or self.folded.get(value.casefold())
+
+
+@dataclass(frozen=True)
+class Terminology:
+    version: str
+    codelists: dict[str, Codelist]
+
+    def get(self, short_name: str) -> Codelist | None:
+        return self.codelists.get(short_name)
+
+
+def _build(frame: pd.DataFrame, version: str) -> Terminology:
+    """Codelists from rows in NCI EVS layout (codelist rows have no Codelist Code)."""
+    heads = frame[frame["codelist_code"] == ""]
+    terms = frame[frame["codelist_code"] != ""]
+    codelists: dict[str, Codelist] = {}
+    for head in heads.itertuples(index=False):
+        rows = terms[terms["codelist_code"] == head.code]
+        values = dict(zip(rows["value"], rows["code"], strict=True))
+        synonyms, folded = _synonyms(rows["value"], rows["synonyms"])
+        codelists[head.value] = Codelist(
+            code=head.code,
+            short_name=head.value,
+            name=head.codelist_name,
+            extensible=head.extensible == "Yes",
+            terms=values,
+            synonyms=synonyms,
+            folded=folded,
+        )
+    return Terminology(version=version, codelists=codelists)
+
+
+def _synonyms(values: pd.Series, synonym_lists: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+    """Exact synonyms, and case-folded spellings that point at exactly one submission value."""
+    exact: dict[str, str] = {}
+    folded: dict[str, set[str]] = {}
+    for value, syns in zip(values, synonym_lists, strict=True):
+        for syn in (s.strip() for s in syns.split(";")):
+            if syn and syn not in values.values:
+                exact.setdefault(syn, value)
+        for spelling in {value, *(s.strip() for s in syns.split(";") if s.strip())}:
+            folded.setdefault(spelling.casefold(), set()).add(value)
+    unique = {key: next(iter(vals)) for key, vals in folded.items() if len(vals) == 1}
+    return exact, unique
+
+
+@cache
+def shipped_terminology() -> Terminology:
+    """The curated CT subset shipped with trialbridge (same layout as the NCI EVS file)."""
+    files = resources.files("trialbridge.sdtm.standards")
+    text = files.joinpath("ct.tsv").read_text("utf-8")
+    version = files.joinpath("ct-version.txt").read_text("utf-8").strip()
+    return _build(_read_evs(StringIO(text), "ct.tsv"), version)
+
+
+def load_terminology(path: Path) -> Terminology:
+    """A full CDISC CT release in the NCI EVS tab-delimited 'SDTM Terminology' format."""
+    if not path.is_file():
+        raise UserError("terminology file not found", path, "give the NCI EVS SDTM Terminology file")
+    return _build(_read_evs(path, str(path)), path.stem)
+
+
+def _read_evs(source: Path | StringIO, name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise UserError(f"cannot read terminology file ({exc})", name) from None
+    missing = [c for c in EVS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"not an NCI EVS terminology file: no column(s) {', '.join(missing)}",
+            name,
+            "use the tab-delimited 'SDTM Terminology.txt' from NCI EVS",
+        )
+    return frame.rename(columns=EVS_COLUMNS)[list(EVS_COLUMNS.values())].apply(
+        lambda col: col.str.strip()
+    )

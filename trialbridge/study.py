@@ -1,0 +1,183 @@
+"""The study definition (study.yaml): identity, design, visits, reference-date rules, sources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trialbridge.errors import UserError
+from trialbridge.yamlio import Lines, load_model
+
+_VAR_REF = re.compile(r"^(\*|[A-Z][A-Z0-9]{1,7})\.(--[A-Z0-9]{1,6}|[A-Z][A-Z0-9]{0,7})$")
+
+
+class Strict(BaseModel):
+    """Base for spec models: unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """A native record table: one export file and how to read it."""
+
+    name: str
+    file: str
+    format: Literal["csv", "xlsx"] | None = None
+    sheet: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    missing: list[str] = Field(default_factory=lambda: [""])
+
+    @property
+    def kind(self) -> str:
+        """The reader to use: explicit, else from the file extension."""
+        return self.format or ("xlsx" if self.file.lower().endswith(".xlsx") else "csv")
+
+
+class Site(Strict):
+    siteid: str
+    country: str
+    name: str | None = None
+
+
+class Element(Strict):
+    """A planned element; it starts at a subject's reference date plus an offset."""
+
+    etcd: str = Field(max_length=8)
+    element: str
+    epoch: str
+    start: str = Field(description="DM reference variable the element starts at, e.g. RFXSTDTC")
+    offset_days: int = 0
+
+
+class Arm(Strict):
+    armcd: str = Field(max_length=20)
+    arm: str
+    elements: list[str]
+
+
+class Visit(Strict):
+    visitnum: float
+    visit: str
+    day: int | None = None
+    window: tuple[int, int] | None = None
+    epoch: str | None = None
+
+
+class ReferenceRule(Strict):
+    """A DM reference date as the first or last of a list of DOMAIN.VARIABLE dates."""
+
+    first: list[str] | None = None
+    last: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReferenceRule:
+        if (self.first is None) == (self.last is None):
+            raise ValueError("give exactly one of 'first' or 'last'")
+        for ref in self.refs:
+            if not _VAR_REF.match(ref):
+                raise ValueError(f"'{ref}' is not DOMAIN.VARIABLE (e.g. EX.EXSTDTC or *.--DTC)")
+        return self
+
+    @property
+    def refs(self) -> list[str]:
+        return self.first if self.first is not None else (self.last or [])
+
+
+class AgeRule(Strict):
+    """AGE from two DM dates, in whole units."""
+
+    birth: str = "BRTHDTC"
+    at: str = "RFICDTC"
+    unit: Literal["YEARS"] = "YEARS"
+
+
+class Study(Strict):
+    """Everything study-specific that is not a mapping spec."""
+
+    studyid: str = Field(max_length=200)
+    title: str
+    short_title: str | None = None
+    sponsor: str
+    phase: str
+    registry_ids: dict[str, str] = Field(default_factory=dict)
+    usubjid: list[str] = Field(default_factory=lambda: ["STUDYID", "SUBJID"])
+    usubjid_separator: str = "-"
+    sites: list[Site]
+    elements: list[Element] = Field(default_factory=list)
+    arms: list[Arm] = Field(default_factory=list)
+    visits: list[Visit]
+    unscheduled_visit: str = "UNSCHEDULED"
+    reference_dates: dict[str, ReferenceRule] = Field(default_factory=dict)
+    age: AgeRule | None = None
+    sources: list[Source]
+    domains: list[str] = Field(description="mapping spec files, relative to mappings/")
+    terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
+
+    @field_validator("visits")
+    @classmethod
+    def _unique_visits(cls, visits: list[Visit]) -> list[Visit]:
+        for attr in ("visitnum", "visit"):
+            values = [getattr(v, attr) for v in visits]
+            dup = sorted({str(x) for x in values if values.count(x) > 1})
+            if dup:
+                raise ValueError(f"duplicate {attr} in visits: {', '.join(dup)}")
+        return visits
+
+    @model_validator(mode="after")
+    def _arms_use_defined_elements(self) -> Study:
+        defined = {e.etcd for e in self.elements}
+        for arm in self.arms:
+            missing = [e for e in arm.elements if e not in defined]
+            if missing:
+                raise ValueError(
+                    f"arm {arm.armcd} uses element(s) {', '.join(missing)} not defined in elements"
+                )
+        names = [s.name for s in self.sources]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate source name(s): {', '.join(dup)}")
+        return self
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def site_country(self) -> dict[str, str]:
+        return {site.siteid: site.country for site in self.sites}
+
+
+class StudyFolder(BaseModel):
+    """A loaded study folder: the definition, where it lives, and its YAML line map."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    root: Path
+    study: Study
+    lines: Lines
+
+    @property
+    def path(self) -> Path:
+        return self.root / "study.yaml"
+
+    def source_path(self, source: Source) -> Path:
+        return self.root / source.file
+
+    def spec_path(self, name: str) -> Path:
+        return self.root / "mappings" / name
+
+
+def load_study(root: Path) -> StudyFolder:
+    """Load and validate `root/study.yaml`."""
+    if not root.is_dir():
+        raise UserError("study folder not found", root, "give the folder that holds study.yaml")
+    path = root / "study.yaml"
+    if not path.is_file():
+        raise UserError("no study.yaml in the study folder", root, "create study.yaml")
+    study, lines = load_model(path, Study)
+    return StudyFolder(root=root, study=study, lines=lines)
