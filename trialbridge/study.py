@@ -95,6 +95,15 @@ class AgeRule(Strict):
     unit: Literal["YEARS"] = "YEARS"
 
 
+class UnitConversion(Strict):
+    """value in `from` x factor = value in `to`; `test` limits it to one test code."""
+
+    from_: str = Field(alias="from")
+    to: str
+    factor: float = Field(gt=0)
+    test: str | None = None
+
+
 class Study(Strict):
     """Everything study-specific that is not a mapping spec."""
 
@@ -115,6 +124,7 @@ class Study(Strict):
     age: AgeRule | None = None
     sources: list[Source]
     domains: list[str] = Field(description="mapping spec files, relative to mappings/")
+    unit_conversions: list[UnitConversion] = Field(default_factory=list)
     terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
 
     @field_validator("visits")

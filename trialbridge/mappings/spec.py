@@ -86,7 +86,7 @@ class Concat(Strict):
 
 class LookupArgs(Strict):
     table: str
-    on: dict[str, str] = Field(description="this block's source column -> the table's column")
+    by: dict[str, str] = Field(description="this block's source column -> the table's column")
     value: str
 
 
@@ -115,6 +115,9 @@ class When(Strict):
 def _expr_key(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         return next(iter(value))
+    if isinstance(value, Strict):
+        field_name, field = next(iter(type(value).model_fields.items()))
+        return field.alias or field_name
     return None
 
 
@@ -151,11 +154,20 @@ class Melt(Strict):
     keep_missing: bool = False
 
 
+class Join(Strict):
+    """Bring columns of another source table or built domain into each row, by key."""
+
+    table: str
+    by: dict[str, str] = Field(description="this block's column -> the table's column")
+    columns: dict[str, str] = Field(description="the table's column -> name in this block")
+
+
 class Block(Strict):
     """Rows from one source table; a domain is the union of its blocks."""
 
     source: str
     subject: str | None = Field(default=None, description="source column holding SUBJID")
+    joins: list[Join] = Field(default_factory=list)
     where: Condition | None = None
     melt: Melt | None = None
     variables: dict[str, Expr]

@@ -36,7 +36,7 @@ class Codelist:
     folded: dict[str, str] = field(default_factory=dict)
 
     def normalise(self, value: str) -> str | None:
-        """The submission value for `value`: exact, then exact synonym, then case-blind if unique."""
+        """Submission value for `value`: exact, exact synonym, then case-blind if unique."""
         if value in self.terms:
             return value
         return self.synonyms.get(value) or self.folded.get(value.casefold())
@@ -98,7 +98,9 @@ def shipped_terminology() -> Terminology:
 def load_terminology(path: Path) -> Terminology:
     """A full CDISC CT release in the NCI EVS tab-delimited 'SDTM Terminology' format."""
     if not path.is_file():
-        raise UserError("terminology file not found", path, "give the NCI EVS SDTM Terminology file")
+        raise UserError(
+            "terminology file not found", path, "give the NCI EVS SDTM Terminology file"
+        )
     return _build(_read_evs(path, str(path)), path.stem)
 
 

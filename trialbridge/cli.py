@@ -1,0 +1,83 @@
+"""Command line: thin wrappers that parse options, call the API and print results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from trialbridge import __version__, api
+from trialbridge.errors import UserError
+
+EXIT_USER = 2
+EXIT_INTERNAL = 1
+
+
+class _Group(click.Group):
+    """Turn UserError into one line on stderr and exit 2; anything else into exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"error: {exc.line()}", err=True)
+            sys.exit(EXIT_USER)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # internal failure: short message, no traceback
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="trialbridge")
+def main() -> None:
+    """trialbridge turns a clinical trial's native records into CDISC SDTM datasets.
+
+    A study folder holds study.yaml (identity, design, visits, sources), mappings/*.yaml
+    (one declarative spec per domain) and the native record files. Exit codes: 0 success,
+    2 bad input or spec (one line says what, where and how to fix), 1 internal failure.
+    """
+
+
+@main.command()
+@click.argument("study_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder; datasets go to OUT/sdtm/<domain>.xpt.",
+)
+@click.option(
+    "--ct",
+    "ct_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A CDISC CT release (NCI EVS 'SDTM Terminology.txt') to use instead of the shipped one.",
+)
+def convert(study_dir: Path, out_dir: Path, ct_file: Path | None) -> None:
+    """Convert STUDY_DIR's native records into SDTM XPT v5 files."""
+    result = api.convert(study_dir, out_dir, ct_file)
+    rows = [
+        (ds.name, len(ds.frame), len(ds.variables), ds.subjects) for ds in result.datasets.values()
+    ]
+    click.echo(_table(("domain", "records", "variables", "subjects"), rows))
+    click.echo(
+        f"wrote {len(result.files)} XPT files to {out_dir / 'sdtm'} (CT {result.terminology})"
+    )
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+    cells = [tuple(str(c) for c in header), *[tuple(str(c) for c in r) for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

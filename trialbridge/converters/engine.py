@@ -1,0 +1,310 @@
+"""Execute domain specs: source rows -> mapped SDTM columns, with lineage, before derivations."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from trialbridge.converters.sources import COLUMN, LINEAGE, read_source
+from trialbridge.converters.transforms import (
+    EvalContext,
+    columns_used,
+    evaluate,
+    fail_at,
+    holds,
+)
+from trialbridge.errors import UserError
+from trialbridge.mappings.spec import Block, DomainSpec, Join, LookupArgs
+from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.metadata import DomainMeta, domain_meta, standard_domains
+from trialbridge.study import StudyFolder
+from trialbridge.yamlio import Lines, line_of, load_model
+
+SUBJECT = "__subject"
+AUTOMATIC = ("STUDYID", "DOMAIN", "USUBJID")
+
+
+@dataclass
+class MappedDomain:
+    """A domain's rows after mapping: target variables, SUBJECT and lineage columns."""
+
+    spec: DomainSpec
+    meta: DomainMeta
+    frame: pd.DataFrame
+    spec_file: str
+
+
+class Mapper:
+    """Maps every spec of a study folder, reading each source file once."""
+
+    def __init__(self, folder: StudyFolder, ct: Terminology):
+        self.folder = folder
+        self.ct = ct
+        self.sources: dict[str, pd.DataFrame] = {}
+        self.built: dict[str, MappedDomain] = {}
+
+    def run(self) -> dict[str, MappedDomain]:
+        specs = self._load_specs()
+        for domain in _build_order(specs):
+            spec, lines, shown = specs[domain]
+            self.built[domain] = self._map(spec, lines, shown)
+        return self.built
+
+    def _load_specs(self) -> dict[str, tuple[DomainSpec, Lines, str]]:
+        specs: dict[str, tuple[DomainSpec, Lines, str]] = {}
+        for i, name in enumerate(self.folder.study.domains):
+            path = self.folder.spec_path(name)
+            shown = f"mappings/{name}"
+            if not path.is_file():
+                line = line_of(self.folder.lines, ("domains", i))
+                raise UserError(f"mapping spec '{shown}' not found", f"study.yaml:{line}")
+            spec, lines = load_model(path, DomainSpec)
+            if spec.domain in specs:
+                raise UserError(f"domain {spec.domain} is mapped by two specs", shown)
+            if spec.domain not in standard_domains():
+                raise UserError(
+                    f"no SDTMIG metadata for domain '{spec.domain}'",
+                    f"{shown}:{line_of(lines, ('domain',))}",
+                    f"supported: {', '.join(sorted(standard_domains()))}",
+                )
+            specs[spec.domain] = (spec, lines, shown)
+        return specs
+
+    def source(self, name: str) -> pd.DataFrame:
+        if name not in self.sources:
+            source = self.folder.study.source(name)
+            path = self.folder.source_path(source)
+            self.sources[name] = read_source(path, source, source.file)
+        return self.sources[name]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A lookup table: an already-mapped domain, else a source table."""
+        if name in self.built:
+            return self.built[name].frame
+        return self.source(name)
+
+    def _map(self, spec: DomainSpec, lines: Lines, shown: str) -> MappedDomain:
+        meta = domain_meta(spec.domain)
+        frames = [
+            self._map_block(spec, meta, block, lines, shown, ("sources", i))
+            for i, block in enumerate(spec.sources)
+        ]
+        frame = pd.concat(frames, ignore_index=True)
+        frame = _coerce_types(frame, meta)
+        _check_codelists(frame, meta, self.ct)
+        return MappedDomain(spec=spec, meta=meta, frame=frame, spec_file=shown)
+
+    def _map_block(
+        self,
+        spec: DomainSpec,
+        meta: DomainMeta,
+        block: Block,
+        lines: Lines,
+        shown: str,
+        path: tuple[Any, ...],
+    ) -> pd.DataFrame:
+        def where(*keys: Any) -> str:
+            return f"{shown}:{line_of(lines, (*path, *keys))}"
+
+        if block.source not in {s.name for s in self.folder.study.sources}:
+            raise UserError(
+                f"source '{block.source}' is not defined in study.yaml",
+                where("source"),
+                "add it under 'sources' or fix the name",
+            )
+        if block.subject is None:
+            raise UserError("block has no 'subject' column", where(), "name the SUBJID column")
+        _check_targets(spec, meta, block, where)
+        raw = self._joined(block, self.source(block.source), where)
+        self._check_columns(block, raw, lines, shown, path)
+        ctx = EvalContext(ct=self.ct, table=self.table, spec_where=where())
+        if block.where is not None:
+            raw = raw.loc[holds(block.where, raw)]
+        rows = _melt(block, raw, ctx) if block.melt else raw
+        out = pd.DataFrame(index=rows.index)
+        for name, expr in block.variables.items():
+            out[name] = evaluate(
+                expr, rows, EvalContext(self.ct, self.table, where("variables", name))
+            )
+        if block.melt:
+            for name in {n for sets in block.melt.columns.values() for n in sets}:
+                out[name] = rows[name]
+        out[SUBJECT] = rows[block.subject]
+        for column in LINEAGE:
+            out[column] = rows[column]
+        missing = out[SUBJECT].isna()
+        if missing.any():
+            fail_at(out, missing, "subject id is missing", SUBJECT, f"fill {block.subject}")
+        return out.reset_index(drop=True)
+
+    def _joined(self, block: Block, raw: pd.DataFrame, where: Any) -> pd.DataFrame:
+        """The block's rows with each join's columns added (left join, one match at most)."""
+        for i, join in enumerate(block.joins):
+            here = where("joins", i)
+            table = self.table(join.table)
+            for mine, theirs in join.by.items():
+                if mine not in raw:
+                    raise UserError(f"join key '{mine}' is not a column of this block", here)
+                if theirs not in table:
+                    raise UserError(f"join key '{theirs}' is not in table '{join.table}'", here)
+            absent = [c for c in join.columns if c not in table]
+            clash = [n for n in join.columns.values() if n in raw]
+            if absent or clash:
+                what = (
+                    f"no column {absent[0]} in '{join.table}'"
+                    if absent
+                    else (f"joined name '{clash[0]}' is already a column")
+                )
+                raise UserError(what, here, "fix 'columns' of the join")
+            right = table[[*join.by.values(), *join.columns]].set_axis(
+                [*join.by.keys(), *join.columns.values()], axis=1
+            )
+            dup = right.duplicated(subset=list(join.by), keep=False)
+            if dup.any():
+                raise UserError(
+                    f"join with '{join.table}' is ambiguous: a key matches several rows",
+                    here,
+                    "join on a key that is unique in that table",
+                )
+            merged = raw.merge(right, how="left", on=list(join.by), validate="many_to_one")
+            raw = merged.set_axis(raw.index)
+        return raw
+
+    def _check_columns(
+        self, block: Block, raw: pd.DataFrame, lines: Lines, shown: str, path: tuple[Any, ...]
+    ) -> None:
+        available = set(raw.columns)
+        used = [(block.subject, ("subject",))]
+        for name, expr in block.variables.items():
+            extra = {block.melt.value} if block.melt else set()
+            used += [(c, p) for c, p in columns_used(expr, ("variables", name)) if c not in extra]
+        if block.where is not None:
+            used += list(columns_used(block.where, ("where",)))
+        if block.melt:
+            for column, sets in block.melt.columns.items():
+                used.append((column, ("melt", "columns", column)))
+                for name, expr in sets.items():
+                    used += [
+                        (c, p)
+                        for c, p in columns_used(expr, ("melt", "columns", column, name))
+                        if c != block.melt.value
+                    ]
+        file = self.folder.study.source(block.source).file
+        for column, sub in used:
+            if column not in available:
+                close = difflib.get_close_matches(str(column), sorted(map(str, available)), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "check the export's header"
+                raise UserError(
+                    f"column '{column}' is not in {file}",
+                    f"{shown}:{line_of(lines, (*path, *sub))}",
+                    hint,
+                )
+
+
+def _check_targets(spec: DomainSpec, meta: DomainMeta, block: Block, where: Any) -> None:
+    names = set(block.variables)
+    if block.melt:
+        names |= {n for sets in block.melt.columns.values() for n in sets}
+    for name in sorted(names):
+        if name in AUTOMATIC:
+            raise UserError(f"{name} is set automatically; remove it", where("variables", name))
+        if meta.variable(name) is None and name not in spec.supplemental:
+            raise UserError(
+                f"{name} is not an {meta.domain} variable in SDTMIG 3.4",
+                where("variables", name),
+                "fix the name, or declare it under 'supplemental' for SUPP" + meta.domain,
+            )
+
+
+def _melt(block: Block, raw: pd.DataFrame, ctx: EvalContext) -> pd.DataFrame:
+    """One row per (source row, listed column); the cell goes to the melt's value column."""
+    assert block.melt is not None
+    melt = block.melt
+    pieces = []
+    for column, sets in melt.columns.items():
+        piece = raw.copy()
+        piece[melt.value] = raw[column]
+        piece[COLUMN] = column
+        if not melt.keep_missing:
+            piece = piece.loc[piece[melt.value].notna()]
+        for name, expr in sets.items():
+            piece[name] = evaluate(expr, piece, ctx)
+        pieces.append(piece)
+    frame = pd.concat(pieces, ignore_index=True)
+    return frame
+
+
+def _coerce_types(frame: pd.DataFrame, meta: DomainMeta) -> pd.DataFrame:
+    """Numeric variables to float; a value that is not a number is an error at its row."""
+    for var in meta.variables:
+        if var.type != "Num" or var.name not in frame:
+            continue
+        values = pd.to_numeric(frame[var.name], errors="coerce")
+        bad = frame[var.name].notna() & values.isna()
+        if bad.any():
+            fail_at(frame, bad, f"'{{value}}' is not a number ({var.name})", var.name, "fix it")
+        frame[var.name] = values.astype("float64")
+    return frame
+
+
+def _check_codelists(frame: pd.DataFrame, meta: DomainMeta, ct: Terminology) -> None:
+    """Values of variables bound to a non-extensible codelist must be submission values."""
+    for var in meta.variables:
+        if var.name not in frame or not var.codelist or var.type != "Char":
+            continue
+        codelist = ct.get(var.codelist)
+        if codelist is None or codelist.extensible:
+            continue
+        bad = frame[var.name].notna() & ~frame[var.name].isin(list(codelist.terms))
+        if bad.any():
+            fail_at(
+                frame,
+                bad,
+                f"'{{value}}' is not in the non-extensible codelist {var.codelist} ({var.name})",
+                var.name,
+                "recode it to a CDISC submission value",
+            )
+
+
+def _build_order(specs: dict[str, tuple[DomainSpec, Lines, str]]) -> list[str]:
+    """Spec order, except that a domain looked up by another is built first."""
+    graph: dict[str, set[str]] = {}
+    for domain, (spec, _, _) in specs.items():
+        deps = {
+            table
+            for block in spec.sources
+            for table in _tables_read(block)
+            if table in specs and table != domain
+        }
+        graph[domain] = deps
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise UserError(
+            f"lookups between domains form a cycle: {exc.args[1]}", "mappings/"
+        ) from None
+    rank = {d: i for i, d in enumerate(specs)}
+    return sorted(order, key=lambda d: (_depth(d, graph), rank[d]))
+
+
+def _depth(domain: str, graph: dict[str, set[str]]) -> int:
+    deps = graph[domain]
+    return 0 if not deps else 1 + max(_depth(d, graph) for d in deps)
+
+
+def _tables_read(node: Any) -> list[str]:
+    """Tables a block reads besides its source: join and lookup targets, at any depth."""
+    if isinstance(node, Join | LookupArgs):
+        return [node.table]
+    if isinstance(node, BaseModel):
+        return [t for name in type(node).model_fields for t in _tables_read(getattr(node, name))]
+    if isinstance(node, list | tuple):
+        return [t for item in node for t in _tables_read(item)]
+    if isinstance(node, dict):
+        return [t for item in node.values() for t in _tables_read(item)]
+    return []

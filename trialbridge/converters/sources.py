@@ -1,0 +1,81 @@
+"""Readers for native records. Every row keeps its lineage: file and spreadsheet row number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from trialbridge.errors import UserError
+from trialbridge.study import Source
+
+FILE = "__file"
+ROW = "__row"
+COLUMN = "__column"
+LINEAGE = (FILE, ROW, COLUMN)
+
+
+def read_source(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
+    """All columns as trimmed text (missing markers -> NA), plus lineage columns.
+
+    The row number is the spreadsheet row: the header is row 1, the first record row 2.
+    """
+    if not path.is_file():
+        raise UserError(
+            f"source '{source.name}' file not found",
+            shown_as,
+            "check 'file' under sources in study.yaml",
+        )
+    frame = (
+        _read_xlsx(path, source, shown_as)
+        if source.kind == "xlsx"
+        else _read_csv(path, source, shown_as)
+    )
+    _check_header(frame, shown_as)
+    frame = frame.apply(lambda col: col.str.strip())
+    frame = frame.mask(frame.isin(source.missing))
+    frame[FILE] = shown_as
+    frame[ROW] = pd.RangeIndex(2, len(frame) + 2)
+    frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    return frame
+
+
+def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            sep=source.delimiter,
+            encoding=source.encoding,
+            skipinitialspace=False,
+        )
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"file is not valid {source.encoding} (byte {exc.start})",
+            shown_as,
+            "save it as UTF-8 or set 'encoding' for this source in study.yaml",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise UserError("file is empty", shown_as, "export the form with its header row") from None
+    except pd.errors.ParserError as exc:
+        raise UserError(f"cannot parse CSV: {exc}", shown_as, "fix the row's field count") from None
+
+
+def _read_xlsx(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(path, sheet_name=source.sheet or 0, dtype=str, engine="openpyxl")
+    except ValueError as exc:
+        raise UserError(f"cannot read worksheet: {exc}", shown_as, "check 'sheet'") from None
+    return frame.astype("str").mask(frame.isna())
+
+
+def _check_header(frame: pd.DataFrame, shown_as: str) -> None:
+    seen: set[str] = set()
+    for name in frame.columns:
+        base = str(name).split(".")[0] if str(name).rsplit(".", 1)[-1].isdigit() else str(name)
+        if str(name).startswith("Unnamed:"):
+            raise UserError("a header cell is empty", f"{shown_as}:1", "name every column")
+        if base in seen and base != name:
+            raise UserError(f"column '{base}' appears twice in the header", f"{shown_as}:1")
+        seen.add(str(name))

@@ -1,0 +1,74 @@
+"""The study's SDTM datasets in memory: map every spec, then derive, in a fixed order."""
+
+from __future__ import annotations
+
+from trialbridge.converters.engine import MappedDomain, Mapper
+from trialbridge.errors import UserError
+from trialbridge.sdtm import supp
+from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.dataset import Dataset, finalize
+from trialbridge.sdtm.derivations import (
+    age,
+    arms,
+    baseline,
+    country,
+    epoch,
+    range_indicator,
+    reference_dates,
+    seq,
+    standard_results,
+    study_day,
+    usubjid,
+    visits,
+)
+from trialbridge.sdtm.units import Conversions
+from trialbridge.study import StudyFolder
+
+
+def build(folder: StudyFolder, ct: Terminology) -> dict[str, Dataset]:
+    """Datasets by name (DM, AE, ..., SUPPAE), in the order of the study's specs."""
+    study = folder.study
+    mapped = Mapper(folder, ct).run()
+    dm = mapped.get("DM")
+    if dm is None:
+        raise UserError("the study maps no DM domain", "study.yaml", "add a DM spec to 'domains'")
+    usubjid.derive_dm(dm, study)
+    for domain in _others(mapped):
+        usubjid.derive_other(domain, dm, study)
+    reference_dates.derive(dm, mapped, study)
+    age.derive(dm, study)
+    arms.derive(dm, study)
+    country.derive(dm, study)
+    conversions = Conversions.load(study.unit_conversions)
+    for domain in mapped.values():
+        _derive_domain(domain, dm, folder, conversions)
+    datasets: dict[str, Dataset] = {}
+    for code in _spec_order(folder, mapped):
+        domain = mapped[code]
+        datasets[code] = finalize(code, domain.meta, domain.frame)
+        extra = supp.split(domain)
+        if extra is not None:
+            datasets[extra.name] = extra
+    return datasets
+
+
+def _derive_domain(
+    domain: MappedDomain, dm: MappedDomain, folder: StudyFolder, conversions: Conversions
+) -> None:
+    study = folder.study
+    study_day.derive(domain, dm.frame)
+    visits.derive(domain, study)
+    epoch.derive(domain, dm.frame, study)
+    standard_results.derive(domain, conversions)
+    range_indicator.derive(domain)
+    baseline.derive(domain, dm.frame)
+    seq.derive(domain)
+
+
+def _others(mapped: dict[str, MappedDomain]) -> list[MappedDomain]:
+    return [d for code, d in mapped.items() if code != "DM"]
+
+
+def _spec_order(folder: StudyFolder, mapped: dict[str, MappedDomain]) -> list[str]:
+    by_file = {d.spec_file: code for code, d in mapped.items()}
+    return [by_file[f"mappings/{name}"] for name in folder.study.domains]

@@ -1,0 +1,1 @@
+"""Generic SDTM derivations, one per module, driven by the study definition and metadata."""

@@ -1,0 +1,18 @@
+"""COUNTRY from the site table in study.yaml, unless mapped."""
+
+from __future__ import annotations
+
+from trialbridge.converters.engine import MappedDomain
+from trialbridge.converters.transforms import fail_at
+from trialbridge.study import Study
+
+
+def derive(dm: MappedDomain, study: Study) -> None:
+    frame = dm.frame
+    if "COUNTRY" in frame or "SITEID" not in frame:
+        return
+    countries = study.site_country()
+    unknown = frame["SITEID"].notna() & ~frame["SITEID"].isin(list(countries))
+    if unknown.any():
+        fail_at(frame, unknown, "site '{value}' is not in study.yaml sites", "SITEID", "add it")
+    frame["COUNTRY"] = frame["SITEID"].map(countries).astype("str")

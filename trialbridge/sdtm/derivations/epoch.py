@@ -1,0 +1,38 @@
+"""EPOCH: the epoch of the planned element a record's date falls in, per subject's arm."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trialbridge.converters.engine import MappedDomain
+from trialbridge.sdtm.derivations.dates import date_part, on_or_after, per_subject
+from trialbridge.study import Study
+
+
+def element_starts(dm: pd.DataFrame, study: Study, etcd: str) -> pd.Series:
+    """Each subject's start of element `etcd`: a DM reference date plus the element's offset."""
+    element = next(e for e in study.elements if e.etcd == etcd)
+    start = dm.get(element.start, pd.Series(pd.NA, index=dm.index, dtype="str"))
+    if element.offset_days:
+        shifted = date_part(start) + pd.Timedelta(days=element.offset_days)
+        start = shifted.dt.strftime("%Y-%m-%d").where(shifted.notna())
+    return pd.Series(start.to_numpy(), index=dm["USUBJID"].to_numpy())
+
+
+def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
+    frame = domain.frame
+    prefix = domain.spec.domain
+    if not domain.meta.variable("EPOCH") or "EPOCH" in frame or not study.arms:
+        return
+    date_var = next((prefix + s for s in ("DTC", "STDTC") if prefix + s in frame), None)
+    frame["EPOCH"] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    if date_var is None:
+        return
+    arm = per_subject(frame, dm, "ACTARMCD").fillna(per_subject(frame, dm, "ARMCD"))
+    for planned in study.arms:
+        in_arm = arm == planned.armcd
+        for etcd in planned.elements:
+            epoch = next(e.epoch for e in study.elements if e.etcd == etcd)
+            starts = frame["USUBJID"].map(element_starts(dm, study, etcd))
+            entered = in_arm & starts.notna() & on_or_after(frame[date_var], starts)
+            frame.loc[entered, "EPOCH"] = epoch

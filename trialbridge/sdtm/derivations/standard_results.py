@@ -1,0 +1,64 @@
+"""--STRESC, --STRESN, --STRESU (and standard reference ranges) from original results.
+
+The standard unit per test comes from the spec; conversion factors come from data tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trialbridge.converters.engine import MappedDomain
+from trialbridge.converters.transforms import fail_at
+from trialbridge.sdtm.units import Conversions
+
+
+def derive(domain: MappedDomain, conversions: Conversions) -> None:
+    frame = domain.frame
+    p = domain.spec.domain
+    orres, stresc = f"{p}ORRES", f"{p}STRESC"
+    if orres not in frame or stresc in frame or not domain.meta.variable(stresc):
+        return
+    unit = frame.get(f"{p}ORRESU", pd.Series(pd.NA, index=frame.index, dtype="str"))
+    testcd = frame[f"{p}TESTCD"]
+    target = (
+        testcd.map(domain.spec.standard_units)
+        .astype("str")
+        .where(testcd.isin(list(domain.spec.standard_units)))
+    )
+    target = target.fillna(unit)
+    factor = conversions.factors(unit, target, testcd)
+    numeric = pd.to_numeric(frame[orres], errors="coerce")
+    needs = numeric.notna() & factor.isna()
+    if needs.any():
+        frame["__unit_pair"] = unit.fillna("(none)") + " to " + target.fillna("(none)")
+        fail_at(
+            frame,
+            needs,
+            "no unit conversion {value} for " + testcd[needs].iloc[0],
+            "__unit_pair",
+            "add the factor to unit_conversions in study.yaml",
+        )
+    value = _significant(numeric * factor)
+    frame[f"{p}STRESN"] = value
+    frame[stresc] = _as_text(value).fillna(frame[orres])
+    if domain.meta.variable(f"{p}STRESU"):
+        frame[f"{p}STRESU"] = target.where(frame[orres].notna())
+    for lo_hi in ("LO", "HI"):
+        original = f"{p}ORNR{lo_hi}"
+        if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
+            frame[f"{p}STNR{lo_hi}"] = _significant(
+                pd.to_numeric(frame[original], errors="coerce") * factor
+            )
+
+
+def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
+    """Round away binary noise from unit conversion (0.1 * 3 -> 0.3)."""
+    finite = values.to_numpy(dtype="float64")
+    text = np.char.mod(f"%.{digits}g", finite)
+    return pd.Series(text.astype("float64"), index=values.index).where(values.notna())
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Shortest text that reads back as the same number, without a trailing '.0'."""
+    text = values.astype("str").str.replace(r"\.0$", "", regex=True)
+    return text.where(values.notna())

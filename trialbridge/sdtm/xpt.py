@@ -1,0 +1,149 @@
+"""SAS XPORT v5 writing (after checking the FDA's v5 limits) and reading back."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from trialbridge.errors import UserError
+from trialbridge.sdtm.dataset import Dataset
+
+MAX_NAME = 8
+MAX_LABEL = 40
+MAX_VALUE_BYTES = 200
+IBM_MAX = 7.2370055773322621e75  # largest IBM double (16**63 * (1 - 16**-14))
+IBM_MIN = 5.397605346934028e-79  # smallest normalised IBM double (16**-65)
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+
+
+def check(dataset: Dataset) -> None:
+    """Raise a UserError for the first value or name that XPT v5 cannot hold faithfully."""
+    where = f"{dataset.filename_stem}.xpt"
+    if not _NAME.match(dataset.name):
+        raise UserError(f"dataset name '{dataset.name}' is not 1-8 letters/digits", where)
+    _check_text(dataset.label, "dataset label", where)
+    for var in dataset.variables:
+        if not _NAME.match(var.name):
+            raise UserError(
+                f"variable name '{var.name}' is not 1-8 upper-case letters/digits", where
+            )
+        _check_text(var.label, f"label of {var.name}", where)
+        column = dataset.frame[var.name]
+        if var.type == "Char":
+            _check_char(dataset, var.name, column)
+        else:
+            _check_num(dataset, var.name, column)
+
+
+def _check_text(text: str, what: str, where: str) -> None:
+    if len(text) > MAX_LABEL:
+        raise UserError(
+            f"{what} is {len(text)} characters: '{text}'",
+            where,
+            f"XPT v5 allows {MAX_LABEL}; shorten it",
+        )
+    if not text.isascii():
+        raise UserError(f"{what} has non-ASCII characters: '{text}'", where, "use ASCII only")
+
+
+def _record(dataset: Dataset, mask: pd.Series) -> str:
+    """'USUBJID X, AESEQ n (raw/ae.csv, row 4)' for the first row in mask."""
+    row = int(np.flatnonzero(mask.to_numpy())[0])
+    frame, lineage = dataset.frame, dataset.lineage
+    ids = [f"{k} {frame.at[row, k]}" for k in ("USUBJID", f"{dataset.name}SEQ") if k in frame]
+    seq = next((k for k in frame if k.endswith("SEQ") and k != f"{dataset.name}SEQ"), None)
+    if seq and not ids[1:]:
+        ids.append(f"{seq} {frame.at[row, seq]:.0f}")
+    origin = ""
+    if row < len(lineage) and pd.notna(lineage.iat[row, 0]):
+        origin = f" ({lineage.iat[row, 0]}, row {int(lineage.iat[row, 1])})"
+    return ", ".join(ids).replace(".0,", ",") + origin
+
+
+def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
+    text = column.fillna("")
+    non_ascii = ~text.map(str.isascii).astype(bool)
+    if non_ascii.any():
+        value = text[non_ascii].iloc[0]
+        raise UserError(
+            f"{name} value '{value}' has non-ASCII characters at {_record(dataset, non_ascii)}",
+            f"{dataset.filename_stem}.xpt",
+            "XPT v5 holds ASCII only; transliterate the source value",
+        )
+    too_long = text.str.len() > MAX_VALUE_BYTES
+    if too_long.any():
+        length = int(text[too_long].str.len().iloc[0])
+        raise UserError(
+            f"{name} value is {length} bytes at {_record(dataset, too_long)}",
+            f"{dataset.filename_stem}.xpt",
+            f"XPT v5 allows {MAX_VALUE_BYTES}; shorten it or split it into SUPP variables",
+        )
+
+
+def _check_num(dataset: Dataset, name: str, column: pd.Series) -> None:
+    values = column.to_numpy(dtype="float64")
+    magnitude = np.abs(values)
+    bad = pd.Series(
+        np.isinf(values) | (magnitude > IBM_MAX) | ((magnitude < IBM_MIN) & (magnitude > 0)),
+        index=column.index,
+    )
+    if bad.any():
+        value = values[bad.to_numpy()][0]
+        raise UserError(
+            f"{name} value {value!r} is outside the IBM float range at {_record(dataset, bad)}",
+            f"{dataset.filename_stem}.xpt",
+            f"XPT v5 numbers must be 0 or between {IBM_MIN:.3g} and {IBM_MAX:.3g} in magnitude",
+        )
+
+
+def write(dataset: Dataset, folder: Path) -> Path:
+    """Check, then write `<name>.xpt` via a temporary file renamed into place."""
+    check(dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{dataset.filename_stem}.xpt"
+    frame = _for_writer(dataset)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dataset.filename_stem}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        pyreadstat.write_xport(
+            frame,
+            tmp,
+            file_label=dataset.label,
+            column_labels=[v.label for v in dataset.variables],
+            table_name=dataset.name,
+            file_format_version=5,
+        )
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _for_writer(dataset: Dataset) -> pd.DataFrame:
+    """Object columns (fast path in pyreadstat); missing text as ''."""
+    columns = {}
+    for var in dataset.variables:
+        column = dataset.frame[var.name]
+        if var.type == "Char":
+            columns[var.name] = column.fillna("").astype(object)
+        else:
+            columns[var.name] = column.astype("float64")
+    return pd.DataFrame(columns)
+
+
+def read(path: Path) -> tuple[pd.DataFrame, dict[str, str], str]:
+    """(frame, labels by variable, dataset label); blank text comes back as NA."""
+    frame, meta = pyreadstat.read_xport(str(path))
+    for name in frame.columns:
+        if frame[name].dtype == object or str(frame[name].dtype) == "str":
+            text = frame[name].astype("str")
+            frame[name] = text.where(text != "")
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    return frame, labels, meta.file_label or ""
