@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.sdtm import xpt
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset
-from trialbridge.study import load_study
+from trialbridge.study import Study, load_study
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,16 @@ def terminology_for(study_dir: Path, ct_file: Path | None, declared: str | None)
     return shipped_terminology()
 
 
+def creation_time(study: Study) -> datetime:
+    """The study's 'created', else SOURCE_DATE_EPOCH, else the SAS epoch: never the clock."""
+    if study.created is not None:
+        return study.created
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC).replace(tzinfo=None)
+    return xpt.SAS_EPOCH
+
+
 def convert(study_dir: Path, out_dir: Path, ct_file: Path | None = None) -> Converted:
     """Native records -> SDTM XPT v5 files in `out_dir/sdtm`. Every dataset is checked
     before any file is written, so a bad input leaves no output behind."""
@@ -37,5 +49,6 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None = None) -> Conv
     for dataset in datasets.values():
         xpt.check(dataset)
     target = out_dir / "sdtm"
-    files = [xpt.write(dataset, target) for dataset in datasets.values()]
+    created = creation_time(folder.study)
+    files = [xpt.write(dataset, target, created) for dataset in datasets.values()]
     return Converted(datasets=datasets, files=files, terminology=ct.version)

@@ -26,7 +26,7 @@ def at(file: str | Path, line: int | None = None, column: str | None = None) -> 
     """Format a location: `file`, `file:line` or `file, line N, column C`."""
     where = str(file)
     if line is not None and column is not None:
-        return f"{where}, line {line}, column {column}"
+        return f"{where}, row {line}, column {column}"
     if line is not None:
         return f"{where}:{line}"
     if column is not None:

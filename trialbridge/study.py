@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -126,6 +127,9 @@ class Study(Strict):
     domains: list[str] = Field(description="mapping spec files, relative to mappings/")
     unit_conversions: list[UnitConversion] = Field(default_factory=list)
     terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
+    created: datetime | None = Field(
+        default=None, description="timestamp written into file headers; fixed for reproducibility"
+    )
 
     @field_validator("visits")
     @classmethod

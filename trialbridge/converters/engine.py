@@ -139,7 +139,7 @@ class Mapper:
             out[column] = rows[column]
         missing = out[SUBJECT].isna()
         if missing.any():
-            fail_at(out, missing, "subject id is missing", SUBJECT, f"fill {block.subject}")
+            fail_at(out, missing, "subject id is missing", SUBJECT, "fill it", block.subject)
         return out.reset_index(drop=True)
 
     def _joined(self, block: Block, raw: pd.DataFrame, where: Any) -> pd.DataFrame:

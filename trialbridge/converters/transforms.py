@@ -39,11 +39,14 @@ def text(values: Any, index: pd.Index) -> pd.Series:
     return pd.Series(str(values), index=index, dtype="str")
 
 
-def fail_at(frame: pd.DataFrame, mask: pd.Series, what: str, column: str, fix: str) -> None:
-    """Raise a UserError that names the first offending row's file, row and column."""
+def fail_at(
+    frame: pd.DataFrame, mask: pd.Series, what: str, column: str, fix: str, shown: str | None = None
+) -> None:
+    """Raise a UserError naming the first offending row's file, row and column. `what` may
+    hold {value}; `shown` names the column for the user when `column` is an internal one."""
     first = frame.loc[mask].iloc[0]
     melted = first[COLUMN]
-    col = melted if isinstance(melted, str) and melted else column
+    col = melted if isinstance(melted, str) and melted else (shown or column)
     raise UserError(what.format(value=first[column]), at(first[FILE], int(first[ROW]), col), fix)
 
 

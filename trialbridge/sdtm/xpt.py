@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,16 @@ from trialbridge.sdtm.dataset import Dataset
 MAX_NAME = 8
 MAX_LABEL = 40
 MAX_VALUE_BYTES = 200
-IBM_MAX = 7.2370055773322621e75  # largest IBM double (16**63 * (1 - 16**-14))
-IBM_MIN = 5.397605346934028e-79  # smallest normalised IBM double (16**-65)
+# The IBM double range is 16**-65 .. 16**63 * (1 - 16**-14) (about 7.24e75), but pyreadstat
+# 1.3 writes every magnitude from 2 * 16**62 (about 9.05e74) upward as infinity (measured), so
+# that is the largest value this writer can hold faithfully.
+IBM_MAX = 2 * 16.0**62
+IBM_MIN = 16.0**-65
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+# created/modified stamps of the library and member headers: (byte offset) of each 16-byte field
+_STAMPS = (144, 160, 464, 480)
+_STAMP = re.compile(rb"^\d{2}[A-Z]{3}\d{2}:\d{2}:\d{2}:\d{2}$")
+SAS_EPOCH = datetime(1960, 1, 1)
 
 
 def check(dataset: Dataset) -> None:
@@ -55,15 +63,14 @@ def _check_text(text: str, what: str, where: str) -> None:
 def _record(dataset: Dataset, mask: pd.Series) -> str:
     """'USUBJID X, AESEQ n (raw/ae.csv, row 4)' for the first row in mask."""
     row = int(np.flatnonzero(mask.to_numpy())[0])
-    frame, lineage = dataset.frame, dataset.lineage
-    ids = [f"{k} {frame.at[row, k]}" for k in ("USUBJID", f"{dataset.name}SEQ") if k in frame]
-    seq = next((k for k in frame if k.endswith("SEQ") and k != f"{dataset.name}SEQ"), None)
-    if seq and not ids[1:]:
-        ids.append(f"{seq} {frame.at[row, seq]:.0f}")
-    origin = ""
-    if row < len(lineage) and pd.notna(lineage.iat[row, 0]):
-        origin = f" ({lineage.iat[row, 0]}, row {int(lineage.iat[row, 1])})"
-    return ", ".join(ids).replace(".0,", ",") + origin
+    frame = dataset.frame
+    ids = [f"USUBJID {frame.at[row, 'USUBJID']}"] if "USUBJID" in frame else [f"record {row + 1}"]
+    seq = next((k for k in frame if k.endswith("SEQ") and len(k) == 5), None)
+    if seq and pd.notna(frame.at[row, seq]):
+        ids.append(f"{seq} {frame.at[row, seq]:g}")
+    file, line = dataset.lineage.iat[row, 0], dataset.lineage.iat[row, 1]
+    origin = f" ({file}, row {int(line)})" if pd.notna(file) else ""
+    return ", ".join(ids) + origin
 
 
 def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
@@ -90,7 +97,7 @@ def _check_num(dataset: Dataset, name: str, column: pd.Series) -> None:
     values = column.to_numpy(dtype="float64")
     magnitude = np.abs(values)
     bad = pd.Series(
-        np.isinf(values) | (magnitude > IBM_MAX) | ((magnitude < IBM_MIN) & (magnitude > 0)),
+        np.isinf(values) | (magnitude >= IBM_MAX) | ((magnitude < IBM_MIN) & (magnitude > 0)),
         index=column.index,
     )
     if bad.any():
@@ -98,12 +105,13 @@ def _check_num(dataset: Dataset, name: str, column: pd.Series) -> None:
         raise UserError(
             f"{name} value {value!r} is outside the IBM float range at {_record(dataset, bad)}",
             f"{dataset.filename_stem}.xpt",
-            f"XPT v5 numbers must be 0 or between {IBM_MIN:.3g} and {IBM_MAX:.3g} in magnitude",
+            f"XPT v5 numbers must be 0 or from {IBM_MIN:.4g} to below {IBM_MAX:.4g} in magnitude",
         )
 
 
-def write(dataset: Dataset, folder: Path) -> Path:
-    """Check, then write `<name>.xpt` via a temporary file renamed into place."""
+def write(dataset: Dataset, folder: Path, created: datetime = SAS_EPOCH) -> Path:
+    """Check, then write `<name>.xpt` via a temporary file renamed into place. The header
+    timestamps are set to `created`, so the same inputs give byte-identical files."""
     check(dataset)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{dataset.filename_stem}.xpt"
@@ -119,11 +127,24 @@ def write(dataset: Dataset, folder: Path) -> Path:
             table_name=dataset.name,
             file_format_version=5,
         )
+        _stamp(Path(tmp), created)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def _stamp(path: Path, created: datetime) -> None:
+    """Overwrite the writer's clock time in the four header timestamp fields."""
+    text = created.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
+    with path.open("r+b") as handle:
+        for offset in _STAMPS:
+            handle.seek(offset)
+            if not _STAMP.match(handle.read(16)):
+                raise RuntimeError(f"unexpected XPT header layout at byte {offset}")
+            handle.seek(offset)
+            handle.write(text)
 
 
 def _for_writer(dataset: Dataset) -> pd.DataFrame:

@@ -15,6 +15,6 @@ def derive(domain: MappedDomain) -> None:
     keys = [k for k in domain.meta.keys if k in frame and k != "STUDYID"]
     dates = [v for v in (f"{p}DTC", f"{p}STDTC") if v in frame and v not in keys]
     order = [*keys, *dates, FILE, ROW, COLUMN]
-    frame.sort_values(order, kind="stable", inplace=True, na_position="first")
-    frame.reset_index(drop=True, inplace=True)
+    frame = frame.sort_values(order, kind="stable", na_position="first", ignore_index=True)
     frame[seq] = (frame.groupby("USUBJID").cumcount() + 1).astype("float64")
+    domain.frame = frame

@@ -30,12 +30,12 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
     numeric = pd.to_numeric(frame[orres], errors="coerce")
     needs = numeric.notna() & factor.isna()
     if needs.any():
-        frame["__unit_pair"] = unit.fillna("(none)") + " to " + target.fillna("(none)")
+        first = needs.idxmax()
         fail_at(
             frame,
             needs,
-            "no unit conversion {value} for " + testcd[needs].iloc[0],
-            "__unit_pair",
+            f"no conversion from {unit[first]} to {target[first]} for {testcd[first]}",
+            f"{p}ORRESU",
             "add the factor to unit_conversions in study.yaml",
         )
     value = _significant(numeric * factor)

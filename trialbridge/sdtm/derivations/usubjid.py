@@ -34,6 +34,7 @@ def derive_dm(dm: MappedDomain, study: Study) -> None:
             "subject '{value}' appears twice in demographics",
             SUBJECT,
             "keep one record per subject",
+            "subject id",
         )
 
 
@@ -51,4 +52,5 @@ def derive_other(domain: MappedDomain, dm: MappedDomain, study: Study) -> None:
             "subject '{value}' is not in demographics",
             SUBJECT,
             "add the subject to DM or fix the id",
+            "subject id",
         )

@@ -1,0 +1,56 @@
+"""Shared test helpers: the bundled study, CLI runs, and hand-built mapped domains."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from click.testing import CliRunner, Result
+
+from trialbridge.cli import main
+from trialbridge.converters.engine import MappedDomain
+from trialbridge.converters.sources import COLUMN, FILE, ROW
+from trialbridge.mappings.spec import DomainSpec
+from trialbridge.sdtm.metadata import domain_meta
+from trialbridge.study import Study, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "fixtures" / "plmsc-spms"
+
+
+def copy_study(tmp_path: Path) -> Path:
+    """A private copy of the bundled study that a test may break."""
+    target = tmp_path / "study"
+    shutil.copytree(STUDY, target)
+    return target
+
+
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def plmsc_study() -> Study:
+    return load_study(STUDY).study
+
+
+def mapped(domain: str, rows: list[dict[str, Any]], **spec: Any) -> MappedDomain:
+    """A MappedDomain from literal rows, as the engine would hand it to derivations."""
+    frame = pd.DataFrame(rows)
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype("str").where(frame[name].notna())
+    frame[FILE] = "raw/test.csv"
+    frame[ROW] = range(2, len(frame) + 2)
+    frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    model = DomainSpec.model_validate(
+        {"domain": domain, "sources": [{"source": "test", "variables": {}}], **spec}
+    )
+    return MappedDomain(spec=model, meta=domain_meta(domain), frame=frame, spec_file="x.yaml")
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))

@@ -1,0 +1,78 @@
+"""--STRESC/N/U: unit conversion driven by the conversion table, not by code."""
+
+import pandas as pd
+import pytest
+
+from tests.helpers import mapped
+from trialbridge.errors import UserError
+from trialbridge.sdtm.derivations import standard_results
+from trialbridge.sdtm.units import Conversions
+from trialbridge.study import UnitConversion
+
+
+def lab(rows: list[dict], units: dict) -> pd.DataFrame:
+    lb = mapped("LB", rows, standard_units=units)
+    extra = [
+        UnitConversion.model_validate(
+            {"from": "mg/dL", "to": "mmol/L", "factor": 0.0555, "test": "GLUC"}
+        )
+    ]
+    standard_results.derive(lb, Conversions.load(extra))
+    return lb.frame
+
+
+def test_conversion_to_the_standard_unit_per_test():
+    frame = lab(
+        [
+            {
+                "LBTESTCD": "HGB",
+                "LBORRES": "13.1",
+                "LBORRESU": "g/dL",
+                "LBORNRLO": "12.0",
+                "LBORNRHI": "17.5",
+            },
+            {
+                "LBTESTCD": "WBC",
+                "LBORRES": "6.2",
+                "LBORRESU": "10^9/L",
+                "LBORNRLO": "4.0",
+                "LBORNRHI": "11.0",
+            },
+            {
+                "LBTESTCD": "CD20",
+                "LBORRES": "<0.5",
+                "LBORRESU": "%",
+                "LBORNRLO": None,
+                "LBORNRHI": None,
+            },
+        ],
+        {"HGB": "g/L"},
+    )
+    assert frame["LBSTRESN"].tolist()[:2] == [131.0, 6.2]
+    assert pd.isna(frame["LBSTRESN"].iloc[2])
+    assert frame["LBSTRESC"].tolist() == ["131", "6.2", "<0.5"]
+    assert frame["LBSTRESU"].tolist() == ["g/L", "10^9/L", "%"]
+    assert frame["LBSTNRLO"].tolist()[:2] == [120.0, 4.0]
+    assert frame["LBSTNRHI"].tolist()[:2] == [175.0, 11.0]
+
+
+def test_binary_noise_is_rounded_away():
+    # 95 mg/dL x 0.01 is 0.9500000000000001 in binary floating point
+    frame = lab([{"LBTESTCD": "GLUCX", "LBORRES": "95", "LBORRESU": "mg/dL"}], {"GLUCX": "g/L"})
+    assert frame["LBSTRESN"].iloc[0] == 0.95
+    assert frame["LBSTRESC"].iloc[0] == "0.95"
+
+
+def test_a_study_conversion_for_one_test():
+    frame = lab([{"LBTESTCD": "GLUC", "LBORRES": "95", "LBORRESU": "mg/dL"}], {"GLUC": "mmol/L"})
+    assert frame["LBSTRESN"].iloc[0] == pytest.approx(5.2725, abs=0)
+    assert frame["LBSTRESC"].iloc[0] == "5.2725"
+
+
+def test_a_missing_conversion_is_an_error_at_the_row():
+    with pytest.raises(UserError) as err:
+        lab([{"LBTESTCD": "CREAT", "LBORRES": "1.1", "LBORRESU": "mg/dL"}], {"CREAT": "umol/L"})
+    assert err.value.line() == (
+        "raw/test.csv, row 2, column LBORRESU: no conversion from mg/dL to umol/L for CREAT; "
+        "add the factor to unit_conversions in study.yaml"
+    )

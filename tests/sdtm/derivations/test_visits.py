@@ -1,0 +1,39 @@
+"""VISITNUM from planned visits; unscheduled visits numbered after the visit they follow."""
+
+import pytest
+
+from tests.helpers import mapped, plmsc_study
+from trialbridge.errors import UserError
+from trialbridge.sdtm.derivations import visits
+
+# planned days in the bundled study: SCREENING -9, DAY 1 1, MONTH 1 29, MONTH 3 91, MONTH 6 181
+
+
+def test_planned_and_unscheduled_visit_numbers():
+    lb = mapped(
+        "LB",
+        [
+            {"USUBJID": "S1", "VISIT": "MONTH 1", "LBDTC": "2021-07-19", "LBDY": 29},
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-08-12", "LBDY": 53},
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-08-12", "LBDY": 53},
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-08-20", "LBDY": 61},
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-06-05", "LBDY": -16},
+            {"USUBJID": "S2", "VISIT": "UNSCHEDULED", "LBDTC": "2021-06-22", "LBDY": 2},
+        ],
+    )
+    visits.derive(lb, plmsc_study())
+    assert lb.frame["VISITNUM"].tolist() == [3.0, 3.01, 3.01, 3.02, 0.01, 2.01]
+    assert lb.frame["VISIT"].tolist() == [
+        "MONTH 1",
+        "UNSCHEDULED 3.01",
+        "UNSCHEDULED 3.01",
+        "UNSCHEDULED 3.02",
+        "UNSCHEDULED 0.01",
+        "UNSCHEDULED 2.01",
+    ]
+
+
+def test_unknown_visit_is_an_error():
+    lb = mapped("LB", [{"USUBJID": "S1", "VISIT": "WEEK 2", "LBDTC": "2021-07-01", "LBDY": 11}])
+    with pytest.raises(UserError, match="visit 'WEEK 2' is not a planned visit in study.yaml"):
+        visits.derive(lb, plmsc_study())
