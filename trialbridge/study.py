@@ -7,7 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from trialbridge.errors import UserError
 from trialbridge.yamlio import Lines, load_model
@@ -141,20 +148,26 @@ class Study(Strict):
                 raise ValueError(f"duplicate {attr} in visits: {', '.join(dup)}")
         return visits
 
-    @model_validator(mode="after")
-    def _arms_use_defined_elements(self) -> Study:
-        defined = {e.etcd for e in self.elements}
-        for arm in self.arms:
+    @field_validator("arms")
+    @classmethod
+    def _arms_use_defined_elements(cls, arms: list[Arm], info: ValidationInfo) -> list[Arm]:
+        defined = {e.etcd for e in info.data.get("elements", [])}
+        for arm in arms:
             missing = [e for e in arm.elements if e not in defined]
             if missing:
                 raise ValueError(
                     f"arm {arm.armcd} uses element(s) {', '.join(missing)} not defined in elements"
                 )
-        names = [s.name for s in self.sources]
+        return arms
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[Source]) -> list[Source]:
+        names = [s.name for s in sources]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"duplicate source name(s): {', '.join(dup)}")
-        return self
+        return sources
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -193,5 +206,5 @@ def load_study(root: Path) -> StudyFolder:
     path = root / "study.yaml"
     if not path.is_file():
         raise UserError("no study.yaml in the study folder", root, "create study.yaml")
-    study, lines = load_model(path, Study)
+    study, lines = load_model(path, Study, "study.yaml")
     return StudyFolder(root=root, study=study, lines=lines)

@@ -47,10 +47,12 @@ def _line_map(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> None:
             _line_map(item, (*path, index), lines)
 
 
-def read_yaml(path: Path) -> tuple[Any, Lines]:
-    """Parse a YAML file safely; return the data and a path -> line map."""
+def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
+    """Parse a YAML file safely; return the data and a path -> line map. Errors name the
+    file as `shown` (default: the path)."""
+    shown = shown or str(path)
     if not path.is_file():
-        raise UserError("file not found", path, "check the path")
+        raise UserError("file not found", shown, "check the path")
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
@@ -59,7 +61,12 @@ def read_yaml(path: Path) -> tuple[Any, Lines]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise UserError(f"YAML syntax error: {problem}", f"{path}:{line}", "fix the YAML") from None
+        if exc.context and exc.context_mark and exc.problem:
+            opened = exc.context_mark.line + 1
+            problem += f" ({exc.context.removeprefix('while ')} opened on line {opened})"
+        raise UserError(
+            f"YAML syntax error: {problem}", f"{shown}:{line}", "fix the YAML"
+        ) from None
     lines: Lines = {}
     if node is not None:
         _line_map(node, (), lines)
@@ -74,9 +81,10 @@ def line_of(lines: Lines, loc: tuple[Any, ...]) -> int | None:
     return None
 
 
-def load_model(path: Path, model: type[M]) -> tuple[M, Lines]:
+def load_model(path: Path, model: type[M], shown: str | None = None) -> tuple[M, Lines]:
     """Read `path` and validate it as `model`; a validation error names file and line."""
-    data, lines = read_yaml(path)
+    shown = shown or str(path)
+    data, lines = read_yaml(path, shown)
     try:
         return model.model_validate(data if data is not None else {}), lines
     except ValidationError as exc:
@@ -86,7 +94,9 @@ def load_model(path: Path, model: type[M]) -> tuple[M, Lines]:
         field = ".".join(str(part) for part in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         raise UserError(
-            f"{field}: {message}", f"{path}:{line}" if line else path, "see the spec reference"
+            f"{field}: {message}",
+            f"{shown}:{line}" if line else shown,
+            "see docs/mapping-language.md",
         ) from None
 
 

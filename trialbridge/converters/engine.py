@@ -63,7 +63,7 @@ class Mapper:
             if not path.is_file():
                 line = line_of(self.folder.lines, ("domains", i))
                 raise UserError(f"mapping spec '{shown}' not found", f"study.yaml:{line}")
-            spec, lines = load_model(path, DomainSpec)
+            spec, lines = load_model(path, DomainSpec, shown)
             if spec.domain in specs:
                 raise UserError(f"domain {spec.domain} is mapped by two specs", shown)
             if spec.domain not in standard_domains():

@@ -118,5 +118,5 @@ def test_country_from_the_site_table():
     country.derive(dm, plmsc_study())
     assert dm.frame["COUNTRY"].tolist() == ["IRN", "IRN", "IRN"]
     bad = mapped("DM", [{**dm_rows()[0], "SITEID": "77"}])
-    with pytest.raises(UserError, match="site '77' is not in study.yaml sites"):
+    with pytest.raises(UserError, match=r"site .77. is not in study\.yaml sites"):
         country.derive(bad, plmsc_study())

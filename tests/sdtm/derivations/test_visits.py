@@ -35,5 +35,5 @@ def test_planned_and_unscheduled_visit_numbers():
 
 def test_unknown_visit_is_an_error():
     lb = mapped("LB", [{"USUBJID": "S1", "VISIT": "WEEK 2", "LBDTC": "2021-07-01", "LBDY": 11}])
-    with pytest.raises(UserError, match="visit 'WEEK 2' is not a planned visit in study.yaml"):
+    with pytest.raises(UserError, match=r"visit 'WEEK 2' is not a planned visit in study\.yaml"):
         visits.derive(lb, plmsc_study())

@@ -1,0 +1,200 @@
+"""The command line: help, the summary table, and bad inputs.
+
+Every bad input gives exit code 2, one line on stderr saying what, where and how to fix,
+no traceback, and no output folder."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import STUDY, copy_study, replace_in, run_cli
+
+
+def test_help_explains_the_commands():
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    assert "convert" in result.output and "Exit codes" in result.output
+    sub = run_cli("convert", "--help")
+    assert sub.exit_code == 0 and "--out" in sub.output and "--ct" in sub.output
+
+
+def test_convert_prints_a_summary_table(tmp_path: Path):
+    result = run_cli("convert", STUDY, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["domain", "records", "variables", "subjects"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:-1]}
+    assert rows["DM"] == ["5", "26", "5"]
+    assert rows["AE"][0] == "2" and rows["EX"][0] == "5"
+    assert sorted(p.name for p in (tmp_path / "out" / "sdtm").iterdir()) == [
+        "ae.xpt",
+        "cm.xpt",
+        "dm.xpt",
+        "ex.xpt",
+        "ft.xpt",
+        "lb.xpt",
+        "qs.xpt",
+        "suppae.xpt",
+        "vs.xpt",
+    ]
+
+
+def fails_with(study: Path, tmp_path: Path, expected: str) -> None:
+    out = tmp_path / "out"
+    result = run_cli("convert", study, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"error: {expected}"
+    assert not out.exists()
+
+
+def test_spec_yaml_syntax_error(tmp_path: Path):
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "mappings/ae.yaml", "      AESPID: {copy: AE No.}", "      AESPID: {copy: [AE"
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/ae.yaml:8: YAML syntax error: expected ',' or ']', but got ':' (parsing a flow "
+        "sequence opened on line 7); fix the YAML",
+    )
+
+
+def test_spec_naming_an_unknown_source_column(tmp_path: Path):
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "mappings/ae.yaml",
+        "{copy: Adverse event (verbatim)}",
+        "{copy: Adverse event verbatim}",
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/ae.yaml:8: column 'Adverse event verbatim' is not in raw/adverse_events.csv; "
+        "did you mean 'Adverse event (verbatim)'?",
+    )
+
+
+def test_unmapped_local_code(tmp_path: Path):
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "raw/demographics.csv",
+        "003,02,16/06/2021,25/07/1990,2,",
+        "003,02,16/06/2021,25/07/1990,9,",
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "raw/demographics.csv, row 4, column Sex (1=Male 2=Female): value '9' has no mapping "
+        "in the recode map or codelist SEX; add it to the recode map (mappings/dm.yaml:16)",
+    )
+
+
+def test_impossible_date(tmp_path: Path):
+    study = copy_study(tmp_path)
+    replace_in(study / "raw/adverse_events.csv", "24/06/2021,16:10", "30/02/2021,16:10")
+    fails_with(
+        study,
+        tmp_path,
+        "raw/adverse_events.csv, row 3, column Start date: '30/02/2021' is not a valid date in "
+        "the format dd/mm/yyyy; correct the source value (unknown parts as UN)",
+    )
+
+
+def test_missing_source_file(tmp_path: Path):
+    study = copy_study(tmp_path)
+    (study / "raw/vitals.csv").unlink()
+    fails_with(
+        study,
+        tmp_path,
+        "raw/vitals.csv: source 'vitals' file not found; check 'file' under sources in study.yaml",
+    )
+
+
+def test_duplicate_subject_in_demographics(tmp_path: Path):
+    study = copy_study(tmp_path)
+    path = study / "raw/demographics.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    fails_with(
+        study,
+        tmp_path,
+        "raw/demographics.csv, row 7, column subject id: subject '001' appears twice in "
+        "demographics; keep one record per subject",
+    )
+
+
+def test_label_over_40_characters(tmp_path: Path):
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "mappings/ae.yaml",
+        "label: Infusion Related Reaction,",
+        "label: Infusion Related Reaction Reported By Investigator,",
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/ae.yaml:45: supplemental.AEINFRL.label: String should have at most 40 "
+        "characters; see docs/mapping-language.md",
+    )
+
+
+def test_value_over_200_bytes(tmp_path: Path):
+    study = copy_study(tmp_path)
+    long_term = "headache " * 25  # 225 characters
+    replace_in(study / "raw/adverse_events.csv", "mild headache after infusion", long_term)
+    fails_with(
+        study,
+        tmp_path,
+        "ae.xpt: AETERM value is 224 bytes at USUBJID PLMSC-SPMS-01-001, AESEQ 1 "
+        "(raw/adverse_events.csv, row 2); XPT v5 allows 200; shorten it or split it into SUPP "
+        "variables",
+    )
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "mappings/ae.yaml",
+            "      AETERM: {copy",
+            "      AEFOO: {constant: x}\n      AETERM: {copy",
+            "mappings/ae.yaml:8: AEFOO is not an AE variable in SDTMIG 3.4; fix the name, or "
+            "declare it under 'supplemental' for SUPPAE",
+        ),
+        (
+            "mappings/cm.yaml",
+            "  - source: conmeds",
+            "  - source: con_meds",
+            "mappings/cm.yaml:4: source 'con_meds' is not defined in study.yaml; add it under "
+            "'sources' or fix the name",
+        ),
+        (
+            "raw/edss.csv",
+            "005,M6,02/01/2022,6.0",
+            "009,M6,02/01/2022,6.0",
+            "raw/edss.csv, row 21, column subject id: subject '009' is not in demographics; add "
+            "the subject to DM or fix the id",
+        ),
+        (
+            "study.yaml",
+            "elements: [SCRN, PLMSC, FU]",
+            "elements: [SCRN, PLMSC, FUP]",
+            "study.yaml:26: arms: arm PLMSC uses element(s) FUP not defined in elements; "
+            "see docs/mapping-language.md",
+        ),
+    ],
+)
+def test_other_spec_and_data_errors(tmp_path: Path, file: str, old: str, new: str, expected: str):
+    study = copy_study(tmp_path)
+    replace_in(study / file, old, new)
+    fails_with(study, tmp_path, expected)
+
+
+def test_missing_study_folder(tmp_path: Path):
+    fails_with(
+        tmp_path / "nope",
+        tmp_path,
+        f"{tmp_path / 'nope'}: study folder not found; give the folder that holds study.yaml",
+    )
