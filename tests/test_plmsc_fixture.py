@@ -1,0 +1,115 @@
+"""The bundled PLMSC study end to end: the issue's facts, metadata, golden files, determinism,
+and agreement between pyreadstat and an independent XPT reader."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from tests import xpt_reader
+from tests.helpers import ROOT, STUDY
+from trialbridge import api
+
+GOLDEN = ROOT / "tests" / "golden" / "plmsc-spms"
+EXPECTED = ["dm", "ae", "suppae", "cm", "ex", "lb", "qs", "ft", "vs"]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> api.Converted:
+    return api.convert(STUDY, tmp_path_factory.mktemp("plmsc"))
+
+
+def read(converted: api.Converted, name: str) -> pd.DataFrame:
+    path = next(p for p in converted.files if p.stem == name)
+    return pyreadstat.read_xport(str(path))[0]
+
+
+def test_every_domain_is_written(converted: api.Converted):
+    assert [p.name for p in converted.files] == [f"{n}.xpt" for n in EXPECTED]
+
+
+def test_the_issue_facts(converted: api.Converted):
+    dm = read(converted, "dm")
+    assert dm["USUBJID"].nunique() == 5 and len(dm) == 5
+    ae = read(converted, "ae")
+    assert ae["AEDECOD"].tolist() == ["Headache", "Headache"]
+    ex = read(converted, "ex")
+    assert len(ex) == 5 and set(ex["EXROUTE"]) == {"INTRAVENOUS"}
+    assert ex["EXTRT"].unique().tolist() == ["PLACENTA-DERIVED MESENCHYMAL STEM CELLS"]
+    lb = read(converted, "lb")
+    with_result = lb[lb["LBSTRESC"] != ""]
+    for test in ["INTLK10", "INTLK6", "INTLK17", "TNF", "CD19LY", "CD20LY"]:
+        visits = with_result[with_result["LBTESTCD"] == test].groupby("USUBJID")["VISITNUM"]
+        assert visits.nunique().min() >= 4, test
+        assert visits.nunique().size == 5, test
+    assert {"WBC", "HGB", "PLAT", "LYMLE"} <= set(lb["LBTESTCD"])
+    qs = read(converted, "qs")
+    edss = qs[qs["QSTESTCD"] == "EDSS0101"].groupby("USUBJID")["VISITNUM"].nunique()
+    assert edss.size == 5 and edss.min() >= 4
+
+
+def test_labels_and_order_follow_the_metadata(converted: api.Converted):
+    for name, dataset in converted.datasets.items():
+        path = next(p for p in converted.files if p.stem == name.lower())
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+        assert meta.column_names == [v.name for v in dataset.variables]
+        assert meta.column_labels == [v.label for v in dataset.variables]
+        assert meta.file_label == dataset.label
+        assert meta.table_name == name
+
+
+def test_char_lengths_equal_the_longest_value(converted: api.Converted):
+    for path in converted.files:
+        _, _, variables, rows = xpt_reader.read(path)
+        for i, var in enumerate(variables):
+            if not var["numeric"]:
+                longest = max((len(r[i]) for r in rows), default=0)
+                assert var["length"] == max(longest, 1), (path.name, var["name"])
+
+
+def test_an_independent_reader_agrees_with_pyreadstat(converted: api.Converted):
+    for path in converted.files:
+        name, label, variables, rows = xpt_reader.read(path)
+        frame, meta = pyreadstat.read_xport(str(path))
+        assert (name, label) == (meta.table_name, meta.file_label)
+        assert [v["label"] for v in variables] == meta.column_labels
+        assert len(rows) == len(frame)
+        for r, row in enumerate(rows):
+            for i, value in enumerate(row):
+                theirs = frame.iat[r, i]
+                if isinstance(value, float) and math.isnan(value):
+                    assert pd.isna(theirs)
+                else:
+                    assert value == theirs, (path.name, r, variables[i]["name"])
+
+
+def test_same_inputs_give_byte_identical_files(converted: api.Converted, tmp_path: Path):
+    again = api.convert(STUDY, tmp_path)
+    for first, second in zip(converted.files, again.files, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def golden_text(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_datasets_match_the_reviewed_golden_files(
+    converted: api.Converted, request: pytest.FixtureRequest
+):
+    update = request.config.getoption("--update-golden")
+    for name in EXPECTED:
+        text = golden_text(read(converted, name))
+        path = GOLDEN / f"{name}.csv"
+        if update:
+            path.write_text(text)
+        expected = path.read_text()
+        if text != expected:
+            for n, (got, want) in enumerate(
+                zip(text.splitlines(), expected.splitlines(), strict=False), 1
+            ):
+                assert got == want, f"{name}.csv line {n}"
+            assert text == expected, f"{name}.csv differs in length"
