@@ -198,3 +198,31 @@ def test_missing_study_folder(tmp_path: Path):
         tmp_path,
         f"{tmp_path / 'nope'}: study folder not found; give the folder that holds study.yaml",
     )
+
+
+def test_a_user_ct_release_replaces_the_shipped_one(tmp_path: Path):
+    from importlib import resources
+
+    shipped = resources.files("trialbridge.sdtm.standards").joinpath("ct.tsv").read_text()
+    release = tmp_path / "SDTM Terminology.txt"
+    release.write_text(shipped)
+    result = run_cli("convert", STUDY, "--out", tmp_path / "a", "--ct", release)
+    assert result.exit_code == 0, result.output
+    assert "(CT SDTM Terminology)" in result.output
+    assert run_cli("convert", STUDY, "--out", tmp_path / "b").exit_code == 0
+    for path in sorted((tmp_path / "b" / "sdtm").iterdir()):
+        assert path.read_bytes() == (tmp_path / "a" / "sdtm" / path.name).read_bytes()
+    # a release without the SEX codelist: the DM spec's recode names it
+    lines = [
+        line
+        for line in shipped.splitlines()
+        if "\tC66731\t" not in line and not line.startswith("C66731\t")
+    ]
+    release.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "c"
+    result = run_cli("convert", STUDY, "--out", out, "--ct", release)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: mappings/dm.yaml:16: unknown codelist 'SEX'; use a CT short name"
+    )
+    assert not out.exists()

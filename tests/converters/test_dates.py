@@ -1,7 +1,11 @@
 """ISO 8601 assembly: hand-worked expectations for messy, partial and invalid inputs."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trialbridge.converters.dates import assemble, format_regex
 
@@ -90,3 +94,10 @@ def test_impossible_times_are_flagged():
 def test_a_format_needs_day_month_and_year():
     with pytest.raises(ValueError, match="needs dd, mm"):
         format_regex("mm/yyyy", UNKNOWN)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)))
+def test_any_real_date_round_trips(day: date):
+    text = day.strftime("%d/%m/%Y")
+    assert iso([text]) == [day.isoformat()]
+    assert iso([day.strftime("%d-%b-%Y").upper()], fmt="dd-mmm-yyyy") == [day.isoformat()]

@@ -50,16 +50,28 @@ def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
             encoding=source.encoding,
             skipinitialspace=False,
         )
-    except UnicodeDecodeError as exc:
-        raise UserError(
-            f"file is not valid {source.encoding} (byte {exc.start})",
-            shown_as,
-            "save it as UTF-8 or set 'encoding' for this source in study.yaml",
-        ) from None
+    except UnicodeDecodeError:
+        raise _encoding_error(path, source, shown_as) from None
     except pd.errors.EmptyDataError:
         raise UserError("file is empty", shown_as, "export the form with its header row") from None
     except pd.errors.ParserError as exc:
         raise UserError(f"cannot parse CSV: {exc}", shown_as, "fix the row's field count") from None
+
+
+def _encoding_error(path: Path, source: Source, shown_as: str) -> UserError:
+    """Where the first undecodable byte is: the parser's own offset is per chunk."""
+    raw = path.read_bytes()
+    try:
+        raw.decode(source.encoding)
+        start = 0
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    row = raw[:start].count(b"\n") + 1
+    return UserError(
+        f"byte 0x{raw[start]:02X} is not valid {source.encoding}",
+        f"{shown_as}, row {row}",
+        "save the file as UTF-8 or set 'encoding' for this source in study.yaml",
+    )
 
 
 def _read_xlsx(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
