@@ -8,7 +8,10 @@ OUT := build/plmsc-spms
 .PHONY: demo test lint clean
 
 $(BIN)/trialbridge: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "trialbridge needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) \
+		|| { echo "'$(PYTHON) -m venv' failed; on Debian: apt-get install python3-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
