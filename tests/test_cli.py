@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import STUDY, copy_study, replace_in, run_cli
+from tests.test_plmsc_fixture import EXPECTED
 
 
 def test_help_explains_the_commands():
@@ -26,17 +27,8 @@ def test_convert_prints_a_summary_table(tmp_path: Path):
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:-1]}
     assert rows["DM"] == ["5", "26", "5"]
     assert rows["AE"][0] == "2" and rows["EX"][0] == "5"
-    assert sorted(p.name for p in (tmp_path / "out" / "sdtm").iterdir()) == [
-        "ae.xpt",
-        "cm.xpt",
-        "dm.xpt",
-        "ex.xpt",
-        "ft.xpt",
-        "lb.xpt",
-        "qs.xpt",
-        "suppae.xpt",
-        "vs.xpt",
-    ]
+    names = sorted(p.name for p in (tmp_path / "out" / "sdtm").iterdir())
+    assert names == sorted(f"{n}.xpt" for n in EXPECTED)
 
 
 def fails_with(study: Path, tmp_path: Path, expected: str) -> None:
@@ -167,7 +159,7 @@ def test_value_over_200_bytes(tmp_path: Path):
             "mappings/cm.yaml",
             "  - source: conmeds",
             "  - source: con_meds",
-            "mappings/cm.yaml:4: source 'con_meds' is not defined in study.yaml; add it under "
+            "mappings/cm.yaml:7: source 'con_meds' is not defined in study.yaml; add it under "
             "'sources' or fix the name",
         ),
         (
@@ -181,7 +173,7 @@ def test_value_over_200_bytes(tmp_path: Path):
             "study.yaml",
             "elements: [SCRN, PLMSC, FU]",
             "elements: [SCRN, PLMSC, FUP]",
-            "study.yaml:26: arms: arm PLMSC uses element(s) FUP not defined in elements; "
+            "study.yaml:45: arms: arm PLMSC uses element(s) FUP not defined in elements; "
             "see docs/mapping-language.md",
         ),
     ],
@@ -204,11 +196,11 @@ def test_a_user_ct_release_replaces_the_shipped_one(tmp_path: Path):
     from importlib import resources
 
     shipped = resources.files("trialbridge.sdtm.standards").joinpath("ct.tsv").read_text()
-    release = tmp_path / "SDTM Terminology.txt"
+    release = tmp_path / "SDTM Terminology 2025-03-28.txt"
     release.write_text(shipped)
     result = run_cli("convert", STUDY, "--out", tmp_path / "a", "--ct", release)
     assert result.exit_code == 0, result.output
-    assert "(CT SDTM Terminology)" in result.output
+    assert "(CT 2025-03-28)" in result.output
     assert run_cli("convert", STUDY, "--out", tmp_path / "b").exit_code == 0
     for path in sorted((tmp_path / "b" / "sdtm").iterdir()):
         assert path.read_bytes() == (tmp_path / "a" / "sdtm" / path.name).read_bytes()

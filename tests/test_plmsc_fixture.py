@@ -15,7 +15,10 @@ from tests.helpers import ROOT, STUDY
 from trialbridge import api
 
 GOLDEN = ROOT / "tests" / "golden" / "plmsc-spms"
-EXPECTED = ["dm", "ae", "suppae", "cm", "ex", "lb", "qs", "ft", "vs"]
+EXPECTED = [
+    *("dm", "ae", "suppae", "cm", "ex", "ds", "lb", "qs", "ft", "nv", "vs"),
+    *("ts", "ta", "te", "tv", "ti", "se", "sv", "relrec"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -18,6 +19,14 @@ from pydantic import (
 
 from trialbridge.errors import UserError
 from trialbridge.yamlio import Lines, load_model
+
+
+def _iso_text(value: object) -> object:
+    """YAML reads 2022-01-31 as a date; keep such values as ISO 8601 text."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+IsoText = Annotated[str, BeforeValidator(_iso_text)]
 
 _VAR_REF = re.compile(r"^(\*|[A-Z][A-Z0-9]{1,7})\.(--[A-Z0-9]{1,6}|[A-Z][A-Z0-9]{0,7})$")
 
@@ -59,6 +68,9 @@ class Element(Strict):
     epoch: str
     start: str = Field(description="DM reference variable the element starts at, e.g. RFXSTDTC")
     offset_days: int = 0
+    start_rule: str = Field(description="TESTRL: when the element starts, in words")
+    end_rule: str | None = Field(default=None, description="TEENRL")
+    duration: str | None = Field(default=None, description="TEDUR, ISO 8601 duration")
 
 
 class Arm(Strict):
@@ -73,6 +85,8 @@ class Visit(Strict):
     day: int | None = None
     window: tuple[int, int] | None = None
     epoch: str | None = None
+    start_rule: str | None = Field(default=None, description="TVSTRL; default from day/window")
+    end_rule: str | None = Field(default=None, description="TVENRL")
 
 
 class ReferenceRule(Strict):
@@ -101,6 +115,34 @@ class AgeRule(Strict):
     birth: str = "BRTHDTC"
     at: str = "RFICDTC"
     unit: Literal["YEARS"] = "YEARS"
+
+
+class SummaryParameter(Strict):
+    """One TS record: a parameter code and its value, coded where a dictionary applies."""
+
+    parm: str = Field(max_length=8)
+    value: IsoText | None = None
+    code: str | None = Field(default=None, description="TSVALCD when not from CDISC CT")
+    dictionary: str | None = Field(default=None, description="TSVCDREF, e.g. SNOMED")
+    version: IsoText | None = Field(default=None, description="TSVCDVER")
+    null_flavor: str | None = Field(default=None, description="TSVALNF when value is null")
+
+    @model_validator(mode="after")
+    def _value_or_reason(self) -> SummaryParameter:
+        if (self.value is None) == (self.null_flavor is None):
+            raise ValueError(f"{self.parm}: give a value or a null_flavor (TSVALNF), not both")
+        return self
+
+
+class Criterion(Strict):
+    """An inclusion or exclusion criterion (TI)."""
+
+    code: str = Field(max_length=8, description="IETESTCD")
+    text: str = Field(max_length=200, description="IETEST")
+    category: Literal["INCLUSION", "EXCLUSION"]
+    subcategory: str | None = None
+    rule: str | None = Field(default=None, description="TIRL")
+    version: str | None = Field(default=None, description="TIVERS")
 
 
 class UnitConversion(Strict):
@@ -134,6 +176,12 @@ class Study(Strict):
     domains: list[str] = Field(description="mapping spec files, relative to mappings/")
     unit_conversions: list[UnitConversion] = Field(default_factory=list)
     terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
+    data_cutoff: IsoText | None = Field(default=None, description="DCUTDTC, ISO 8601 date")
+    planned_subjects: int | None = Field(default=None, description="PLANSUB")
+    trial_summary: list[SummaryParameter] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(default_factory=list)
+    sdtm_version: str = "2.0"
+    sdtmig_version: str = "3.4"
     created: datetime | None = Field(
         default=None, description="timestamp written into file headers; fixed for reproducibility"
     )

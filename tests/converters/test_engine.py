@@ -165,3 +165,16 @@ def test_blocks_are_stacked_in_order(tmp_path: Path):
     # the second block keeps DONE=N rows, but row 3 has no values, so the melt drops it
     assert len(lb) == 3 + 3
     assert pd.Series(lb["__row"]).tolist()[3:] == [2, 2, 4]
+
+
+def test_a_melt_column_value_wins_only_on_its_own_rows(tmp_path: Path):
+    spec = yaml.safe_load(yaml.safe_dump(LB))
+    block = spec["sources"][0]
+    block["variables"]["LBSPEC"] = {"constant": "BLOOD"}
+    block["melt"]["columns"]["WBC"]["LBSPEC"] = "SERUM"
+    lb = run(folder(tmp_path, spec))["LB"].frame
+    assert lb[["LBTESTCD", "LBSPEC"]].values.tolist() == [
+        ["HGB", "BLOOD"],
+        ["WBC", "SERUM"],
+        ["WBC", "SERUM"],
+    ]

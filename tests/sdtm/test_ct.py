@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from trialbridge.errors import UserError
-from trialbridge.sdtm.ct import load_terminology, shipped_terminology
+from trialbridge.sdtm.ct import load_terminology, release_of, shipped_terminology
 
 HEADER = (
     "Code\tCodelist Code\tCodelist Extensible (Yes/No)\tCodelist Name\tCDISC Submission Value\t"
@@ -40,7 +40,7 @@ def test_a_user_release_file_replaces_the_shipped_one(tmp_path: Path):
         + "C20197\tC66731\tNo\tSex\tM\tMale\tdef\tMale\n"
     )
     ct = load_terminology(path)
-    assert ct.version == "SDTM Terminology"
+    assert ct.version == "SDTM Terminology"  # no release date anywhere in the path
     assert ct.get("SEX").terms == {"F": "C16576", "M": "C20197"}
     assert ct.get("SEX").normalise("female") == "F"
     assert ct.get("UNIT") is None
@@ -51,3 +51,10 @@ def test_a_file_that_is_not_an_evs_export_is_a_clear_error(tmp_path: Path):
     path.write_text("a\tb\n1\t2\n")
     with pytest.raises(UserError, match="not an NCI EVS terminology file: no column"):
         load_terminology(path)
+
+
+def test_the_release_date_comes_from_the_path(tmp_path: Path):
+    folder = tmp_path / "SDTM_CT_2024-09-27"
+    folder.mkdir()
+    assert release_of(folder / "SDTM Terminology.txt") == "2024-09-27"
+    assert release_of(tmp_path / "SDTM Terminology 2025-03-28.txt") == "2025-03-28"

@@ -132,8 +132,9 @@ class Mapper:
                 expr, rows, EvalContext(self.ct, self.table, where("variables", name))
             )
         if block.melt:
-            for name in {n for sets in block.melt.columns.values() for n in sets}:
-                out[name] = rows[name]
+            # a melt column's own value wins on its rows; the block's value fills the others
+            for name in sorted({n for sets in block.melt.columns.values() for n in sets}):
+                out[name] = rows[name].combine_first(out[name]) if name in out else rows[name]
         out[SUBJECT] = rows[block.subject]
         for column in LINEAGE:
             out[column] = rows[column]
@@ -211,6 +212,8 @@ def _check_targets(spec: DomainSpec, meta: DomainMeta, block: Block, where: Any)
     if block.melt:
         names |= {n for sets in block.melt.columns.values() for n in sets}
     for name in sorted(names):
+        if name.startswith("_"):
+            continue  # a link key for relationships: used, never written
         if name in AUTOMATIC:
             raise UserError(f"{name} is set automatically; remove it", where("variables", name))
         if meta.variable(name) is None and name not in spec.supplemental:

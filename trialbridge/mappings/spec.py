@@ -189,6 +189,14 @@ class Baseline(Strict):
     flags: list[str] = Field(default_factory=lambda: ["LOBXFL"])
 
 
+class Relationship(Strict):
+    """RELREC: link each record of this domain to the records of `with_` whose variable equals
+    this record's key (e.g. a medication's 'AE number' to AESPID)."""
+
+    with_: str = Field(alias="with", pattern=r"^[A-Z]{2}$")
+    by: dict[str, str] = Field(min_length=1, description="this domain's variable -> theirs")
+
+
 class DomainSpec(Strict):
     """One domain's mapping: blocks of source rows plus domain-level derivation settings."""
 
@@ -197,6 +205,7 @@ class DomainSpec(Strict):
     supplemental: dict[str, SuppVariable] = Field(default_factory=dict)
     standard_units: dict[str, str] = Field(default_factory=dict)
     baseline: Baseline | None = None
+    relationships: list[Relationship] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _supp_names(self) -> DomainSpec:

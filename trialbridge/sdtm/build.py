@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trialbridge.converters.engine import MappedDomain, Mapper
 from trialbridge.errors import UserError
-from trialbridge.sdtm import supp
+from trialbridge.sdtm import relrec, supp
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.derivations import (
@@ -21,6 +21,8 @@ from trialbridge.sdtm.derivations import (
     usubjid,
     visits,
 )
+from trialbridge.sdtm.trial_design import arms as trial_arms
+from trialbridge.sdtm.trial_design import subject_elements, subject_visits, ts
 from trialbridge.sdtm.units import Conversions
 from trialbridge.study import StudyFolder
 
@@ -49,7 +51,29 @@ def build(folder: StudyFolder, ct: Terminology) -> dict[str, Dataset]:
         extra = supp.split(domain)
         if extra is not None:
             datasets[extra.name] = extra
+    datasets.update(_trial_design(folder, datasets, ct))
+    links = relrec.build(mapped, study.studyid)
+    if links is not None:
+        datasets["RELREC"] = links
     return datasets
+
+
+def _trial_design(
+    folder: StudyFolder, datasets: dict[str, Dataset], ct: Terminology
+) -> dict[str, Dataset]:
+    """TS, TA, TE, TV, TI from the study definition; SE and SV from the subjects' data."""
+    study = folder.study
+    dm = datasets["DM"]
+    design = {
+        "TS": ts.build(folder, dm, ct),
+        "TA": trial_arms.trial_arms(study),
+        "TE": trial_arms.trial_elements(study),
+        "TV": trial_arms.trial_visits(study),
+        "TI": trial_arms.trial_criteria(study),
+        "SE": subject_elements.build(study, dm),
+        "SV": subject_visits.build(study, dm, datasets),
+    }
+    return {name: data for name, data in design.items() if len(data.frame)}
 
 
 def _derive_domain(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -101,7 +102,16 @@ def load_terminology(path: Path) -> Terminology:
         raise UserError(
             "terminology file not found", path, "give the NCI EVS SDTM Terminology file"
         )
-    return _build(_read_evs(path, str(path)), path.stem)
+    return _build(_read_evs(path, str(path)), release_of(path))
+
+
+def release_of(path: Path) -> str:
+    """The CT release date in the file's path (NCI EVS names carry it), else the file stem."""
+    for part in (path.name, *(p.name for p in path.parents)):
+        found = re.search(r"\d{4}-\d{2}-\d{2}", part)
+        if found:
+            return found.group()
+    return path.stem
 
 
 def _read_evs(source: Path | StringIO, name: str) -> pd.DataFrame:

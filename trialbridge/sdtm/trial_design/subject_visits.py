@@ -1,0 +1,62 @@
+"""SV: one record per visit a subject actually had, from every dataset that carries VISITNUM."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.derivations.study_day import study_day
+from trialbridge.sdtm.trial_design.frames import dataset
+from trialbridge.study import Study
+
+_COMPLETE = r"^\d{4}-\d{2}-\d{2}"
+
+
+def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
+    """(USUBJID, VISITNUM, VISIT, DATE, DOMAIN) for every record with a visit and a date."""
+    pieces = []
+    for name, data in datasets.items():
+        frame = data.frame
+        date_var = next((name + s for s in ("DTC", "STDTC") if name + s in frame), None)
+        if "VISITNUM" not in frame or date_var is None:
+            continue
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "USUBJID": frame["USUBJID"],
+                    "VISITNUM": frame["VISITNUM"],
+                    "VISIT": frame["VISIT"],
+                    "DATE": frame[date_var],
+                    "DOMAIN": name,
+                }
+            )
+        )
+    if not pieces:
+        return pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "DATE", "DOMAIN"])
+    stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["VISITNUM"])
+    complete = stacked["DATE"].str.match(_COMPLETE).fillna(False).astype(bool)
+    return stacked.loc[complete]
+
+
+def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
+    """SVSTDTC / SVENDTC are the first and last dates seen for the visit (complete dates only,
+    ISO text sorts in time order). Planned visits are SVPRESP=Y and SVOCCUR=Y."""
+    dates = _visit_dates(datasets)
+    grouped = dates.sort_values("DATE", kind="stable").groupby(["USUBJID", "VISITNUM"])
+    sv = grouped.agg(
+        VISIT=("VISIT", "first"),
+        SVSTDTC=("DATE", "first"),
+        SVENDTC=("DATE", "last"),
+        DOMAINS=("DOMAIN", lambda d: ", ".join(sorted(set(d)))),
+    ).reset_index()
+    planned = {v.visitnum: v for v in study.visits}
+    is_planned = sv["VISITNUM"].isin(list(planned))
+    sv["VISITDY"] = sv["VISITNUM"].map({n: v.day for n, v in planned.items()}).astype("float64")
+    sv["SVPRESP"] = pd.Series("Y", index=sv.index).where(is_planned)
+    sv["SVOCCUR"] = sv["SVPRESP"]
+    sv["SVUPDES"] = ("Unscheduled: " + sv["DOMAINS"]).where(~is_planned)
+    reference = sv["USUBJID"].map(dm.frame.set_index("USUBJID")["RFSTDTC"])
+    sv["SVSTDY"] = study_day(sv["SVSTDTC"], reference)
+    sv["SVENDY"] = study_day(sv["SVENDTC"], reference)
+    sv = sv.drop(columns="DOMAINS").sort_values(["USUBJID", "VISITNUM"], ignore_index=True)
+    return dataset("SV", sv.to_dict("records"), study.studyid)
