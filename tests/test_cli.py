@@ -218,3 +218,27 @@ def test_a_user_ct_release_replaces_the_shipped_one(tmp_path: Path):
         "error: mappings/dm.yaml:16: unknown codelist 'SEX'; use a CT short name"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "study.yaml",
+            "  - {visitnum: 3, visit: MONTH 1,",
+            "  - {visit: MONTH 1,",
+            "study.yaml:51: visits.2.visitnum: Field required; see docs/mapping-language.md",
+        ),
+        (
+            "raw/conmeds.csv",
+            "16:45,No,1",
+            "16:45,No,2",
+            "raw/conmeds.csv, row 5, column _AENO: RELREC: this CM record points to AE with "
+            "AESPID=2, which does not exist; fix the key or the AE data",
+        ),
+    ],
+)
+def test_bad_design_and_relationships(tmp_path: Path, file: str, old: str, new: str, expected: str):
+    study = copy_study(tmp_path)
+    replace_in(study / file, old, new)
+    fails_with(study, tmp_path, expected)

@@ -116,3 +116,37 @@ def test_datasets_match_the_reviewed_golden_files(
             ):
                 assert got == want, f"{name}.csv line {n}"
             assert text == expected, f"{name}.csv differs in length"
+
+
+def test_trial_summary_and_criteria(converted: api.Converted):
+    ts = read(converted, "ts")
+    sstdtc = ts.loc[ts["TSPARMCD"] == "SSTDTC", "TSVAL"].tolist()
+    assert sstdtc == ["2021-06-11"]  # a complete ISO 8601 date: the first informed consent
+    assert set(ts.loc[ts["TSPARMCD"] == "REGID", "TSVAL"]) == {
+        "NCT06360861",
+        "IRCT20210614051576N1",
+    }
+    ti = read(converted, "ti")
+    assert (ti["IECAT"] == "INCLUSION").sum() == 4 and (ti["IECAT"] == "EXCLUSION").sum() == 9
+
+
+def test_subject_visits_match_the_findings_domains(converted: api.Converted):
+    sv = read(converted, "sv")
+    seen = set()
+    for name in ("lb", "qs", "ft", "nv", "vs"):
+        frame = read(converted, name)
+        seen |= set(zip(frame["USUBJID"], frame["VISITNUM"], strict=True))
+    assert set(zip(sv["USUBJID"], sv["VISITNUM"], strict=True)) == seen
+    assert len(sv) == len(seen) == 26
+
+
+def test_each_headache_is_linked_to_the_tablet(converted: api.Converted):
+    relrec = read(converted, "relrec")
+    ae, cm = read(converted, "ae"), read(converted, "cm")
+    for relid, pair in relrec.groupby(["USUBJID", "RELID"]):
+        sides = dict(zip(pair["RDOMAIN"], pair["IDVARVAL"], strict=True))
+        term = ae.loc[(ae["USUBJID"] == relid[0]) & (ae["AESEQ"] == float(sides["AE"]))]
+        drug = cm.loc[(cm["USUBJID"] == relid[0]) & (cm["CMSEQ"] == float(sides["CM"]))]
+        assert term["AEDECOD"].tolist() == ["Headache"]
+        assert drug["CMDECOD"].tolist() == ["PARACETAMOL"]
+    assert relrec["USUBJID"].nunique() == 2

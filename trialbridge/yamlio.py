@@ -91,7 +91,10 @@ def load_model(path: Path, model: type[M], shown: str | None = None) -> tuple[M,
         first = exc.errors()[0]
         loc = _yaml_path(lines, first["loc"])
         line = line_of(lines, loc)
-        field = ".".join(str(part) for part in loc) or "(top level)"
+        missing = first["loc"][-1] if first["type"] == "missing" and first["loc"] else None
+        field = ".".join(str(part) for part in (*loc, *([missing] if missing else []))) or (
+            "(top level)"
+        )
         message = first["msg"].removeprefix("Value error, ")
         raise UserError(
             f"{field}: {message}",
