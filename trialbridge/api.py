@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from trialbridge.sdtm import xpt
+from trialbridge.errors import UserError
+from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.study import Study, load_study
+
+FORMATS = ("xpt", "json", "ndjson")
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,35 @@ def creation_time(study: Study) -> datetime:
     return xpt.SAS_EPOCH
 
 
-def convert(study_dir: Path, out_dir: Path, ct_file: Path | None = None) -> Converted:
-    """Native records -> SDTM XPT v5 files in `out_dir/sdtm`. Every dataset is checked
-    before any file is written, so a bad input leaves no output behind."""
+def convert(
+    study_dir: Path,
+    out_dir: Path,
+    ct_file: Path | None = None,
+    formats: tuple[str, ...] = ("xpt",),
+) -> Converted:
+    """Native records -> SDTM datasets in `out_dir/sdtm`, as XPT v5 and/or Dataset-JSON 1.1.
+    Every dataset is checked before any file is written, so a bad input leaves no output."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UserError(
+            f"unknown format {', '.join(unknown) or '(none)'}",
+            "--format",
+            f"use one or more of {', '.join(FORMATS)}, comma-separated",
+        )
     folder = load_study(study_dir)
     ct = terminology_for(study_dir, ct_file, folder.study.terminology)
     datasets = build(folder, ct)
-    for dataset in datasets.values():
-        xpt.check(dataset)
+    if "xpt" in formats:
+        for dataset in datasets.values():
+            xpt.check(dataset)
     target = out_dir / "sdtm"
     created = creation_time(folder.study)
-    files = [xpt.write(dataset, target, created) for dataset in datasets.values()]
+    context = datasetjson.FileContext(folder.study.studyid, folder.study.sponsor, created)
+    files: list[Path] = []
+    for dataset in datasets.values():
+        if "xpt" in formats:
+            files.append(xpt.write(dataset, target, created))
+        for kind in ("json", "ndjson"):
+            if kind in formats:
+                files.append(datasetjson.write(dataset.table(), target, context, kind == "ndjson"))
     return Converted(datasets=datasets, files=files, terminology=ct.version)

@@ -57,16 +57,22 @@ def main() -> None:
     default=None,
     help="A CDISC CT release (NCI EVS 'SDTM Terminology.txt') to use instead of the shipped one.",
 )
-def convert(study_dir: Path, out_dir: Path, ct_file: Path | None) -> None:
-    """Convert STUDY_DIR's native records into SDTM XPT v5 files."""
-    result = api.convert(study_dir, out_dir, ct_file)
+@click.option(
+    "--format",
+    "formats",
+    default="xpt",
+    show_default=True,
+    help="Comma-separated output formats: xpt (SAS XPORT v5), json and ndjson (Dataset-JSON 1.1).",
+)
+def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) -> None:
+    """Convert STUDY_DIR's native records into SDTM datasets (XPT v5 and/or Dataset-JSON)."""
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    result = api.convert(study_dir, out_dir, ct_file, chosen)
     rows = [
         (ds.name, len(ds.frame), len(ds.variables), ds.subjects) for ds in result.datasets.values()
     ]
     click.echo(_table(("domain", "records", "variables", "subjects"), rows))
-    click.echo(
-        f"wrote {len(result.files)} XPT files to {out_dir / 'sdtm'} (CT {result.terminology})"
-    )
+    click.echo(f"wrote {len(result.files)} files to {out_dir / 'sdtm'} (CT {result.terminology})")
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:

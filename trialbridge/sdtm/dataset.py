@@ -10,6 +10,41 @@ from trialbridge.converters.sources import LINEAGE
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta
 
 
+@dataclass(frozen=True)
+class Column:
+    """One variable as files describe it: XPT, Dataset-JSON and Define-XML agree on this."""
+
+    name: str
+    label: str
+    type: str  # "Char" or "Num"
+    length: int
+    data_type: str  # Dataset-JSON / Define: "string", "integer" or "double"
+    key_sequence: int | None = None
+
+
+@dataclass
+class Table:
+    """A dataset as it stands in a file: any source, with or without SDTMIG metadata."""
+
+    name: str
+    label: str
+    frame: pd.DataFrame
+    columns: list[Column]
+
+
+def char_length(values: pd.Series) -> int:
+    """The longest value in bytes, at least 1 (XPT cannot hold a zero-length variable)."""
+    lengths = values.dropna().astype("str").str.encode("utf-8").str.len()
+    return max(int(lengths.max()) if len(lengths) else 0, 1)
+
+
+def numeric_type(values: pd.Series) -> str:
+    """'integer' when every value is a whole number that a double holds exactly."""
+    present = values.dropna().to_numpy(dtype="float64")
+    whole = (present == present.round()).all() and (abs(present) < 2.0**53).all()
+    return "integer" if whole else "double"
+
+
 @dataclass
 class Dataset:
     """What every writer and validator works from. `lineage` is aligned with `frame` rows."""
@@ -28,6 +63,26 @@ class Dataset:
     @property
     def subjects(self) -> int:
         return int(self.frame["USUBJID"].nunique()) if "USUBJID" in self.frame else 0
+
+    def table(self) -> Table:
+        """The dataset's file-level description, keys numbered as in the SDTMIG."""
+        present = [v.name for v in self.variables]
+        keys = [k for k in self.meta.keys if k in present]
+        columns = []
+        for var in self.variables:
+            values = self.frame[var.name]
+            char = var.type == "Char"
+            columns.append(
+                Column(
+                    name=var.name,
+                    label=var.label,
+                    type=var.type,
+                    length=char_length(values) if char else 8,
+                    data_type="string" if char else numeric_type(values),
+                    key_sequence=keys.index(var.name) + 1 if var.name in keys else None,
+                )
+            )
+        return Table(name=self.name, label=self.label, frame=self.frame, columns=columns)
 
 
 def finalize(name: str, meta: DomainMeta, frame: pd.DataFrame) -> Dataset:

@@ -13,7 +13,7 @@ import pandas as pd
 import pyreadstat
 
 from trialbridge.errors import UserError
-from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.dataset import Column, Dataset, Table, numeric_type
 
 MAX_NAME = 8
 MAX_LABEL = 40
@@ -168,3 +168,29 @@ def read(path: Path) -> tuple[pd.DataFrame, dict[str, str], str]:
             frame[name] = text.where(text != "")
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     return frame, labels, meta.file_label or ""
+
+
+def read_table(path: Path) -> Table:
+    """An XPT file as a Table: values, labels, types and stored lengths."""
+    frame, meta = pyreadstat.read_xport(str(path))
+    columns = []
+    for name, label in zip(meta.column_names, meta.column_labels, strict=True):
+        char = meta.readstat_variable_types[name] == "string"
+        if char:
+            text = frame[name].astype("str")
+            frame[name] = text.where(text != "")
+        columns.append(
+            Column(
+                name=name,
+                label=label or "",
+                type="Char" if char else "Num",
+                length=int(meta.variable_storage_width[name]),
+                data_type="string" if char else numeric_type(frame[name]),
+            )
+        )
+    return Table(
+        name=meta.table_name or path.stem.upper(),
+        label=meta.file_label or "",
+        frame=frame,
+        columns=columns,
+    )

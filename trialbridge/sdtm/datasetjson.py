@@ -1,0 +1,162 @@
+"""CDISC Dataset-JSON 1.1: write and read, as one JSON document or as NDJSON
+(first line the metadata, then one line per row)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialbridge import __version__
+from trialbridge.errors import UserError
+from trialbridge.sdtm.dataset import Column, Table
+
+VERSION = "1.1.0"
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a file says about where it comes from (the same for every dataset of a study)."""
+
+    study_id: str
+    originator: str
+    created: datetime
+    define: str = "define.xml"
+
+    @property
+    def study_oid(self) -> str:
+        return f"STUDY.{self.study_id}"
+
+    @property
+    def metadata_version_oid(self) -> str:
+        return f"MDV.{self.study_id}"
+
+
+def item_group_oid(name: str) -> str:
+    return f"IG.{name}"
+
+
+def item_oid(dataset: str, variable: str) -> str:
+    return f"IT.{dataset}.{variable}"
+
+
+def metadata(table: Table, context: FileContext) -> dict[str, Any]:
+    """The top-level object without rows, in the order the standard lists the attributes."""
+    return {
+        "datasetJSONCreationDateTime": context.created.strftime("%Y-%m-%dT%H:%M:%S"),
+        "datasetJSONVersion": VERSION,
+        "fileOID": f"{context.study_oid}.{table.name}",
+        "originator": context.originator,
+        "sourceSystem": {"name": "trialbridge", "version": __version__},
+        "studyOID": context.study_oid,
+        "metaDataVersionOID": context.metadata_version_oid,
+        "metaDataRef": context.define,
+        "itemGroupOID": item_group_oid(table.name),
+        "records": len(table.frame),
+        "name": table.name,
+        "label": table.label,
+        "columns": [_column(table.name, c) for c in table.columns],
+    }
+
+
+def _column(dataset: str, column: Column) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "itemOID": item_oid(dataset, column.name),
+        "name": column.name,
+        "label": column.label,
+        "dataType": column.data_type,
+        "length": column.length,
+    }
+    if column.key_sequence is not None:
+        out["keySequence"] = column.key_sequence
+    return out
+
+
+def rows(table: Table) -> list[list[Any]]:
+    """Row arrays: text as strings, integers as ints, doubles as shortest round-trip floats,
+    missing as null."""
+    columns = []
+    for column in table.columns:
+        values = table.frame[column.name]
+        if column.type == "Char":
+            columns.append(values.astype(object).where(values.notna(), None).to_numpy())
+        elif column.data_type == "integer":
+            ints = values.fillna(0).to_numpy(dtype="float64").astype(np.int64).astype(object)
+            columns.append(np.where(values.notna().to_numpy(), ints, None))
+        else:
+            floats = values.to_numpy(dtype="float64").astype(object)
+            columns.append(np.where(values.notna().to_numpy(), floats, None))
+    if not columns:
+        return []
+    return np.column_stack(columns).tolist() if len(table.frame) else []
+
+
+def write(table: Table, folder: Path, context: FileContext, ndjson: bool = False) -> Path:
+    """`<name>.json` (or `.ndjson`), written to a temporary file and renamed into place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".ndjson" if ndjson else ".json"
+    target = folder / f"{table.name.lower()}{suffix}"
+    head = metadata(table, context)
+    body = rows(table)
+    if ndjson:
+        lines = [json.dumps(head, separators=(",", ":"))]
+        lines += [json.dumps(row, separators=(",", ":")) for row in body]
+        text = "\n".join(lines) + "\n"
+    else:
+        text = json.dumps({**head, "rows": body}, separators=(",", ":")) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def read(path: Path) -> Table:
+    """A Dataset-JSON 1.1 file (.json or .ndjson) back to a table: text as str with NA for
+    null, numbers as float64."""
+    try:
+        if path.suffix == ".ndjson":
+            with path.open(encoding="utf-8") as handle:
+                head = json.loads(handle.readline())
+                body = [json.loads(line) for line in handle if line.strip()]
+        else:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            head, body = document, document.get("rows", [])
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"not valid JSON: {exc}", path) from None
+    columns = [
+        Column(
+            name=c["name"],
+            label=c.get("label", ""),
+            type="Char" if c["dataType"] == "string" else "Num",
+            length=int(c.get("length", 8)),
+            data_type=c["dataType"],
+            key_sequence=c.get("keySequence"),
+        )
+        for c in head["columns"]
+    ]
+    names = [c.name for c in columns]
+    raw = pd.DataFrame(body, columns=names) if body else pd.DataFrame(columns=names)
+    frame = pd.DataFrame(
+        {
+            c.name: (
+                raw[c.name].astype("str").where(raw[c.name].notna())
+                if c.type == "Char"
+                else pd.to_numeric(raw[c.name], errors="raise").astype("float64")
+            )
+            for c in columns
+        },
+        index=pd.RangeIndex(len(raw)),
+    )
+    return Table(name=head["name"], label=head["label"], frame=frame, columns=columns)
