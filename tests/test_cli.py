@@ -28,7 +28,7 @@ def test_convert_prints_a_summary_table(tmp_path: Path):
     assert rows["DM"] == ["5", "26", "5"]
     assert rows["AE"][0] == "2" and rows["EX"][0] == "5"
     names = sorted(p.name for p in (tmp_path / "out" / "sdtm").iterdir())
-    assert names == sorted(f"{n}.xpt" for n in EXPECTED)
+    assert names == sorted([f"{n}.xpt" for n in EXPECTED] + ["define.html", "define.xml"])
 
 
 def fails_with(study: Path, tmp_path: Path, expected: str) -> None:

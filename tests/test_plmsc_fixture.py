@@ -26,13 +26,18 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> api.Converted:
     return api.convert(STUDY, tmp_path_factory.mktemp("plmsc"))
 
 
+def xpt_files(converted: api.Converted) -> list[Path]:
+    return [p for p in converted.files if p.suffix == ".xpt"]
+
+
 def read(converted: api.Converted, name: str) -> pd.DataFrame:
-    path = next(p for p in converted.files if p.stem == name)
+    path = next(p for p in xpt_files(converted) if p.stem == name)
     return pyreadstat.read_xport(str(path))[0]
 
 
 def test_every_domain_is_written(converted: api.Converted):
-    assert [p.name for p in converted.files] == [f"{n}.xpt" for n in EXPECTED]
+    assert [p.name for p in xpt_files(converted)] == [f"{n}.xpt" for n in EXPECTED]
+    assert [p.name for p in converted.files[-2:]] == ["define.xml", "define.html"]
 
 
 def test_the_issue_facts(converted: api.Converted):
@@ -57,7 +62,7 @@ def test_the_issue_facts(converted: api.Converted):
 
 def test_labels_and_order_follow_the_metadata(converted: api.Converted):
     for name, dataset in converted.datasets.items():
-        path = next(p for p in converted.files if p.stem == name.lower())
+        path = next(p for p in xpt_files(converted) if p.stem == name.lower())
         _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
         assert meta.column_names == [v.name for v in dataset.variables]
         assert meta.column_labels == [v.label for v in dataset.variables]
@@ -66,7 +71,7 @@ def test_labels_and_order_follow_the_metadata(converted: api.Converted):
 
 
 def test_char_lengths_equal_the_longest_value(converted: api.Converted):
-    for path in converted.files:
+    for path in xpt_files(converted):
         _, _, variables, rows = xpt_reader.read(path)
         for i, var in enumerate(variables):
             if not var["numeric"]:
@@ -75,7 +80,7 @@ def test_char_lengths_equal_the_longest_value(converted: api.Converted):
 
 
 def test_an_independent_reader_agrees_with_pyreadstat(converted: api.Converted):
-    for path in converted.files:
+    for path in xpt_files(converted):
         name, label, variables, rows = xpt_reader.read(path)
         frame, meta = pyreadstat.read_xport(str(path))
         assert (name, label) == (meta.table_name, meta.file_label)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.errors import UserError
-from trialbridge.sdtm import datasetjson, xpt
+from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.define_model import Builder
+from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, load_study
 
 FORMATS = ("xpt", "json", "ndjson")
@@ -60,7 +62,8 @@ def convert(
         )
     folder = load_study(study_dir)
     ct = terminology_for(study_dir, ct_file, folder.study.terminology)
-    datasets = build(folder, ct)
+    built = build(folder, ct)
+    datasets = built.datasets
     if "xpt" in formats:
         for dataset in datasets.values():
             xpt.check(dataset)
@@ -68,10 +71,28 @@ def convert(
     created = creation_time(folder.study)
     context = datasetjson.FileContext(folder.study.studyid, folder.study.sponsor, created)
     files: list[Path] = []
+    define = Builder(folder.study, ct, created, built.specs, built.provenance)
     for dataset in datasets.values():
+        written = []
         if "xpt" in formats:
-            files.append(xpt.write(dataset, target, created))
+            written.append(xpt.write(dataset, target, created))
         for kind in ("json", "ndjson"):
             if kind in formats:
-                files.append(datasetjson.write(dataset.table(), target, context, kind == "ndjson"))
+                table = dataset.table()
+                written.append(datasetjson.write(table, target, context, kind == "ndjson"))
+        define.add(dataset, written[0].name)  # the first format asked for, XPT if any
+        files += written
+    files += write_define(define, target)
     return Converted(datasets=datasets, files=files, terminology=ct.version)
+
+
+def write_define(define: Builder, target: Path) -> list[Path]:
+    """define.xml (checked against the Define-XML 2.1 XSD and its own references) and
+    define.html from the same model."""
+    document = define_xml.render(define.model)
+    problems = define_xml.validate(document)
+    if problems:
+        raise RuntimeError(f"define.xml is not valid Define-XML 2.1: {problems[0]}")
+    xml_path = write_text(target / "define.xml", document)
+    html_path = write_text(target / "define.html", define_html.render(define.model).encode())
+    return [xml_path, html_path]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -30,6 +30,19 @@ AUTOMATIC = ("STUDYID", "DOMAIN", "USUBJID")
 
 
 @dataclass
+class Provenance:
+    """Where a mapped variable comes from: Collected (it reads source columns, named here as
+    'file: column') or Assigned (constants only)."""
+
+    origin: str
+    sources: set[str] = field(default_factory=set)
+
+    def merge(self, other: Provenance) -> Provenance:
+        origin = "Collected" if "Collected" in (self.origin, other.origin) else self.origin
+        return Provenance(origin, self.sources | other.sources)
+
+
+@dataclass
 class MappedDomain:
     """A domain's rows after mapping: target variables, SUBJECT and lineage columns."""
 
@@ -37,6 +50,7 @@ class MappedDomain:
     meta: DomainMeta
     frame: pd.DataFrame
     spec_file: str
+    provenance: dict[str, Provenance] = field(default_factory=dict)
 
 
 class Mapper:
@@ -97,7 +111,42 @@ class Mapper:
         frame = pd.concat(frames, ignore_index=True)
         frame = _coerce_types(frame, meta)
         _check_codelists(frame, meta, self.ct)
-        return MappedDomain(spec=spec, meta=meta, frame=frame, spec_file=shown)
+        provenance: dict[str, Provenance] = {}
+        for block in spec.sources:
+            for name, found in self._provenance(block).items():
+                provenance[name] = provenance[name].merge(found) if name in provenance else found
+        return MappedDomain(
+            spec=spec, meta=meta, frame=frame, spec_file=shown, provenance=provenance
+        )
+
+    def _provenance(self, block: Block) -> dict[str, Provenance]:
+        """Each variable's origin; a melted cell counts as every melted column, a joined
+        column as the other table's column."""
+        file = self.folder.study.source(block.source).file
+        where = {c: f"{file}: {c}" for c in self.source(block.source).columns}
+        for join in block.joins:
+            shown = self._table_name(join.table)
+            where.update({mine: f"{shown}: {theirs}" for theirs, mine in join.columns.items()})
+        if block.melt:
+            where[block.melt.value] = ", ".join(f"{file}: {c}" for c in block.melt.columns)
+
+        def of(expr: Any) -> Provenance:
+            columns = sorted({c for c, _ in columns_used(expr, ())})
+            if not columns:
+                return Provenance("Assigned")
+            return Provenance("Collected", {where.get(c, f"{file}: {c}") for c in columns})
+
+        found = {name: of(expr) for name, expr in block.variables.items()}
+        for sets in block.melt.columns.values() if block.melt else []:
+            for name, expr in sets.items():
+                found[name] = found[name].merge(of(expr)) if name in found else of(expr)
+        return found
+
+    def _table_name(self, table: str) -> str:
+        """A source table's file, or the domain's name."""
+        if table in self.built:
+            return table
+        return self.folder.study.source(table).file
 
     def _map_block(
         self,

@@ -206,6 +206,7 @@ class DomainSpec(Strict):
     standard_units: dict[str, str] = Field(default_factory=dict)
     baseline: Baseline | None = None
     relationships: list[Relationship] = Field(default_factory=list)
+    comment: str | None = Field(default=None, description="dataset comment for Define-XML")
 
     @model_validator(mode="after")
     def _supp_names(self) -> DomainSpec:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from trialbridge.converters.engine import MappedDomain, Mapper
+from dataclasses import dataclass
+
+from trialbridge.converters.engine import MappedDomain, Mapper, Provenance
 from trialbridge.errors import UserError
+from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm import relrec, supp
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset, finalize
@@ -27,8 +30,17 @@ from trialbridge.sdtm.units import Conversions
 from trialbridge.study import StudyFolder
 
 
-def build(folder: StudyFolder, ct: Terminology) -> dict[str, Dataset]:
-    """Datasets by name (DM, AE, ..., SUPPAE), in the order of the study's specs."""
+@dataclass(frozen=True)
+class Built:
+    """The datasets, plus what Define-XML needs to know about how they were made."""
+
+    datasets: dict[str, Dataset]
+    specs: dict[str, DomainSpec]
+    provenance: dict[str, dict[str, Provenance]]
+
+
+def build(folder: StudyFolder, ct: Terminology) -> Built:
+    """Datasets by name (DM, AE, ..., SUPPAE, trial design, RELREC), specs in study order."""
     study = folder.study
     mapped = Mapper(folder, ct).run()
     dm = mapped.get("DM")
@@ -55,7 +67,11 @@ def build(folder: StudyFolder, ct: Terminology) -> dict[str, Dataset]:
     links = relrec.build(mapped, study.studyid)
     if links is not None:
         datasets["RELREC"] = links
-    return datasets
+    return Built(
+        datasets=datasets,
+        specs={code: d.spec for code, d in mapped.items()},
+        provenance={code: d.provenance for code, d in mapped.items()},
+    )
 
 
 def _trial_design(
