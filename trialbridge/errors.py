@@ -32,3 +32,9 @@ def at(file: str | Path, line: int | None = None, column: str | None = None) -> 
     if column is not None:
         return f"{where}, column {column}"
     return where
+
+
+def at_row(file: str | Path, row: int, column: str | None = None) -> str:
+    """A data location: `file, row N` or `file, row N, column C` (header is row 1)."""
+    where = f"{file}, row {row}"
+    return f"{where}, column {column}" if column else where

@@ -15,7 +15,15 @@ Lines = dict[tuple[Any, ...], int]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys instead of silently keeping the last."""
+    """SafeLoader that rejects duplicate mapping keys, and reads every plain scalar except
+    null as text: YAML 1.1 would turn 010 into 8, yes into True and 12:30 into 750, so a spec's
+    `equals: 010` could never match the data. pydantic converts text where a field is numeric."""
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(
@@ -55,7 +63,7 @@ def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
         raise UserError("file not found", shown, "check the path")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no object construction
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

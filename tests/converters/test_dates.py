@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialbridge.converters.dates import assemble, format_regex
+from trialbridge.converters.dates import assemble, truncations
 
 UNKNOWN = ["UN", "UNK"]
 
@@ -93,7 +93,7 @@ def test_impossible_times_are_flagged():
 
 def test_a_format_needs_day_month_and_year():
     with pytest.raises(ValueError, match="needs dd, mm"):
-        format_regex("mm/yyyy", UNKNOWN)
+        truncations("mm/yyyy")
 
 
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)))
@@ -101,3 +101,25 @@ def test_any_real_date_round_trips(day: date):
     text = day.strftime("%d/%m/%Y")
     assert iso([text]) == [day.isoformat()]
     assert iso([day.strftime("%d-%b-%Y").upper()], fmt="dd-mmm-yyyy") == [day.isoformat()]
+
+
+def test_truncation_drops_the_day_whatever_the_order():
+    assert iso(["06/2021", "06/15/2021", "2021"], fmt="mm/dd/yyyy") == [
+        "2021-06",
+        "2021-06-15",
+        "2021",
+    ]
+    out = assemble(pd.Series(["15/2021"]), "mm/dd/yyyy", UNKNOWN)
+    assert out.bad_date.tolist() == [True]  # 15 is no month
+
+
+def test_three_letters_that_are_not_a_month_are_an_error():
+    out = assemble(pd.Series(["12/XYZ/2021", "12/UNK/2021"]), "dd/mmm/yyyy", UNKNOWN)
+    assert out.bad_date.tolist() == [True, False]
+    assert [None if pd.isna(v) else v for v in out.iso] == [None, "2021---12"]
+
+
+@pytest.mark.parametrize("fmt", ["dd/yyyy", "dd/mm/yy", "yyyy/dd"])
+def test_formats_without_day_month_and_year_are_refused(fmt: str):
+    with pytest.raises(ValueError, match="needs dd, mm"):
+        truncations(fmt)

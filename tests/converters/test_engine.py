@@ -125,8 +125,8 @@ def test_numeric_variable_with_text_is_an_error_at_its_row(tmp_path: Path):
     (path / "labs.csv").write_text("ID,DONE,HGB,WBC\n001,Y,13.1,high\n")
     with pytest.raises(UserError) as err:
         run(path)
-    assert (
-        err.value.line() == "labs.csv, row 2, column WBC: 'high' is not a number (LBSTRESN); fix it"
+    assert err.value.line() == (
+        "labs.csv, row 2, column WBC: LBSTRESN value 'high' is not a number; fix the source value"
     )
 
 
@@ -136,7 +136,7 @@ def test_non_extensible_codelist_value_is_an_error(tmp_path: Path):
     with pytest.raises(UserError) as err:
         run(path)
     assert err.value.line() == (
-        "dem.csv, row 3, column SEX: 'X' is not in the non-extensible codelist SEX (SEX); "
+        "dem.csv, row 3: SEX value 'X' is not in the non-extensible codelist SEX; "
         "recode it to a CDISC submission value"
     )
 

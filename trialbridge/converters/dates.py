@@ -23,27 +23,63 @@ class Assembled:
     bad_time: pd.Series
 
 
-def format_regex(fmt: str, unknown: list[str]) -> re.Pattern[str]:
-    """A regex for `fmt` (tokens dd, mm, mmm, yyyy); components may be truncated away
-    on the side away from the year, so '2021-06' matches yyyy-mm-dd and '06/2021' dd/mm/yyyy.
-    """
+def _group(token: str, unknown: str) -> str:
+    return {
+        "dd": rf"(?P<d>\d{{1,2}}|{unknown})",
+        "mm": rf"(?P<m>\d{{1,2}}|{unknown})",
+        "mmm": rf"(?P<m>[A-Za-z]{{3}}|{unknown})",
+        "yyyy": r"(?P<y>\d{4})",
+    }[token]
+
+
+def _check(fmt: str) -> list[str]:
     tokens = _TOKEN.findall(fmt)
-    seps = _TOKEN.split(fmt)
     if sorted(t[0] for t in tokens) != ["d", "m", "y"] or tokens[1] == "yyyy":
         raise ValueError(f"date format '{fmt}' needs dd, mm (or mmm) and yyyy, year first or last")
+    return tokens
+
+
+def truncations(fmt: str) -> list[str]:
+    """The format, then without the day, then the year alone: '06/2021' is June 2021 for
+    both dd/mm/yyyy and mm/dd/yyyy."""
+    _check(fmt)
+    parts = _TOKEN.split(fmt)
+    tokens = _TOKEN.findall(fmt)
+    day = tokens.index("dd")
+    seps = parts[1:-1]
+    if day == len(tokens) - 1:  # yyyy-mm-dd: the day and the separator before it go
+        no_day = parts[0] + tokens[0] + seps[0] + tokens[1] + parts[-1]
+    else:  # dd/mm/yyyy, mm/dd/yyyy: the day and the separator after it go
+        kept = [t for t in tokens if t != "dd"]
+        joiner = seps[1] if day == 0 else seps[0]
+        no_day = parts[0] + kept[0] + joiner + kept[1] + parts[-1]
+    return [fmt, no_day, parts[0] + "yyyy" + parts[-1]]
+
+
+def format_regex(fmt: str, unknown: list[str]) -> re.Pattern[str]:
+    """A regex for one exact format (tokens dd, mm, mmm, yyyy and literal separators)."""
     unk = "|".join(re.escape(u) for u in sorted(unknown, key=len, reverse=True))
-    group = {
-        "dd": rf"(?P<d>\d{{1,2}}|{unk})",
-        "mm": rf"(?P<m>\d{{1,2}}|{unk})",
-        "mmm": rf"(?P<m>[A-Za-z]{{3}}|{unk})",
-        "yyyy": r"(?P<y>\d{4})",
-    }
-    parts = [group[t] for t in tokens]
-    if tokens[0] == "yyyy":
-        body = parts[0] + f"(?:{re.escape(seps[1])}{parts[1]}(?:{re.escape(seps[2])}{parts[2]})?)?"
-    else:
-        body = f"(?:(?:{parts[0]}{re.escape(seps[1])})?{parts[1]}{re.escape(seps[2])})?{parts[2]}"
-    return re.compile(rf"^{re.escape(seps[0])}{body}{re.escape(seps[3])}$", re.IGNORECASE)
+    pieces = _TOKEN.split(fmt)
+    tokens = _TOKEN.findall(fmt)
+    body = re.escape(pieces[0])
+    for token, sep in zip(tokens, pieces[1:], strict=True):
+        body += _group(token, unk) + re.escape(sep)
+    return re.compile(rf"^{body}$", re.IGNORECASE)
+
+
+def _extract(dates: pd.Series, fmt: str, unknown: list[str]) -> pd.DataFrame:
+    """Day, month and year text per value, from the first truncation that matches."""
+    parts = pd.DataFrame(pd.NA, index=dates.index, columns=["d", "m", "y"], dtype="str")
+    pending = dates.notna()
+    for form in truncations(fmt):
+        found = dates[pending].str.extract(format_regex(form, unknown))
+        for key in ("d", "m", "y"):
+            if key not in found:
+                found[key] = pd.NA
+        matched = found["y"].notna()
+        parts.loc[matched[matched].index] = found.loc[matched, ["d", "m", "y"]].to_numpy()
+        pending &= ~parts["y"].notna()
+    return parts
 
 
 def assemble(
@@ -51,11 +87,14 @@ def assemble(
 ) -> Assembled:
     """ISO 8601 text for each value; missing in, missing out."""
     present = dates.notna()
-    parts = dates.str.extract(format_regex(fmt, unknown))
+    parts = _extract(dates, fmt, unknown)
     bad = present & parts["y"].isna()
     year = pd.to_numeric(parts["y"], errors="coerce")
     month = _month_number(parts["m"])
     day = pd.to_numeric(parts["d"], errors="coerce")
+    tokens = {u.upper() for u in unknown}
+    month_given = parts["m"].notna() & ~parts["m"].str.upper().isin(tokens)
+    bad |= (month_given & month.isna()).fillna(False)  # three letters that are not a month
     bad |= present & ((month < 1) | (month > 12)).fillna(False)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_idx = month.fillna(1).clip(1, 12).astype(int) - 1

@@ -109,8 +109,9 @@ class Mapper:
             for i, block in enumerate(spec.sources)
         ]
         frame = pd.concat(frames, ignore_index=True)
-        frame = _coerce_types(frame, meta)
-        _check_codelists(frame, meta, self.ct)
+        melted = _melted_variables(spec)
+        frame = _coerce_types(frame, meta, melted)
+        _check_codelists(frame, meta, self.ct, melted)
         provenance: dict[str, Provenance] = {}
         for block in spec.sources:
             for name, found in self._provenance(block).items():
@@ -291,7 +292,18 @@ def _melt(block: Block, raw: pd.DataFrame, ctx: EvalContext) -> pd.DataFrame:
     return frame
 
 
-def _coerce_types(frame: pd.DataFrame, meta: DomainMeta) -> pd.DataFrame:
+def _melted_variables(spec: DomainSpec) -> set[str]:
+    """Variables whose value is the melted cell (errors about them name the melted column)."""
+    found = set()
+    for block in spec.sources:
+        if block.melt:
+            for name, expr in block.variables.items():
+                if any(c == block.melt.value for c, _ in columns_used(expr, ())):
+                    found.add(name)
+    return found
+
+
+def _coerce_types(frame: pd.DataFrame, meta: DomainMeta, melted: set[str]) -> pd.DataFrame:
     """Numeric variables to float; a value that is not a number is an error at its row."""
     for var in meta.variables:
         if var.type != "Num" or var.name not in frame:
@@ -299,12 +311,22 @@ def _coerce_types(frame: pd.DataFrame, meta: DomainMeta) -> pd.DataFrame:
         values = pd.to_numeric(frame[var.name], errors="coerce")
         bad = frame[var.name].notna() & values.isna()
         if bad.any():
-            fail_at(frame, bad, f"'{{value}}' is not a number ({var.name})", var.name, "fix it")
+            fail_at(
+                frame,
+                bad,
+                f"{var.name} value '{{value}}' is not a number",
+                var.name,
+                "fix the source value",
+                "",
+                var.name in melted,
+            )
         frame[var.name] = values.astype("float64")
     return frame
 
 
-def _check_codelists(frame: pd.DataFrame, meta: DomainMeta, ct: Terminology) -> None:
+def _check_codelists(
+    frame: pd.DataFrame, meta: DomainMeta, ct: Terminology, melted: set[str]
+) -> None:
     """Values of variables bound to a non-extensible codelist must be submission values."""
     for var in meta.variables:
         if var.name not in frame or not var.codelist or var.type != "Char":
@@ -317,9 +339,12 @@ def _check_codelists(frame: pd.DataFrame, meta: DomainMeta, ct: Terminology) -> 
             fail_at(
                 frame,
                 bad,
-                f"'{{value}}' is not in the non-extensible codelist {var.codelist} ({var.name})",
+                f"{var.name} value '{{value}}' is not in the non-extensible codelist "
+                f"{var.codelist}",
                 var.name,
                 "recode it to a CDISC submission value",
+                "",
+                var.name in melted,
             )
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from trialbridge.converters.dates import assemble
 from trialbridge.converters.sources import COLUMN, FILE, ROW
-from trialbridge.errors import UserError, at
+from trialbridge.errors import UserError, at_row
 from trialbridge.mappings.spec import (
     Concat,
     Condition,
@@ -40,14 +40,24 @@ def text(values: Any, index: pd.Index) -> pd.Series:
 
 
 def fail_at(
-    frame: pd.DataFrame, mask: pd.Series, what: str, column: str, fix: str, shown: str | None = None
+    frame: pd.DataFrame,
+    mask: pd.Series,
+    what: str,
+    column: str,
+    fix: str,
+    shown: str | None = None,
+    melted: bool | None = None,
 ) -> None:
     """Raise a UserError naming the first offending row's file, row and column. `what` may
-    hold {value}; `shown` names the column for the user when `column` is an internal one."""
+    hold {value}; `shown` names the column for the user when `column` is an internal one
+    ('' to name none); `melted` says whether the value is a melted cell (default: compare)."""
     first = frame.loc[mask].iloc[0]
-    melted = first[COLUMN]
-    col = melted if isinstance(melted, str) and melted else (shown or column)
-    raise UserError(what.format(value=first[column]), at(first[FILE], int(first[ROW]), col), fix)
+    cell = first[COLUMN]
+    if melted is None:  # while the raw columns are there: is the bad value the melted cell?
+        melted = isinstance(cell, str) and cell in first.index and first[cell] == first[column]
+    col = cell if melted and isinstance(cell, str) else (column if shown is None else shown)
+    where = at_row(first[FILE], int(first[ROW]), col or None)
+    raise UserError(what.format(value=first[column]), where, fix)
 
 
 def evaluate(expr: Expr, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:
@@ -125,7 +135,7 @@ def _concat(expr: Concat, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:
             continue
         both = result.notna() & value.notna()
         result = result.where(result.notna(), value).mask(both, result + sep + value)
-    assert result is not None  # parts is never empty: pydantic requires a list
+    assert result is not None  # the spec model requires at least one part
     return result
 
 
@@ -153,14 +163,18 @@ def _lookup(expr: Lookup, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:
 
 
 def _when(expr: When, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:
+    """Each branch is evaluated on its own rows only, so a date inside `then` never sees the
+    rows its condition excludes."""
     args = expr.when
-    if args.otherwise is not None:
-        result = evaluate(args.otherwise, frame, ctx)
-    else:
-        result = pd.Series(pd.NA, index=frame.index, dtype="str")
-    for case in reversed(args.cases):
-        mask = holds(case.if_, frame)
-        result = result.mask(mask, evaluate(case.then, frame, ctx))
+    result = pd.Series(pd.NA, index=frame.index, dtype="str")
+    undecided = pd.Series(True, index=frame.index)
+    for case in args.cases:
+        mask = holds(case.if_, frame) & undecided
+        if mask.any():
+            result.loc[mask] = evaluate(case.then, frame.loc[mask], ctx)
+        undecided &= ~mask
+    if args.otherwise is not None and undecided.any():
+        result.loc[undecided] = evaluate(args.otherwise, frame.loc[undecided], ctx)
     return result
 
 

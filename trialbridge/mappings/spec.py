@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
+from trialbridge.converters.dates import truncations
 from trialbridge.study import Strict
 
 Scalar = str | int | float
@@ -20,8 +21,8 @@ class Condition(Strict):
     in_: list[Scalar] | None = Field(default=None, alias="in")
     not_in: list[Scalar] | None = None
     missing: bool | None = None
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
+    all: list[Condition] | None = Field(default=None, min_length=1)
+    any: list[Condition] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
@@ -66,6 +67,12 @@ class DateArgs(Strict):
     time: str | None = None
     unknown: list[str] = Field(default_factory=lambda: ["UN", "UNK", "NK", "XX", "--"])
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, fmt: str) -> str:
+        truncations(fmt)  # raises ValueError with the reason
+        return fmt
+
 
 class Date(Strict):
     """ISO 8601 from a messy date (and optional time) column; partial dates kept partial."""
@@ -74,7 +81,7 @@ class Date(Strict):
 
 
 class ConcatArgs(Strict):
-    parts: list[Expr]
+    parts: list[Expr] = Field(min_length=1)
     separator: str = ""
 
 
@@ -102,7 +109,7 @@ class Case(Strict):
 
 
 class WhenArgs(Strict):
-    cases: list[Case]
+    cases: list[Case] = Field(min_length=1)
     otherwise: Expr | None = Field(default=None, alias="else")
 
 
