@@ -55,6 +55,10 @@ def build(folder: StudyFolder, ct: Terminology) -> Built:
     country.derive(dm, study)
     conversions = Conversions.load(study.unit_conversions)
     for domain in mapped.values():
+        study_day.derive(domain, dm.frame)
+        visits.derive(domain, study)
+    visits.number_unscheduled(list(mapped.values()), study)
+    for domain in mapped.values():
         _derive_domain(domain, dm, folder, conversions)
     datasets: dict[str, Dataset] = {}
     for code in _spec_order(folder, mapped):
@@ -96,8 +100,6 @@ def _derive_domain(
     domain: MappedDomain, dm: MappedDomain, folder: StudyFolder, conversions: Conversions
 ) -> None:
     study = folder.study
-    study_day.derive(domain, dm.frame)
-    visits.derive(domain, study)
     epoch.derive(domain, dm.frame, study)
     standard_results.derive(domain, conversions)
     range_indicator.derive(domain)

@@ -22,6 +22,7 @@ def test_planned_and_unscheduled_visit_numbers():
         ],
     )
     visits.derive(lb, plmsc_study())
+    visits.number_unscheduled([lb], plmsc_study())
     assert lb.frame["VISITNUM"].tolist() == [3.0, 3.01, 3.01, 3.02, 0.01, 2.01]
     assert lb.frame["VISIT"].tolist() == [
         "MONTH 1",
@@ -37,3 +38,31 @@ def test_unknown_visit_is_an_error():
     lb = mapped("LB", [{"USUBJID": "S1", "VISIT": "WEEK 2", "LBDTC": "2021-07-01", "LBDY": 11}])
     with pytest.raises(UserError, match=r"visit 'WEEK 2' is not a planned visit in study\.yaml"):
         visits.derive(lb, plmsc_study())
+
+
+def test_one_unscheduled_visit_has_one_number_in_every_domain():
+    study = plmsc_study()
+    lb = mapped(
+        "LB", [{"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-08-12T09:10", "LBDY": 53}]
+    )
+    vs = mapped(
+        "VS",
+        [
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "VSDTC": "2021-08-05T09:00", "VSDY": 46},
+            {"USUBJID": "S1", "VISIT": "UNSCHEDULED", "VSDTC": "2021-08-12T09:30", "VSDY": 53},
+        ],
+    )
+    for domain in (lb, vs):
+        visits.derive(domain, study)
+    visits.number_unscheduled([lb, vs], study)
+    assert vs.frame["VISITNUM"].tolist() == [3.01, 3.02]
+    assert lb.frame["VISITNUM"].tolist() == [3.02]  # the same date as the second VS record
+
+
+def test_unscheduled_without_a_study_day_names_the_likely_cause():
+    lb = mapped(
+        "LB", [{"USUBJID": "S1", "VISIT": "UNSCHEDULED", "LBDTC": "2021-08-12", "LBDY": None}]
+    )
+    visits.derive(lb, plmsc_study())
+    with pytest.raises(UserError, match=r"has no study day \(a partial date, or no RFSTDTC"):
+        visits.number_unscheduled([lb], plmsc_study())

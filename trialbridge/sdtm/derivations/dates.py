@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-_COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
+COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 
 def date_part(iso: pd.Series) -> pd.Series:
     """The calendar date of complete ISO 8601 dates; NaT for partial or missing ones."""
     text = iso.astype("str").where(iso.notna())
-    complete = text.str.match(_COMPLETE_DATE).fillna(False).astype(bool)
+    complete = text.str.match(COMPLETE_DATE).fillna(False).astype(bool)
     return pd.to_datetime(text.str.slice(0, 10).where(complete), format="%Y-%m-%d", errors="coerce")
 
 
@@ -39,3 +39,9 @@ def per_subject(frame: pd.DataFrame, dm: pd.DataFrame, variable: str) -> pd.Seri
     """DM's `variable` for each row's USUBJID."""
     values = dm.set_index("USUBJID")[variable]
     return frame["USUBJID"].map(values)
+
+
+def date_variable(domain: str, frame: pd.DataFrame) -> str | None:
+    """The date a record is placed in time by: --STDTC for events and interventions, --DTC
+    for findings."""
+    return next((domain + s for s in ("STDTC", "DTC") if domain + s in frame), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
-from trialbridge.sdtm.derivations.dates import date_part, on_or_after, per_subject
+from trialbridge.sdtm.derivations.dates import date_part, date_variable, on_or_after, per_subject
 from trialbridge.study import Study
 
 
@@ -24,7 +24,7 @@ def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
     prefix = domain.spec.domain
     if not domain.meta.variable("EPOCH") or "EPOCH" in frame or not study.arms:
         return
-    date_var = next((prefix + s for s in ("DTC", "STDTC") if prefix + s in frame), None)
+    date_var = date_variable(prefix, frame)
     frame["EPOCH"] = pd.Series(pd.NA, index=frame.index, dtype="str")
     if date_var is None:
         return

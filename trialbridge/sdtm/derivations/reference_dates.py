@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
+from trialbridge.sdtm.derivations.dates import COMPLETE_DATE
 from trialbridge.study import ReferenceRule, Study
-
-_COMPLETE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def derive(dm: MappedDomain, domains: dict[str, MappedDomain], study: Study) -> None:
@@ -23,7 +20,7 @@ def _apply(rule: ReferenceRule, dm: MappedDomain, domains: dict[str, MappedDomai
     stacked = pd.concat([p for p in pairs if len(p)], ignore_index=True)
     if stacked.empty:
         return pd.Series(pd.NA, index=dm.frame.index, dtype="str")
-    stacked = stacked.loc[stacked["value"].str.match(_COMPLETE).fillna(False).astype(bool)]
+    stacked = stacked.loc[stacked["value"].str.match(COMPLETE_DATE).fillna(False).astype(bool)]
     # ISO 8601 text of complete dates sorts chronologically (a date sorts before its times)
     ordered = stacked.sort_values(["USUBJID", "value"], kind="stable")
     pick = (

@@ -1,4 +1,4 @@
-"""VISITNUM from the planned visits; unscheduled visits numbered after the visit they follow."""
+"""VISITNUM from the planned visits; unscheduled visits numbered once for the whole study."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
+from trialbridge.sdtm.derivations.dates import date_variable
 from trialbridge.study import Study
 
 
 def derive(domain: MappedDomain, study: Study) -> None:
-    """Planned VISIT -> VISITNUM. An unscheduled record gets the number of the last planned
-    visit whose planned day is on or before its study day, plus .01, .02, ... by date."""
+    """Planned VISIT -> VISITNUM; unscheduled records wait for `number_unscheduled`."""
     frame = domain.frame
     if "VISIT" not in frame or not domain.meta.variable("VISITNUM") or "VISITNUM" in frame:
         return
@@ -28,39 +28,74 @@ def derive(domain: MappedDomain, study: Study) -> None:
             f"recode it to a planned VISIT or to '{study.unscheduled_visit}'",
         )
     frame["VISITNUM"] = frame["VISIT"].map(planned).astype("float64")
-    if unscheduled.any():
-        _number_unscheduled(domain, study, unscheduled.fillna(False).astype(bool))
 
 
-def _number_unscheduled(domain: MappedDomain, study: Study, mask: pd.Series) -> None:
-    frame = domain.frame
-    prefix = domain.spec.domain
-    day_var = next((prefix + s for s in ("DY", "STDY") if prefix + s in frame), None)
-    date_var = next((prefix + s for s in ("DTC", "STDTC") if prefix + s in frame), None)
-    if day_var is None or date_var is None:
-        fail_at(frame, mask, "unscheduled visit without a date", "VISIT", "give its date")
+def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
+    """An unscheduled visit is a subject's date with unscheduled records in any domain. It gets
+    the number of the last planned visit whose planned day is on or before its study day, plus
+    .01, .02, ... in date order, and the same number in every domain."""
+    visits = pd.concat([_unscheduled(d, study) for d in domains], ignore_index=True)
+    if visits.empty:
+        return
     timed = sorted((v.day, v.visitnum) for v in study.visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
-    sub = frame.loc[mask, ["USUBJID", date_var, day_var]].copy()
-    if sub[day_var].isna().any():
+    dates = visits.drop_duplicates(["USUBJID", "DATE"]).sort_values(["USUBJID", "DATE"])
+    position = np.searchsorted(days, dates["DAY"].to_numpy(), side="right") - 1
+    dates["BASE"] = np.where(position >= 0, nums[position.clip(0)], 0.0)
+    dates["RANK"] = dates.groupby(["USUBJID", "BASE"]).cumcount() + 1
+    numbers = (dates["BASE"] + dates["RANK"] / 100).round(2)
+    lookup = pd.Series(
+        numbers.to_numpy(), index=pd.MultiIndex.from_frame(dates[["USUBJID", "DATE"]])
+    )
+    for domain in domains:
+        _apply(domain, study, lookup)
+
+
+def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
+    """(USUBJID, DATE, DAY) of a domain's unscheduled records; an error if one has no date."""
+    frame = domain.frame
+    columns = ["USUBJID", "DATE", "DAY"]
+    if "VISIT" not in frame or "VISITNUM" not in frame:
+        return pd.DataFrame(columns=columns)
+    mask = (frame["VISIT"] == study.unscheduled_visit).fillna(False).astype(bool)
+    if not mask.any():
+        return pd.DataFrame(columns=columns)
+    date_var = date_variable(domain.spec.domain, frame)
+    day_var = None if date_var is None else date_var.replace("DTC", "DY")
+    if date_var is None or day_var not in frame:
+        fail_at(frame, mask, "unscheduled visit without a date", "VISIT", "map the record's date")
+    no_day = mask & frame[day_var].isna()
+    if no_day.any():
         fail_at(
             frame,
-            mask & frame[day_var].isna(),
-            "unscheduled visit has no complete date",
+            no_day,
+            "unscheduled visit on '{value}' has no study day (a partial date, or no RFSTDTC "
+            "for the subject)",
             date_var,
-            "give a complete date",
+            "give a complete date; subjects need a first dose date (RFSTDTC)",
+            "",
         )
-    position = np.searchsorted(days, sub[day_var].to_numpy(), side="right") - 1
-    sub["base"] = np.where(position >= 0, nums[position.clip(0)], 0.0)
-    sub["date"] = sub[date_var].str.slice(0, 10)
-    firsts = sub.drop_duplicates(["USUBJID", "base", "date"]).sort_values(
-        ["USUBJID", "base", "date"]
+    return pd.DataFrame(
+        {
+            "USUBJID": frame.loc[mask, "USUBJID"],
+            "DATE": frame.loc[mask, date_var].str.slice(0, 10),
+            "DAY": frame.loc[mask, day_var],
+        }
     )
-    firsts["rank"] = firsts.groupby(["USUBJID", "base"]).cumcount() + 1
-    sub = sub.merge(
-        firsts[["USUBJID", "base", "date", "rank"]], on=["USUBJID", "base", "date"], how="left"
-    ).set_axis(sub.index)
-    number = (sub["base"] + sub["rank"] / 100).round(2)
+
+
+def _apply(domain: MappedDomain, study: Study, lookup: pd.Series) -> None:
+    frame = domain.frame
+    if "VISIT" not in frame or "VISITNUM" not in frame:
+        return
+    mask = (frame["VISIT"] == study.unscheduled_visit).fillna(False).astype(bool)
+    if not mask.any():
+        return
+    date_var = date_variable(domain.spec.domain, frame)
+    keys = pd.MultiIndex.from_arrays(
+        [frame.loc[mask, "USUBJID"], frame.loc[mask, date_var].str.slice(0, 10)]
+    )
+    number = pd.Series(lookup.reindex(keys).to_numpy(), index=frame.index[mask])
     frame.loc[mask, "VISITNUM"] = number
     frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + number.map("{:.2f}".format)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.derivations.dates import COMPLETE_DATE, date_variable
 from trialbridge.sdtm.derivations.study_day import study_day
 from trialbridge.sdtm.trial_design.frames import dataset
 from trialbridge.study import Study
-
-_COMPLETE = r"^\d{4}-\d{2}-\d{2}"
 
 
 def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
@@ -17,7 +16,7 @@ def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
     pieces = []
     for name, data in datasets.items():
         frame = data.frame
-        date_var = next((name + s for s in ("DTC", "STDTC") if name + s in frame), None)
+        date_var = date_variable(name, frame)
         if "VISITNUM" not in frame or date_var is None:
             continue
         pieces.append(
@@ -34,7 +33,7 @@ def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
     if not pieces:
         return pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "DATE", "DOMAIN"])
     stacked = pd.concat(pieces, ignore_index=True).dropna(subset=["VISITNUM"])
-    complete = stacked["DATE"].str.match(_COMPLETE).fillna(False).astype(bool)
+    complete = stacked["DATE"].str.match(COMPLETE_DATE).fillna(False).astype(bool)
     return stacked.loc[complete]
 
 
