@@ -242,3 +242,54 @@ def test_bad_design_and_relationships(tmp_path: Path, file: str, old: str, new: 
     study = copy_study(tmp_path)
     replace_in(study / file, old, new)
     fails_with(study, tmp_path, expected)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "study.yaml",
+            "RFXSTDTC: {first: [EX.EXSTDTC]}",
+            "RFXSTDTC: {first: [XX.XXSTDTC]}",
+            "study.yaml:59: 'XX.XXSTDTC' names domain XX, which no spec in 'domains' maps",
+        ),
+        (
+            "study.yaml",
+            "    start: RFXSTDTC\n",
+            "    start: RFXSTDT\n",
+            "study.yaml:32: element start 'RFXSTDT' is not a DM variable; use e.g. RFXSTDTC",
+        ),
+        (
+            "mappings/vs.yaml",
+            "flags: [LOBXFL, BLFL]",
+            "flags: [LOBXFL, FOO]",
+            "mappings/vs.yaml:3: baseline flag FOO: VS has no variable VSFOO; use LOBXFL and/or "
+            "BLFL",
+        ),
+        (
+            "mappings/dm.yaml",
+            "      ARMCD: {copy: Arm}\n",
+            "",
+            "mappings/dm.yaml:3: study.yaml defines arms, but the DM spec does not map ARMCD; "
+            "map ARMCD (the planned arm code) in the DM spec",
+        ),
+        (
+            "mappings/dm.yaml",
+            "      - table: completion",
+            "      - table: complete",
+            "mappings/dm.yaml:7: table 'complete' is neither a source in study.yaml nor a mapped "
+            "domain",
+        ),
+        (
+            "mappings/ae.yaml",
+            "format: dd/mm/yyyy, time: Start time",
+            "format: dd/yyyy, time: Start time",
+            "mappings/ae.yaml:41: sources.0.variables.AESTDTC.date.format: date format 'dd/yyyy' "
+            "needs dd, mm (or mmm) and yyyy, year first or last; see docs/mapping-language.md",
+        ),
+    ],
+)
+def test_names_that_point_at_nothing(tmp_path: Path, file: str, old: str, new: str, expected: str):
+    study = copy_study(tmp_path)
+    replace_in(study / file, old, new)
+    fails_with(study, tmp_path, expected)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
+from trialbridge.converters import references
 from trialbridge.converters.sources import COLUMN, LINEAGE, read_source
 from trialbridge.converters.transforms import (
     EvalContext,
@@ -64,6 +65,7 @@ class Mapper:
 
     def run(self) -> dict[str, MappedDomain]:
         specs = self._load_specs()
+        references.check(self.folder, specs)
         for domain in _build_order(specs):
             spec, lines, shown = specs[domain]
             self.built[domain] = self._map(spec, lines, shown)

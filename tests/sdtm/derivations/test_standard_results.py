@@ -73,6 +73,30 @@ def test_a_missing_conversion_is_an_error_at_the_row():
     with pytest.raises(UserError) as err:
         lab([{"LBTESTCD": "CREAT", "LBORRES": "1.1", "LBORRESU": "mg/dL"}], {"CREAT": "umol/L"})
     assert err.value.line() == (
-        "raw/test.csv, row 2, column LBORRESU: no conversion from mg/dL to umol/L for CREAT; "
+        "raw/test.csv, row 2: no conversion from mg/dL to umol/L for CREAT; "
         "add the factor to unit_conversions in study.yaml"
     )
+
+
+def test_a_text_result_that_needs_converting_is_an_error():
+    with pytest.raises(UserError) as err:
+        lab([{"LBTESTCD": "HGB", "LBORRES": "<10", "LBORRESU": "g/dL"}], {"HGB": "g/L"})
+    assert err.value.line() == (
+        "raw/test.csv, row 2, column LBORRES: LBORRES '<10' is not a number, so it cannot be "
+        "converted to the standard unit; record a number, or leave this test in its original unit"
+    )
+
+
+def test_a_standard_unit_for_an_unknown_test_is_an_error():
+    with pytest.raises(UserError, match="standard_units names HBG, which no LB record has"):
+        lab([{"LBTESTCD": "HGB", "LBORRES": "13", "LBORRESU": "g/dL"}], {"HBG": "g/L"})
+
+
+def test_a_missing_original_unit_is_named():
+    with pytest.raises(UserError, match="LBORRESU is missing for a HGB result"):
+        lab([{"LBTESTCD": "HGB", "LBORRES": "13", "LBORRESU": None}], {"HGB": "g/L"})
+
+
+def test_tiny_results_are_not_written_in_exponent_notation():
+    frame = lab([{"LBTESTCD": "X", "LBORRES": "0.00001", "LBORRESU": "g/L"}], {})
+    assert frame["LBSTRESC"].iloc[0] == "0.00001"

@@ -9,6 +9,7 @@ import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
+from trialbridge.errors import UserError
 from trialbridge.sdtm.units import Conversions
 
 
@@ -20,6 +21,13 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
         return
     unit = frame.get(f"{p}ORRESU", pd.Series(pd.NA, index=frame.index, dtype="str"))
     testcd = frame[f"{p}TESTCD"]
+    unknown = sorted(set(domain.spec.standard_units) - set(testcd.dropna()))
+    if unknown:
+        raise UserError(
+            f"standard_units names {', '.join(unknown)}, which no {p} record has",
+            domain.spec_file,
+            f"use {p}TESTCD values",
+        )
     target = (
         testcd.map(domain.spec.standard_units)
         .astype("str")
@@ -28,7 +36,19 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
     target = target.fillna(unit)
     factor = conversions.factors(unit, target, testcd)
     numeric = pd.to_numeric(frame[orres], errors="coerce")
-    needs = numeric.notna() & factor.isna()
+    has_result = frame[orres].notna()
+    no_unit = has_result & unit.isna() & target.notna()
+    if no_unit.any():
+        fail_at(
+            frame,
+            no_unit,
+            f"{p}ORRESU is missing for a {{value}} result that has a standard unit",
+            f"{p}TESTCD",
+            f"map {p}ORRESU",
+            "",
+            False,
+        )
+    needs = has_result & factor.isna()
     if needs.any():
         first = needs.idxmax()
         fail_at(
@@ -37,6 +57,19 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
             f"no conversion from {unit[first]} to {target[first]} for {testcd[first]}",
             f"{p}ORRESU",
             "add the factor to unit_conversions in study.yaml",
+            "",
+            False,
+        )
+    text_to_convert = has_result & numeric.isna() & (factor != 1)
+    if text_to_convert.any():
+        fail_at(
+            frame,
+            text_to_convert,
+            f"{p}ORRES '{{value}}' is not a number, so it cannot be converted to the standard unit",
+            orres,
+            "record a number, or leave this test in its original unit",
+            None,
+            True,
         )
     value = _significant(numeric * factor)
     frame[f"{p}STRESN"] = value
@@ -59,6 +92,9 @@ def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """Shortest text that reads back as the same number, without a trailing '.0'."""
+    """Shortest text that reads back as the same number, never in exponent notation."""
     text = values.astype("str").str.replace(r"\.0$", "", regex=True)
+    exponent = text.str.contains("e", regex=False).fillna(False).astype(bool)
+    if exponent.any():  # rare: 1e-05, 1e+16; positional text keeps STRESC readable
+        text[exponent] = [np.format_float_positional(v, trim="-") for v in values[exponent]]
     return text.where(values.notna())
