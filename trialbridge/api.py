@@ -60,6 +60,8 @@ def convert(
             "--format",
             f"use one or more of {', '.join(FORMATS)}, comma-separated",
         )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError("the output path is a file", out_dir, "give a folder for --out")
     folder = load_study(study_dir)
     ct = terminology_for(study_dir, ct_file, folder.study.terminology)
     built = build(folder, ct)

@@ -65,3 +65,35 @@ def test_empty_file(tmp_path: Path):
     path.write_text("")
     with pytest.raises(UserError, match="file is empty"):
         read_source(path, Source(name="x", file="x.csv"), "raw/x.csv")
+
+
+def test_blank_lines_do_not_shift_row_numbers(tmp_path: Path):
+    path = tmp_path / "x.csv"
+    path.write_text("A,B\n1,2\n\n3,4\n")
+    frame = read_source(path, Source(name="x", file="x.csv"), "x.csv")
+    assert frame["A"].tolist() == ["1", "3"]
+    assert frame[ROW].tolist() == [2, 4]
+
+
+def test_unknown_encoding_and_broken_workbook(tmp_path: Path):
+    path = tmp_path / "x.csv"
+    path.write_text("A\n1\n")
+    with pytest.raises(UserError, match="unknown encoding 'utf-99'"):
+        read_source(path, Source(name="x", file="x.csv", encoding="utf-99"), "x.csv")
+    book = tmp_path / "x.xlsx"
+    book.write_text("not a zip")
+    with pytest.raises(UserError, match=r"not an \.xlsx workbook"):
+        read_source(book, Source(name="x", file="x.xlsx"), "x.xlsx")
+
+
+def test_xlsx_date_cells_become_iso_text(tmp_path: Path):
+    from datetime import datetime
+
+    book = openpyxl.Workbook()
+    book.active.append(["Subject", "Visit date", "Taken at"])
+    book.active.append(["001", datetime(2021, 6, 12), datetime(2021, 6, 12, 8, 30)])
+    book.save(tmp_path / "v.xlsx")
+    frame = read_source(tmp_path / "v.xlsx", Source(name="v", file="v.xlsx"), "v.xlsx")
+    assert frame[["Visit date", "Taken at"]].values.tolist() == [
+        ["2021-06-12", "2021-06-12T08:30:00"]
+    ]

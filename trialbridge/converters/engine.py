@@ -214,13 +214,14 @@ class Mapper:
                     else (f"joined name '{clash[0]}' is already a column")
                 )
                 raise UserError(what, here, "fix 'columns' of the join")
-            right = table[[*join.by.values(), *join.columns]].set_axis(
-                [*join.by.keys(), *join.columns.values()], axis=1
-            )
+            right = table[[*join.by.values(), *join.columns]]
+            right = right.set_axis([*join.by.keys(), *join.columns.values()], axis=1)
+            right = right.dropna(subset=list(join.by))  # a blank key matches nothing
             dup = right.duplicated(subset=list(join.by), keep=False)
             if dup.any():
+                key = ", ".join(f"{t}={right.loc[dup, m].iloc[0]}" for m, t in join.by.items())
                 raise UserError(
-                    f"join with '{join.table}' is ambiguous: a key matches several rows",
+                    f"join with '{join.table}' is ambiguous: several rows have {key}",
                     here,
                     "join on a key that is unique in that table",
                 )

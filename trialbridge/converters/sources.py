@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +39,9 @@ def read_source(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
     frame[FILE] = shown_as
     frame[ROW] = pd.RangeIndex(2, len(frame) + 2)
     frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
-    return frame
+    # blank lines were kept so that row numbers match the file; now they go
+    empty = frame.drop(columns=[FILE, ROW, COLUMN]).isna().all(axis=1)
+    return frame.loc[~empty].reset_index(drop=True)
 
 
 def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
@@ -48,10 +52,14 @@ def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
             keep_default_na=False,
             sep=source.delimiter,
             encoding=source.encoding,
-            skipinitialspace=False,
+            skip_blank_lines=False,
         )
     except UnicodeDecodeError:
         raise _encoding_error(path, source, shown_as) from None
+    except LookupError:
+        raise UserError(
+            f"unknown encoding '{source.encoding}'", shown_as, "use e.g. utf-8, latin-1, cp1252"
+        ) from None
     except pd.errors.EmptyDataError:
         raise UserError("file is empty", shown_as, "export the form with its header row") from None
     except pd.errors.ParserError as exc:
@@ -75,11 +83,31 @@ def _encoding_error(path: Path, source: Source, shown_as: str) -> UserError:
 
 
 def _read_xlsx(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
+    """Cells as text; real date cells become ISO 8601 (yyyy-mm-dd, with THH:MM:SS when they
+    carry a time), so a `date` transform with format yyyy-mm-dd reads them."""
     try:
-        frame = pd.read_excel(path, sheet_name=source.sheet or 0, dtype=str, engine="openpyxl")
-    except ValueError as exc:
+        frame = pd.read_excel(path, sheet_name=source.sheet or 0, dtype=object, engine="openpyxl")
+    except (ValueError, KeyError) as exc:
         raise UserError(f"cannot read worksheet: {exc}", shown_as, "check 'sheet'") from None
-    return frame.astype("str").mask(frame.isna())
+    except (zipfile.BadZipFile, OSError):
+        raise UserError(
+            "not an .xlsx workbook", shown_as, "export the form as .xlsx or CSV"
+        ) from None
+    return frame.apply(_cell_text)
+
+
+def _cell_text(column: pd.Series) -> pd.Series:
+    def one(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.date().isoformat() if value.time() == time() else value.isoformat()
+        if isinstance(value, date | time):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return value
+
+    values = column.map(one)  # one call per cell: spreadsheets are small exports
+    return values.astype("str").mask(column.isna())
 
 
 def _check_header(frame: pd.DataFrame, shown_as: str) -> None:

@@ -21,6 +21,17 @@ def derive_dm(dm: MappedDomain, study: Study) -> None:
             dm.spec_file,
             "map it, or change 'usubjid' in study.yaml",
         )
+    for part in study.usubjid:
+        blank = frame[part].isna()
+        if blank.any():
+            fail_at(
+                frame,
+                blank,
+                f"{part} is missing, so USUBJID cannot be built",
+                part,
+                f"fill {part} for every subject",
+                "",
+            )
     parts = [frame[p].astype("str") for p in study.usubjid]
     usubjid = parts[0]
     for part in parts[1:]:
@@ -35,6 +46,16 @@ def derive_dm(dm: MappedDomain, study: Study) -> None:
             SUBJECT,
             "keep one record per subject",
             "subject id",
+        )
+    same = frame["USUBJID"].duplicated(keep="first")
+    if same.any():
+        fail_at(
+            frame,
+            same,
+            "USUBJID '{value}' is built for two subjects",
+            "USUBJID",
+            "add SUBJID to 'usubjid' in study.yaml",
+            "",
         )
 
 
