@@ -293,3 +293,36 @@ def test_names_that_point_at_nothing(tmp_path: Path, file: str, old: str, new: s
     study = copy_study(tmp_path)
     replace_in(study / file, old, new)
     fails_with(study, tmp_path, expected)
+
+
+def test_a_rerun_leaves_no_file_of_the_earlier_run(tmp_path: Path):
+    study = copy_study(tmp_path)
+    out = tmp_path / "out"
+    assert run_cli("convert", study, "--out", out).exit_code == 0
+    assert (out / "sdtm" / "nv.xpt").exists()
+    replace_in(study / "study.yaml", " nv.yaml,", "")
+    assert run_cli("convert", study, "--out", out).exit_code == 0
+    assert not (out / "sdtm" / "nv.xpt").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["sdtm"]
+
+
+def test_a_failed_rerun_keeps_the_earlier_output(tmp_path: Path):
+    study = copy_study(tmp_path)
+    out = tmp_path / "out"
+    assert run_cli("convert", study, "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (out / "sdtm").iterdir()}
+    replace_in(study / "raw/adverse_events.csv", "mild headache after infusion", "x" * 201)
+    assert run_cli("convert", study, "--out", out).exit_code == 2
+    assert {p.name: p.read_bytes() for p in (out / "sdtm").iterdir()} == before
+
+
+def test_an_empty_domain_is_not_written(tmp_path: Path):
+    study = copy_study(tmp_path)
+    path = study / "raw/adverse_events.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    replace_in(study / "raw/conmeds.csv", "16:45,No,1", "16:45,No,")
+    replace_in(study / "raw/conmeds.csv", "15:00,No,1", "15:00,No,")
+    result = run_cli("convert", study, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "out" / "sdtm").iterdir()}
+    assert "ae.xpt" not in names and "suppae.xpt" not in names and "relrec.xpt" not in names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,22 +71,38 @@ def convert(
         for dataset in datasets.values():
             xpt.check(dataset)
     target = out_dir / "sdtm"
+    staging = out_dir / ".sdtm.partial"
     created = creation_time(folder.study)
     context = datasetjson.FileContext(folder.study.studyid, folder.study.sponsor, created)
     files: list[Path] = []
     define = Builder(folder.study, ct, created, built.specs, built.provenance)
+    shutil.rmtree(staging, ignore_errors=True)
     for dataset in datasets.values():
         written = []
         if "xpt" in formats:
-            written.append(xpt.write(dataset, target, created))
+            written.append(xpt.write(dataset, staging, created, check=False))
         for kind in ("json", "ndjson"):
             if kind in formats:
                 table = dataset.table()
-                written.append(datasetjson.write(table, target, context, kind == "ndjson"))
+                written.append(datasetjson.write(table, staging, context, kind == "ndjson"))
         define.add(dataset, written[0].name)  # the first format asked for, XPT if any
         files += written
-    files += write_define(define, target)
-    return Converted(datasets=datasets, files=files, terminology=ct.version)
+    files += write_define(define, staging)
+    replace_folder(staging, target)
+    return Converted(
+        datasets=datasets, files=[target / f.name for f in files], terminology=ct.version
+    )
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Swap the freshly written folder in: no file of an earlier run survives, and a run that
+    fails before this point leaves the earlier output as it was."""
+    retired = target.with_name(".sdtm.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def write_define(define: Builder, target: Path) -> list[Path]:

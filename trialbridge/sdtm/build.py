@@ -67,9 +67,13 @@ def build(folder: StudyFolder, ct: Terminology) -> Built:
         extra = supp.split(domain)
         if extra is not None:
             datasets[extra.name] = extra
+    if datasets["DM"].frame.empty:
+        raise UserError("DM has no records", dm.spec_file, "check the demographics source")
+    # an empty domain is not submitted (no records, nothing to describe)
+    datasets = {name: data for name, data in datasets.items() if len(data.frame)}
     datasets.update(_trial_design(folder, datasets, ct))
     links = relrec.build(mapped, study.studyid)
-    if links is not None:
+    if links is not None and len(links.frame):
         datasets["RELREC"] = links
     return Built(
         datasets=datasets,

@@ -32,6 +32,10 @@ SAS_EPOCH = datetime(1960, 1, 1)
 
 def check(dataset: Dataset) -> None:
     """Raise a UserError for the first value or name that XPT v5 cannot hold faithfully."""
+    _check(dataset)
+
+
+def _check(dataset: Dataset) -> None:
     where = f"{dataset.filename_stem}.xpt"
     if not _NAME.match(dataset.name):
         raise UserError(f"dataset name '{dataset.name}' is not 1-8 letters/digits", where)
@@ -75,7 +79,7 @@ def _record(dataset: Dataset, mask: pd.Series) -> str:
 
 def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
     text = column.fillna("")
-    non_ascii = ~text.map(str.isascii).astype(bool)
+    non_ascii = ~text.str.isascii().astype(bool)
     if non_ascii.any():
         value = text[non_ascii].iloc[0]
         raise UserError(
@@ -109,10 +113,13 @@ def _check_num(dataset: Dataset, name: str, column: pd.Series) -> None:
         )
 
 
-def write(dataset: Dataset, folder: Path, created: datetime = SAS_EPOCH) -> Path:
-    """Check, then write `<name>.xpt` via a temporary file renamed into place. The header
-    timestamps are set to `created`, so the same inputs give byte-identical files."""
-    check(dataset)
+def write(
+    dataset: Dataset, folder: Path, created: datetime = SAS_EPOCH, check: bool = True
+) -> Path:
+    """Check (unless the caller already did), then write `<name>.xpt` via a temporary file
+    renamed into place. Header timestamps are `created`: same inputs, byte-identical files."""
+    if check:
+        _check(dataset)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{dataset.filename_stem}.xpt"
     frame = _for_writer(dataset)
