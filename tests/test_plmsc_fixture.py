@@ -155,3 +155,22 @@ def test_each_headache_is_linked_to_the_tablet(converted: api.Converted):
         assert term["AEDECOD"].tolist() == ["Headache"]
         assert drug["CMDECOD"].tolist() == ["PARACETAMOL"]
     assert relrec["USUBJID"].nunique() == 2
+
+
+def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path):
+    """Two processes with different PYTHONHASHSEED give byte-identical files."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        args = ["convert", str(STUDY), "--out", str(out), "--format", "xpt,json"]
+        code = "import sys; from trialbridge.cli import main; main(sys.argv[1:])"
+        subprocess.run(
+            [sys.executable, "-c", code, *args], check=True, env=env, stdout=subprocess.DEVNULL
+        )
+        outputs.append({p.name: p.read_bytes() for p in (out / "sdtm").iterdir()})
+    assert outputs[0] == outputs[1]

@@ -63,8 +63,12 @@ def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
         raise UserError("file not found", shown, "check the path")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no object construction
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _UniqueKeyLoader(text)  # a SafeLoader: builds no Python objects from tags
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

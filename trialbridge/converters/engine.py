@@ -352,29 +352,24 @@ def _check_codelists(
 
 
 def _build_order(specs: dict[str, tuple[DomainSpec, Lines, str]]) -> list[str]:
-    """Spec order, except that a domain looked up by another is built first."""
-    graph: dict[str, set[str]] = {}
+    """Spec order, except that a domain read by another (join or lookup) is built first."""
+    sorter: TopologicalSorter[str] = TopologicalSorter()
     for domain, (spec, _, _) in specs.items():
-        deps = {
-            table
-            for block in spec.sources
-            for table in _tables_read(block)
-            if table in specs and table != domain
-        }
-        graph[domain] = deps
+        reads = {t for block in spec.sources for t in _tables_read(block)}
+        sorter.add(domain, *(t for t in reads if t in specs and t != domain))
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        sorter.prepare()
     except CycleError as exc:
         raise UserError(
             f"lookups between domains form a cycle: {exc.args[1]}", "mappings/"
         ) from None
     rank = {d: i for i, d in enumerate(specs)}
-    return sorted(order, key=lambda d: (_depth(d, graph), rank[d]))
-
-
-def _depth(domain: str, graph: dict[str, set[str]]) -> int:
-    deps = graph[domain]
-    return 0 if not deps else 1 + max(_depth(d, graph) for d in deps)
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=rank.__getitem__)
+        order += ready
+        sorter.done(*ready)
+    return order
 
 
 def _tables_read(node: Any) -> list[str]:

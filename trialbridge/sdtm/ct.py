@@ -56,11 +56,13 @@ def _build(frame: pd.DataFrame, version: str) -> Terminology:
     """Codelists from rows in NCI EVS layout (codelist rows have no Codelist Code)."""
     heads = frame[frame["codelist_code"] == ""]
     terms = frame[frame["codelist_code"] != ""]
+    by_codelist = dict(tuple(terms.groupby("codelist_code", sort=False)))
+    empty = terms.iloc[0:0]
     codelists: dict[str, Codelist] = {}
     for head in heads.itertuples(index=False):
-        rows = terms[terms["codelist_code"] == head.code]
+        rows = by_codelist.get(head.code, empty)
         values = dict(zip(rows["value"], rows["code"], strict=True))
-        synonyms, folded = _synonyms(rows["value"], rows["synonyms"])
+        synonyms, folded = _synonyms(rows["value"].tolist(), rows["synonyms"].tolist())
         codelists[head.value] = Codelist(
             code=head.code,
             short_name=head.value,
@@ -73,15 +75,17 @@ def _build(frame: pd.DataFrame, version: str) -> Terminology:
     return Terminology(version=version, codelists=codelists)
 
 
-def _synonyms(values: pd.Series, synonym_lists: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+def _synonyms(values: list[str], synonym_lists: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Exact synonyms, and case-folded spellings that point at exactly one submission value."""
+    submission = set(values)
     exact: dict[str, str] = {}
     folded: dict[str, set[str]] = {}
     for value, syns in zip(values, synonym_lists, strict=True):
-        for syn in (s.strip() for s in syns.split(";")):
-            if syn and syn not in values.values:
+        spellings = [s.strip() for s in syns.split(";") if s.strip()]
+        for syn in spellings:
+            if syn not in submission:
                 exact.setdefault(syn, value)
-        for spelling in {value, *(s.strip() for s in syns.split(";") if s.strip())}:
+        for spelling in {value, *spellings}:
             folded.setdefault(spelling.casefold(), set()).add(value)
     unique = {key: next(iter(vals)) for key, vals in folded.items() if len(vals) == 1}
     return exact, unique

@@ -9,8 +9,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-STANDARD = "SDTMIG 3.4"
-
 
 class VariableMeta(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -25,10 +23,6 @@ class VariableMeta(BaseModel):
     role: str
     core: Literal["Req", "Exp", "Perm"]
 
-    @property
-    def is_char(self) -> bool:
-        return self.type == "Char"
-
 
 class DomainMeta(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -42,10 +36,6 @@ class DomainMeta(BaseModel):
 
     def variable(self, name: str) -> VariableMeta | None:
         return next((v for v in self.variables if v.name == name), None)
-
-    @property
-    def names(self) -> list[str]:
-        return [v.name for v in self.variables]
 
 
 def _rows(name: str) -> list[dict[str, str]]:
