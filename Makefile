@@ -17,7 +17,7 @@ $(BIN)/trialbridge: pyproject.toml
 	touch $@
 
 demo: $(BIN)/trialbridge
-	$(BIN)/trialbridge convert $(STUDY) --out $(OUT)
+	$(BIN)/trialbridge convert $(STUDY) --out $(OUT) --format xpt,json
 
 test: $(BIN)/trialbridge
 	$(BIN)/ruff check trialbridge tests

@@ -274,6 +274,14 @@ def test_bad_design_and_relationships(tmp_path: Path, file: str, old: str, new: 
             "map ARMCD (the planned arm code) in the DM spec",
         ),
         (
+            "mappings/ae.yaml",
+            "  AEINFRL: {label: Infusion Related Reaction, origin: Collected}",
+            "  AEINFRL: {label: Infusion Related Reaction, origin: Collected}\n"
+            "  AESER: {label: Serious}",
+            "mappings/ae.yaml:46: AESER is a standard AE variable, not a supplemental qualifier; "
+            "map it as a variable instead",
+        ),
+        (
             "mappings/dm.yaml",
             "      - table: completion",
             "      - table: complete",

@@ -68,6 +68,13 @@ def _spec_references(
     def where(*path: Any) -> str:
         return f"{shown}:{line_of(lines, path)}"
 
+    for qnam in spec.supplemental:
+        if meta.variable(qnam) is not None:
+            raise UserError(
+                f"{qnam} is a standard {spec.domain} variable, not a supplemental qualifier",
+                where("supplemental", qnam),
+                "map it as a variable instead",
+            )
     if spec.baseline is not None:
         for i, name in enumerate(spec.baseline.by):
             if meta.variable(name) is None:

@@ -61,3 +61,17 @@ def test_not_done_records_are_not_candidates():
     baseline.derive(lb, DM)
     assert lb.frame["LBLOBXFL"].tolist()[0] == "Y"
     assert pd.isna(lb.frame["LBLOBXFL"].iloc[1])
+
+
+def test_a_mapped_flag_is_kept():
+    lb = mapped(
+        "LB",
+        [
+            {**row("A", "2021-06-10", "1"), "LBBLFL": None},
+            {**row("A", "2021-06-20", "2"), "LBBLFL": "Y"},
+        ],
+        baseline={"by": ["LBTESTCD"], "flags": ["LOBXFL", "BLFL"]},
+    )
+    baseline.derive(lb, DM)
+    assert lb.frame["LBBLFL"].tolist()[1] == "Y" and pd.isna(lb.frame["LBBLFL"].iloc[0])
+    assert lb.frame["LBLOBXFL"].tolist()[1] == "Y"

@@ -22,11 +22,15 @@ def derive(dm: MappedDomain, study: Study) -> None:
     unknown = frame["ARMCD"].notna() & ~frame["ARMCD"].isin(list(names))
     if unknown.any():
         fail_at(frame, unknown, "arm code '{value}' is not in study.yaml arms", "ARMCD", "fix it")
-    frame["ARM"] = frame["ARMCD"].map(names).astype("str").where(frame["ARMCD"].notna())
+    if "ARM" not in frame:
+        frame["ARM"] = frame["ARMCD"].map(names).astype("str").where(frame["ARMCD"].notna())
     treated = frame.get("RFXSTDTC", pd.Series(pd.NA, index=frame.index)).notna()
     if "ACTARMCD" not in frame:
         frame["ACTARMCD"] = frame["ARMCD"].where(treated)
-    frame["ACTARM"] = frame["ACTARMCD"].map(names).astype("str").where(frame["ACTARMCD"].notna())
+    if "ACTARM" not in frame:
+        frame["ACTARM"] = (
+            frame["ACTARMCD"].map(names).astype("str").where(frame["ACTARMCD"].notna())
+        )
     if "ARMNRS" not in frame:
         reason = pd.Series(pd.NA, index=frame.index, dtype="str")
         reason = reason.mask(frame["ARMCD"].notna() & frame["ACTARMCD"].isna(), NOT_TREATED)

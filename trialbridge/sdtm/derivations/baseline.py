@@ -30,5 +30,7 @@ def derive(domain: MappedDomain, dm: pd.DataFrame) -> None:
     chosen = pool.groupby(["USUBJID", *rule.by], dropna=False).tail(1).index
     for flag in rule.flags:
         name = p + flag
+        if name in frame:
+            continue  # mapped by the spec: the collected flag stands
         frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
         frame.loc[chosen, name] = "Y"
