@@ -233,8 +233,8 @@ def test_a_user_ct_release_replaces_the_shipped_one(tmp_path: Path):
             "raw/conmeds.csv",
             "16:45,No,1",
             "16:45,No,2",
-            "raw/conmeds.csv, row 5, column _AENO: RELREC: this CM record points to AE with "
-            "AESPID=2, which does not exist; fix the key or the AE data",
+            "raw/conmeds.csv, row 5, column Related AE No.: RELREC: this CM record points to AE "
+            "with AESPID=2, which does not exist; fix the key or the AE data",
         ),
     ],
 )

@@ -68,12 +68,14 @@ def _pairs(
         keys = ", ".join(
             f"{theirs}={matches.loc[missing, mine].iloc[0]}" for mine, theirs in by.items()
         )
+        key = next(iter(by))
         fail_at(
             matches.set_index("index"),
             missing.to_numpy(),
             f"RELREC: this {code} record points to {other} with {keys}, which does not exist",
-            next(iter(by)),
+            key,
             f"fix the key or the {other} data",
+            _source_column(domain, key),
         )
     return pd.DataFrame(
         {
@@ -84,3 +86,11 @@ def _pairs(
             "RIGHT_SEQ": matches[f"{other}SEQ"],
         }
     )
+
+
+def _source_column(domain: MappedDomain, variable: str) -> str:
+    """The source column a link key was mapped from, for the error message."""
+    found = domain.provenance.get(variable)
+    if found is not None and len(found.sources) == 1:
+        return next(iter(found.sources)).split(": ", 1)[-1]
+    return variable
