@@ -1,0 +1,137 @@
+"""SDTM datasets -> FHIR R4 resources (plain dicts) through the mapping tables."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from trialbridge.errors import UserError
+from trialbridge.fhir.codecs import datetime_to_fhir
+from trialbridge.fhir.paths import set_path
+from trialbridge.fhir.table import BASE, ORIGINAL_TEXT, SDTM_VARIABLE, Element, Table, table
+from trialbridge.sdtm.dataset import Dataset
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
+DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
+STUDY_TAG = f"{BASE}/CodeSystem/sdtm-study"
+CARRIED = ("STUDYID", "DOMAIN")  # in meta.tag
+
+
+def resource_id(*parts: Any) -> str:
+    """A deterministic id from natural keys, so a re-run updates instead of duplicating."""
+    return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+def patient_id(study_id: str, usubjid: str) -> str:
+    return resource_id(study_id, "Patient", "DM", usubjid)
+
+
+def build_dataset(dataset: Dataset, study_id: str) -> list[dict[str, Any]]:
+    """One resource per record. Variables the table places go to their FHIR element; every
+    other populated variable rides in an sdtm-variable extension, so nothing is dropped."""
+    spec = table(dataset.name)
+    if spec is None:
+        raise UserError(f"no FHIR mapping table for {dataset.name}", "trialbridge/mappings/fhir")
+    frame = dataset.frame
+    placed = {e.var for e in spec.elements}
+    numeric = {v.name for v in dataset.variables if v.type == "Num"}
+    others = [v.name for v in dataset.variables if v.name not in placed and v.name not in CARRIED]
+    encoded = {
+        e.var: _encode(e, frame, study_id, dataset.name) for e in spec.elements if e.var in frame
+    }
+    ids = [
+        resource_id(study_id, spec.resource, dataset.name, *key)
+        for key in zip(*(frame[v].astype(str) for v in spec.id_from), strict=True)
+    ]
+    lineage = dataset.lineage
+    out = []
+    for row in range(len(frame)):
+        resource: dict[str, Any] = {"resourceType": spec.resource, "id": ids[row]}
+        resource["meta"] = _meta(dataset.name, study_id, lineage, row)
+        for path, value in spec.fixed.items():
+            set_path(resource, path, copy.deepcopy(value))
+        for element in spec.elements:
+            if element.var in encoded:
+                _place(resource, element, encoded[element.var][row])
+        extensions = [
+            _variable(name, frame.iat[row, frame.columns.get_loc(name)], name in numeric)
+            for name in others
+            if pd.notna(frame.iat[row, frame.columns.get_loc(name)])
+        ]
+        if extensions:
+            resource.setdefault("extension", []).extend(extensions)
+        out.append(resource)
+    return out
+
+
+def _meta(domain: str, study_id: str, lineage: pd.DataFrame, row: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "tag": [{"system": DATASET_TAG, "code": domain}, {"system": STUDY_TAG, "code": study_id}]
+    }
+    if row < len(lineage) and pd.notna(lineage.iat[row, 0]):
+        meta["source"] = f"{lineage.iat[row, 0]}#row={int(lineage.iat[row, 1])}"
+    return meta
+
+
+def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -> list[Any]:
+    """The column as FHIR values (None where the SDTM value is missing)."""
+    values = frame[element.var]
+    present = values.notna()
+    if element.codec == "map":
+        unknown = sorted(set(values[present]) - set(element.map))
+        if unknown:
+            raise UserError(
+                f"{element.var} value '{unknown[0]}' has no FHIR mapping",
+                f"trialbridge/mappings/fhir/{domain.lower()}.yaml",
+                "add it to the table's map",
+            )
+        mapped = values.map(element.map)
+        return mapped.where(present, element.default).tolist()
+    if element.codec == "reference":
+        return [
+            {"reference": f"Patient/{patient_id(study_id, v)}"} if ok else None
+            for v, ok in zip(values, present, strict=True)
+        ]
+    if element.codec == "integer":
+        return [int(v) if ok else None for v, ok in zip(values, present, strict=True)]
+    if element.codec == "decimal":
+        return [float(v) if ok else None for v, ok in zip(values, present, strict=True)]
+    if element.codec == "numeric-code":  # a number SDTM keeps as Num, FHIR as a code
+        return [f"{v:.0f}" if ok else None for v, ok in zip(values, present, strict=True)]
+    if element.codec == "dateTime":
+        return [datetime_to_fhir(v) if ok else None for v, ok in zip(values, present, strict=True)]
+    return values.astype(object).where(present, None).tolist()
+
+
+def _place(resource: dict[str, Any], element: Element, value: Any) -> None:
+    if value is None:
+        return
+    if element.codec == "dateTime":
+        fhir_value, original = value
+        set_path(resource, element.path, fhir_value)
+        if original is not None:
+            parent, _, name = element.path.rpartition(".")
+            where = f"{parent}._{name}" if parent else f"_{name}"
+            set_path(
+                resource, where, {"extension": [{"url": ORIGINAL_TEXT, "valueString": original}]}
+            )
+        return
+    set_path(resource, element.path, value)
+    if element.system:
+        parent = element.path.rpartition(".")[0]
+        set_path(resource, f"{parent}.system" if parent else "system", element.system)
+
+
+def _variable(name: str, value: Any, numeric: bool) -> dict[str, Any]:
+    typed = {"valueDecimal": float(value)} if numeric else {"valueString": str(value)}
+    return {
+        "url": SDTM_VARIABLE,
+        "extension": [{"url": "name", "valueString": name}, {"url": "value", **typed}],
+    }
+
+
+def mapped_tables(names: list[str]) -> list[Table]:
+    return [t for t in (table(n) for n in names) if t is not None]

@@ -1,0 +1,54 @@
+"""Set and get values in FHIR resources (plain dicts) by simple paths: `a.b[0].c`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_STEP = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
+
+
+def _steps(path: str) -> list[tuple[str, int | None]]:
+    steps = []
+    for part in path.split("."):
+        found = _STEP.match(part)
+        if not found:
+            raise ValueError(f"bad FHIR path step '{part}' in '{path}'")
+        index = found.group("index")
+        steps.append((found.group("name"), int(index) if index is not None else None))
+    return steps
+
+
+def set_path(resource: dict[str, Any], path: str, value: Any) -> None:
+    """Create what is missing along the path and set the value."""
+    steps = _steps(path)
+    node: Any = resource
+    for i, (name, index) in enumerate(steps):
+        last = i == len(steps) - 1
+        if index is None:
+            if last:
+                node[name] = value
+                return
+            node = node.setdefault(name, {})
+            continue
+        items = node.setdefault(name, [])
+        while len(items) <= index:
+            items.append({})
+        if last:
+            items[index] = value
+            return
+        node = items[index]
+
+
+def get_path(resource: dict[str, Any], path: str) -> Any:
+    """The value at the path, or None when any step is absent."""
+    node: Any = resource
+    for name, index in _steps(path):
+        if not isinstance(node, dict) or name not in node:
+            return None
+        node = node[name]
+        if index is not None:
+            if not isinstance(node, list) or len(node) <= index:
+                return None
+            node = node[index]
+    return node

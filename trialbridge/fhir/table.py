@@ -1,0 +1,62 @@
+"""The FHIR mapping-table language: which resource a domain's records become, and where each
+SDTM variable lives in it. The same table drives building and parsing."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from trialbridge.study import Strict
+from trialbridge.yamlio import load_model
+
+BASE = "https://trialbridge.org/fhir"
+CDISC_SYSTEM = "https://www.cdisc.org/standards/terminology/"
+
+
+class Element(Strict):
+    """One SDTM variable and its FHIR home.
+
+    `path` is dot-separated with list indexes (`code.coding[0].code`). `codec` says how the
+    value is written: string, decimal, integer, dateTime (SDTM ISO 8601 text; where FHIR cannot
+    hold it exactly the original text rides in a primitive extension), reference (USUBJID to the
+    subject's Patient), or map (a value map, with `default` written for missing values)."""
+
+    var: str
+    path: str
+    codec: Literal[
+        "string", "decimal", "integer", "numeric-code", "dateTime", "reference", "map"
+    ] = "string"
+    map: dict[str, str] = Field(default_factory=dict)
+    default: str | None = None
+    system: str | None = Field(default=None, description="set beside the value's `code`")
+
+
+class Table(Strict):
+    domain: str
+    resource: str
+    id_from: list[str] = Field(description="variables whose values identify the record")
+    fixed: dict[str, Any] = Field(default_factory=dict, description="path -> constant")
+    elements: list[Element]
+
+
+@cache
+def table(domain: str) -> Table | None:
+    """The shipped table for a domain, or None when trialbridge has none for it."""
+    folder = resources.files("trialbridge.mappings.fhir")
+    name = f"{domain.lower()}.yaml"
+    if not folder.joinpath(name).is_file():
+        return None
+    model, _ = load_model(Path(str(folder.joinpath(name))), Table, f"mappings/fhir/{name}")
+    return model
+
+
+# The SDTM text of a date/time that FHIR cannot hold exactly (no seconds or no time zone, or an
+# unknown month), on the primitive element that holds its nearest FHIR value.
+ORIGINAL_TEXT = f"{BASE}/StructureDefinition/sdtm-original-text"
+# Any SDTM variable without a standard FHIR element: a complex extension with `name` (the
+# variable) and `value` (valueString for Char, valueDecimal for Num).
+SDTM_VARIABLE = f"{BASE}/StructureDefinition/sdtm-variable"

@@ -1,0 +1,1 @@
+"""SDTM <-> FHIR R4 mapping tables, one per domain (data, used in both directions)."""
