@@ -18,6 +18,8 @@ $(BIN)/trialbridge: pyproject.toml
 
 demo: $(BIN)/trialbridge
 	$(BIN)/trialbridge convert $(STUDY) --out $(OUT) --format xpt,json
+	$(BIN)/trialbridge fhir build $(OUT)/sdtm --out $(OUT)/fhir
+	$(BIN)/trialbridge roundtrip $(OUT)/sdtm
 
 test: $(BIN)/trialbridge
 	$(BIN)/ruff check trialbridge tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -9,11 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.errors import UserError
+from trialbridge.fhir import bundles
+from trialbridge.fhir.build import build_dataset
+from trialbridge.fhir.parse import parse
+from trialbridge.fhir.table import table as fhir_table
+from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.sdtm.define_model import Builder
+from trialbridge.sdtm.read import read_folder
 from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, load_study
 
@@ -115,3 +122,65 @@ def write_define(define: Builder, target: Path) -> list[Path]:
     xml_path = write_text(target / "define.xml", document)
     html_path = write_text(target / "define.html", define_html.render(define.model).encode())
     return [xml_path, html_path]
+
+
+def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int = 500) -> FhirBuilt:
+    """SDTM datasets -> FHIR R4 bundles and NDJSON; domains without a table are listed."""
+    datasets = read_folder(sdtm_dir)
+    return _fhir_write(datasets, out_dir, bundle_size)
+
+
+@dataclass(frozen=True)
+class FhirBuilt:
+    resources: dict[str, int]
+    skipped: list[str]
+    files: list[Path]
+
+
+def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -> FhirBuilt:
+    resources, counts, skipped = _resources(datasets)
+    files = bundles.write(resources, out_dir, bundle_size)
+    return FhirBuilt(resources=counts, skipped=skipped, files=files)
+
+
+def _resources(
+    datasets: dict[str, Dataset],
+) -> tuple[list[dict], dict[str, int], list[str]]:
+    """(resources, count per domain, domains without a FHIR table)."""
+    study_id = _study_id(datasets)
+    resources: list[dict] = []
+    counts: dict[str, int] = {}
+    skipped: list[str] = []
+    for name, dataset in datasets.items():
+        if fhir_table(name) is None:
+            skipped.append(name)
+            continue
+        built = build_dataset(dataset, study_id)
+        counts[name] = len(built)
+        resources += built
+    return resources, counts, skipped
+
+
+def _study_id(datasets: dict[str, Dataset]) -> str:
+    dm = datasets.get("DM")
+    if dm is None or "STUDYID" not in dm.frame or dm.frame.empty:
+        raise UserError("no DM dataset with STUDYID", "SDTM folder", "FHIR needs DM's subjects")
+    return str(dm.frame["STUDYID"].iat[0])
+
+
+def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
+    """FHIR resources (NDJSON or bundles) -> SDTM XPT files in out_dir."""
+    datasets = parse(bundles.read(fhir_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for dataset in datasets.values():
+        xpt.write(dataset, out_dir)
+    return datasets
+
+
+def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:
+    """SDTM -> FHIR (as JSON text) -> SDTM, every record and variable compared."""
+    datasets = read_folder(sdtm_dir)
+    resources, _, skipped = _resources(datasets)
+    back = parse(json.loads(json.dumps(resources)))
+    results = [compare(d, back.get(n)) for n, d in datasets.items() if n not in skipped]
+    return results, skipped

@@ -75,6 +75,72 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
     click.echo(f"wrote {len(result.files)} files to {out_dir / 'sdtm'} (CT {result.terminology})")
 
 
+@main.group()
+def fhir() -> None:
+    """SDTM <-> HL7 FHIR R4 through trialbridge's mapping tables."""
+
+
+@fhir.command("build")
+@click.argument("sdtm_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder: bundles/bundle-NNNN.json and ndjson/<Type>.ndjson.",
+)
+@click.option(
+    "--bundle-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Entries per transaction bundle.",
+)
+def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int) -> None:
+    """Build FHIR R4 resources from the SDTM datasets in SDTM_DIR."""
+    result = api.fhir_build(sdtm_dir, out_dir, bundle_size)
+    rows = [(name, count) for name, count in result.resources.items()]
+    click.echo(_table(("domain", "resources"), rows))
+    if result.skipped:
+        click.echo(f"no FHIR mapping yet for: {', '.join(result.skipped)}")
+    click.echo(f"wrote {len(result.files)} files to {out_dir}")
+
+
+@fhir.command("to-sdtm")
+@click.argument("fhir_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for the SDTM XPT files.",
+)
+def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> None:
+    """Rebuild SDTM datasets (XPT) from FHIR resources in FHIR_DIR (NDJSON or bundles)."""
+    datasets = api.fhir_to_sdtm(fhir_dir, out_dir)
+    rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
+    click.echo(_table(("domain", "records", "variables"), rows))
+
+
+@main.command()
+@click.argument("sdtm_dir", type=click.Path(path_type=Path))
+def roundtrip(sdtm_dir: Path) -> None:
+    """SDTM -> FHIR -> SDTM for the datasets in SDTM_DIR, every record and variable compared.
+
+    Exit 0 when nothing was lost; 1 with the first differences otherwise."""
+    results, skipped = api.roundtrip(sdtm_dir)
+    rows = [(r.domain, r.records, r.variables, len(r.differences)) for r in results]
+    click.echo(_table(("domain", "records", "variables", "differences"), rows))
+    if skipped:
+        click.echo(f"not converted (no FHIR mapping yet): {', '.join(skipped)}")
+    lost = [d for r in results for d in r.differences]
+    if lost:
+        for difference in lost[:10]:
+            click.echo(f"  {difference.line()}")
+        sys.exit(EXIT_INTERNAL)
+    click.echo(f"lossless: {len(results)} domains")
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
     cells = [tuple(str(c) for c in header), *[tuple(str(c) for c in r) for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

@@ -1,0 +1,113 @@
+"""Building FHIR from the bundled study and parsing it back."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import STUDY, run_cli
+from trialbridge import api
+from trialbridge.fhir.build import build_dataset, patient_id
+from trialbridge.fhir.parse import parse
+from trialbridge.fhir.table import SDTM_VARIABLE
+from trialbridge.roundtrip import compare
+
+
+@pytest.fixture(scope="module")
+def sdtm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plmsc")
+    api.convert(STUDY, out)
+    return out / "sdtm"
+
+
+@pytest.fixture(scope="module")
+def converted(sdtm: Path):
+    from trialbridge.sdtm.read import read_folder
+
+    return read_folder(sdtm)
+
+
+def test_an_observation_as_built(converted):
+    vs = build_dataset(converted["VS"], "PLMSC-SPMS")
+    first = vs[0]
+    assert first["resourceType"] == "Observation"
+    assert first["subject"] == {
+        "reference": f"Patient/{patient_id('PLMSC-SPMS', 'PLMSC-SPMS-01-001')}"
+    }
+    assert first["code"]["coding"][0] == {
+        "code": "DIABP",
+        "system": "https://www.cdisc.org/standards/terminology/VSTESTCD",
+        "display": "Diastolic Blood Pressure",
+    }
+    assert first["valueQuantity"] == {"value": 76.0, "unit": "mmHg"}
+    assert first["effectiveDateTime"] == "2021-06-12"
+    assert first["_effectiveDateTime"]["extension"][0]["valueString"] == "2021-06-12T09:00"
+    carried = {
+        e["extension"][0]["valueString"] for e in first["extension"] if e["url"] == SDTM_VARIABLE
+    }
+    assert {"VSSEQ", "VSORRES", "VSORRESU", "VSSTRESC", "VSPOS", "VISIT", "EPOCH"} <= carried
+
+
+def test_ids_are_stable_and_unique(converted):
+    first = [r["id"] for name in ("LB", "VS") for r in build_dataset(converted[name], "S")]
+    again = [r["id"] for name in ("LB", "VS") for r in build_dataset(converted[name], "S")]
+    assert first == again
+    assert len(set(first)) == len(first) == 213 + 154
+    other_study = [r["id"] for r in build_dataset(converted["LB"], "OTHER")]
+    assert not set(other_study) & set(first)
+
+
+def test_every_mapped_domain_round_trips_exactly(converted):
+    resources = [
+        r
+        for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS")
+        for r in build_dataset(converted[name], "PLMSC-SPMS")
+    ]
+    back = parse(json.loads(json.dumps(resources)))
+    for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS"):
+        result = compare(converted[name], back[name])
+        assert result.lossless, [d.line() for d in result.differences[:3]]
+        assert result.records == len(converted[name].frame)
+
+
+def test_a_difference_is_reported_precisely(converted):
+    import copy
+
+    changed = copy.deepcopy(converted["LB"])
+    changed.frame.loc[3, "LBORRES"] = "9.9"
+    result = compare(converted["LB"], changed)
+    assert [d.line() for d in result.differences] == [
+        f"LB USUBJID=PLMSC-SPMS-01-001 LBSEQ=4: LBORRES "
+        f"{converted['LB'].frame.loc[3, 'LBORRES']!r} -> '9.9'"
+    ]
+
+
+def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
+    result = run_cli("roundtrip", sdtm)
+    assert result.exit_code == 0, result.output
+    assert "lossless: 9 domains" in result.output
+    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, SUPPAE, SV" in result.output
+    out = tmp_path / "fhir"
+    assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
+    bundles = sorted((out / "bundles").iterdir())
+    assert [p.name for p in bundles] == ["bundle-0001.json", "bundle-0002.json", "bundle-0003.json"]
+    first = json.loads(bundles[0].read_text())
+    assert first["type"] == "transaction" and len(first["entry"]) == 200
+    assert first["entry"][0]["resource"]["resourceType"] == "Patient"  # referenced first
+    assert first["entry"][0]["request"]["method"] == "PUT"
+    again = tmp_path / "again"
+    run_cli("fhir", "build", sdtm, "--out", again, "--bundle-size", "200")
+    for path in sorted(out.rglob("*.*")):
+        assert path.read_bytes() == (again / path.relative_to(out)).read_bytes()
+    back = tmp_path / "back"
+    assert run_cli("fhir", "to-sdtm", out, "--out", back).exit_code == 0
+    for name in ("dm", "ae", "lb", "vs"):
+        assert unstamped(back / f"{name}.xpt") == unstamped(sdtm / f"{name}.xpt")
+
+
+def unstamped(path: Path) -> bytes:
+    """The file without its four header timestamps (fhir to-sdtm cannot know `created`)."""
+    data = bytearray(path.read_bytes())
+    for offset in (144, 160, 464, 480):
+        data[offset : offset + 16] = b" " * 16
+    return bytes(data)
