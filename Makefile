@@ -17,8 +17,7 @@ $(BIN)/trialbridge: pyproject.toml
 	touch $@
 
 demo: $(BIN)/trialbridge
-	$(BIN)/trialbridge convert $(STUDY) --out $(OUT) --format xpt,json
-	$(BIN)/trialbridge fhir build $(OUT)/sdtm --out $(OUT)/fhir
+	$(BIN)/trialbridge convert $(STUDY) --out $(OUT) --format xpt,json,fhir
 	$(BIN)/trialbridge roundtrip $(OUT)/sdtm
 
 test: $(BIN)/trialbridge

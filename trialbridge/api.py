@@ -24,7 +24,7 @@ from trialbridge.sdtm.read import read_folder
 from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, load_study
 
-FORMATS = ("xpt", "json", "ndjson")
+FORMATS = ("xpt", "json", "ndjson", "fhir")
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,18 @@ def convert(
             if kind in formats:
                 table = dataset.table()
                 written.append(datasetjson.write(table, staging, context, kind == "ndjson"))
+        if not written:  # only FHIR asked for: the datasets are still described as XPT
+            written.append(xpt.write(dataset, staging, created, check=False))
         define.add(dataset, written[0].name)  # the first format asked for, XPT if any
         files += written
     files += write_define(define, staging)
     replace_folder(staging, target)
-    return Converted(
-        datasets=datasets, files=[target / f.name for f in files], terminology=ct.version
-    )
+    files = [target / f.name for f in files]
+    if "fhir" in formats:  # built here, each resource names its native record (meta.source)
+        fhir_dir = out_dir / "fhir"
+        shutil.rmtree(fhir_dir, ignore_errors=True)
+        files += _fhir_write(datasets, fhir_dir, 500).files
+    return Converted(datasets=datasets, files=files, terminology=ct.version)
 
 
 def replace_folder(staging: Path, target: Path) -> None:

@@ -62,7 +62,8 @@ def main() -> None:
     "formats",
     default="xpt",
     show_default=True,
-    help="Comma-separated output formats: xpt (SAS XPORT v5), json and ndjson (Dataset-JSON 1.1).",
+    help="Comma-separated output formats: xpt (SAS XPORT v5), json and ndjson (Dataset-JSON "
+    "1.1), fhir (FHIR R4 bundles and NDJSON in OUT/fhir, with each record's source row).",
 )
 def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) -> None:
     """Convert STUDY_DIR's native records into SDTM datasets (XPT v5 and/or Dataset-JSON)."""
@@ -72,7 +73,7 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
         (ds.name, len(ds.frame), len(ds.variables), ds.subjects) for ds in result.datasets.values()
     ]
     click.echo(_table(("domain", "records", "variables", "subjects"), rows))
-    click.echo(f"wrote {len(result.files)} files to {out_dir / 'sdtm'} (CT {result.terminology})")
+    click.echo(f"wrote {len(result.files)} files under {out_dir} (CT {result.terminology})")
 
 
 @main.group()
@@ -120,6 +121,14 @@ def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> None:
     datasets = api.fhir_to_sdtm(fhir_dir, out_dir)
     rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
     click.echo(_table(("domain", "records", "variables"), rows))
+
+
+@fhir.command("tables")
+def fhir_tables() -> None:
+    """Print the SDTM <-> FHIR mapping, variable by variable, as Markdown."""
+    from trialbridge.fhir.docs import render
+
+    click.echo(render(), nl=False)
 
 
 @main.command()

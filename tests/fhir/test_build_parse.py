@@ -111,3 +111,10 @@ def unstamped(path: Path) -> bytes:
     for offset in (144, 160, 464, 480):
         data[offset : offset + 16] = b" " * 16
     return bytes(data)
+
+
+def test_convert_with_fhir_keeps_the_source_row(tmp_path: Path):
+    api.convert(STUDY, tmp_path, formats=("xpt", "fhir"))
+    lines = (tmp_path / "fhir" / "ndjson" / "AdverseEvent.ndjson").read_text().splitlines()
+    sources = [json.loads(line)["meta"]["source"] for line in lines]
+    assert sources == ["raw/adverse_events.csv#row=2", "raw/adverse_events.csv#row=3"]

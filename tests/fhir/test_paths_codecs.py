@@ -34,3 +34,12 @@ def test_datetimes_fhir_cannot_hold_keep_their_sdtm_text(sdtm, fhir, original):
     assert datetime_to_fhir(sdtm) == (fhir, original)
     extension = [{"url": ORIGINAL_TEXT, "valueString": original}] if original else None
     assert datetime_from_fhir(fhir, extension) == sdtm
+
+
+def test_the_mapping_doc_is_current():
+    from tests.helpers import ROOT
+    from trialbridge.fhir.docs import render
+
+    assert (ROOT / "docs" / "fhir-mapping.md").read_text() == render(), (
+        "run: trialbridge fhir tables > docs/fhir-mapping.md"
+    )

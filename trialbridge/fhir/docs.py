@@ -1,0 +1,63 @@
+"""docs/fhir-mapping.md, generated from the mapping tables so the two cannot disagree."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_VARIABLE, table
+from trialbridge.sdtm.metadata import standard_domains
+
+HEADER = f"""# SDTM <-> FHIR R4 mapping
+
+Generated from `trialbridge/mappings/fhir/*.yaml` by `trialbridge fhir tables`; do not edit by
+hand. Each SDTM record becomes one resource; the same table parses it back.
+
+## Extensions
+
+- `{SDTM_VARIABLE}`: any SDTM variable without a standard FHIR element in the table below.
+  A complex extension: `name` (valueString, the SDTM variable name) and `value`
+  (valueString for character variables, valueDecimal for numeric ones). Nothing is dropped:
+  every populated variable of a record is either in its FHIR element or here.
+- `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when FHIR cannot
+  hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
+  nearest FHIR value (the date, or the year).
+
+Every resource carries `meta.tag` codes for its SDTM dataset
+(`https://trialbridge.org/fhir/CodeSystem/sdtm-dataset`) and study
+(`https://trialbridge.org/fhir/CodeSystem/sdtm-study`), and `meta.source` = the native record
+(`file#row=N`) when built during `convert`. Ids are uuid5 of (study, resource type, domain,
+natural key), so a re-run updates instead of duplicating.
+"""
+
+
+def render() -> str:
+    parts = [HEADER]
+    folder = resources.files("trialbridge.mappings.fhir")
+    domains = sorted(p.name[:-5].upper() for p in folder.iterdir() if p.name.endswith(".yaml"))
+    for domain in domains:
+        spec = table(domain)
+        assert spec is not None
+        parts.append(f"\n## {domain} -> {spec.resource}\n")
+        parts.append(f"Id from {', '.join(spec.id_from)}.")
+        if spec.fixed:
+            fixed = "; ".join(f"`{k}` = `{v}`" for k, v in spec.fixed.items())
+            parts.append(f" Fixed: {fixed}.")
+        parts.append("\n\n| SDTM variable | FHIR element | how |\n| --- | --- | --- |\n")
+        placed = {e.var for e in spec.elements}
+        for element in spec.elements:
+            how = element.codec
+            if element.map:
+                how += ": " + ", ".join(f"{k} -> {v}" for k, v in element.map.items())
+            if element.default:
+                how += f" (missing -> {element.default})"
+            if element.system:
+                how += f"; system {element.system}"
+            parts.append(f"| {element.var} | `{spec.resource}.{element.path}` | {how} |\n")
+        meta = standard_domains().get(domain)
+        rest = [v.name for v in meta.variables if v.name not in placed] if meta else []
+        rest = [n for n in rest if n not in ("STUDYID", "DOMAIN")]
+        parts.append(
+            f"| {', '.join(rest)} | `extension[sdtm-variable]` | as recorded |\n"
+            "| STUDYID, DOMAIN | `meta.tag` | study and dataset codes |\n"
+        )
+    return "".join(parts)
