@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.errors import UserError
-from trialbridge.fhir import bundles
+from trialbridge.fhir import bundles, supplemental
 from trialbridge.fhir.build import build_dataset
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.table import table as fhir_table
@@ -163,6 +163,10 @@ def _resources(
         built = build_dataset(dataset, study_id)
         counts[name] = len(built)
         resources += built
+    by_id = {r["id"]: r for r in resources}
+    for name in [n for n in skipped if n.startswith("SUPP") and fhir_table(n[4:])]:
+        counts[name] = supplemental.attach(datasets[name], by_id, study_id)
+        skipped.remove(name)
     return resources, counts, skipped
 
 

@@ -11,6 +11,7 @@ from trialbridge.fhir.build import build_dataset, patient_id
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.table import SDTM_VARIABLE
 from trialbridge.roundtrip import compare
+from trialbridge.sdtm.read import read_folder
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,6 @@ def sdtm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def converted(sdtm: Path):
-    from trialbridge.sdtm.read import read_folder
-
     return read_folder(sdtm)
 
 
@@ -85,8 +84,8 @@ def test_a_difference_is_reported_precisely(converted):
 def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     result = run_cli("roundtrip", sdtm)
     assert result.exit_code == 0, result.output
-    assert "lossless: 9 domains" in result.output
-    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, SUPPAE, SV" in result.output
+    assert "lossless: 10 domains" in result.output  # the nine mapped ones and SUPPAE
+    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, SV, TA" in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
     bundles = sorted((out / "bundles").iterdir())
@@ -118,3 +117,25 @@ def test_convert_with_fhir_keeps_the_source_row(tmp_path: Path):
     lines = (tmp_path / "fhir" / "ndjson" / "AdverseEvent.ndjson").read_text().splitlines()
     sources = [json.loads(line)["meta"]["source"] for line in lines]
     assert sources == ["raw/adverse_events.csv#row=2", "raw/adverse_events.csv#row=3"]
+
+
+def test_supplemental_records_ride_on_their_parent(sdtm: Path):
+    from trialbridge.fhir.supplemental import SUPPLEMENTAL
+
+    resources, counts, _ = api._resources(read_folder(sdtm))
+    assert counts["SUPPAE"] == 2
+    events = [r for r in resources if r["resourceType"] == "AdverseEvent"]
+    supp = [e for e in events[0]["extension"] if e["url"] == SUPPLEMENTAL]
+    assert supp == [
+        {
+            "url": SUPPLEMENTAL,
+            "extension": [
+                {"url": "IDVAR", "valueString": "AESEQ"},
+                {"url": "IDVARVAL", "valueString": "1"},
+                {"url": "QNAM", "valueString": "AEINFRL"},
+                {"url": "QLABEL", "valueString": "Infusion Related Reaction"},
+                {"url": "QVAL", "valueString": "Y"},
+                {"url": "QORIG", "valueString": "Collected"},
+            ],
+        }
+    ]

@@ -25,6 +25,15 @@ def resource_id(*parts: Any) -> str:
     return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts)))
 
 
+def key_text(values: pd.Series) -> pd.Series:
+    """Natural-key values as id text: whole numbers without '.0' (--SEQ 3 -> '3')."""
+    if pd.api.types.is_numeric_dtype(values):
+        whole = values.notna() & (values == values.round())
+        text = values.astype(str)
+        return text.mask(whole, values.where(whole).astype("Int64").astype(str))
+    return values.astype(str)
+
+
 def patient_id(study_id: str, usubjid: str) -> str:
     return resource_id(study_id, "Patient", "DM", usubjid)
 
@@ -44,7 +53,7 @@ def build_dataset(dataset: Dataset, study_id: str) -> list[dict[str, Any]]:
     }
     ids = [
         resource_id(study_id, spec.resource, dataset.name, *key)
-        for key in zip(*(frame[v].astype(str) for v in spec.id_from), strict=True)
+        for key in zip(*(key_text(frame[v]) for v in spec.id_from), strict=True)
     ]
     lineage = dataset.lineage
     out = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+from trialbridge.fhir.supplemental import SUPPLEMENTAL
 from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_VARIABLE, table
 from trialbridge.sdtm.metadata import standard_domains
 
@@ -18,6 +19,9 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
   A complex extension: `name` (valueString, the SDTM variable name) and `value`
   (valueString for character variables, valueDecimal for numeric ones). Nothing is dropped:
   every populated variable of a record is either in its FHIR element or here.
+- `{SUPPLEMENTAL}`: a SUPP-- record, on the resource of its parent record
+  (RDOMAIN, USUBJID, IDVAR/IDVARVAL): IDVAR, IDVARVAL, QNAM, QLABEL, QVAL, QORIG, QEVAL as
+  valueString parts. Parsing rebuilds SUPP-- from them.
 - `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when FHIR cannot
   hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
   nearest FHIR value (the date, or the year).

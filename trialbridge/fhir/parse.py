@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialbridge.fhir import supplemental
 from trialbridge.fhir.build import DATASET_TAG, STUDY_TAG
 from trialbridge.fhir.codecs import datetime_from_fhir
 from trialbridge.fhir.paths import get_path
@@ -29,7 +30,22 @@ def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
         if domain is not None:
             groups.setdefault(domain, []).append(resource)
     patients = {f"Patient/{r['id']}": _usubjid(r) for r in groups.get("DM", [])}
-    return {domain: _dataset(domain, items, patients) for domain, items in groups.items()}
+    datasets = {domain: _dataset(domain, items, patients) for domain, items in groups.items()}
+    for domain, items in groups.items():
+        study_id = _tag(items[0], STUDY_TAG)
+        owners = [(r, _owner(domain, r, patients)) for r in items]
+        supp = supplemental.collect(domain, owners, study_id)
+        if supp is not None:
+            datasets[supp.name] = supp
+    return datasets
+
+
+def _owner(domain: str, resource: dict[str, Any], patients: dict[str, Any]) -> str | None:
+    """The USUBJID a resource belongs to."""
+    if domain == "DM":
+        return _usubjid(resource)
+    subject = resource.get("subject")
+    return patients.get(subject.get("reference")) if isinstance(subject, dict) else None
 
 
 def _usubjid(patient: dict[str, Any]) -> str | None:
