@@ -139,3 +139,32 @@ def test_supplemental_records_ride_on_their_parent(sdtm: Path):
             ],
         }
     ]
+
+
+def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
+    """Checked with the independent fhir.resources R4B models (R4 content for these types)."""
+    import importlib
+
+    resources, _, _ = api._resources(read_folder(sdtm))
+    kinds = set()
+    for resource in json.loads(json.dumps(resources)):
+        kind = resource["resourceType"]
+        model = getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+        model.model_validate(resource)
+        kinds.add(kind)
+    assert kinds == {
+        "Patient",
+        "Observation",
+        "AdverseEvent",
+        "MedicationStatement",
+        "MedicationAdministration",
+    }
+
+
+def test_a_map_without_default_leaves_missing_values_out(converted):
+    observations = build_dataset(converted["LB"], "S")
+    with_range = [o for o in observations if "interpretation" in o]
+    assert with_range and all(
+        o["interpretation"][0]["coding"][0]["code"] == "N" for o in with_range
+    )
+    assert all(o["status"] == "final" for o in observations)  # no LBSTAT column: the default

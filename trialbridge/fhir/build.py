@@ -51,6 +51,9 @@ def build_dataset(dataset: Dataset, study_id: str) -> list[dict[str, Any]]:
     encoded = {
         e.var: _encode(e, frame, study_id, dataset.name) for e in spec.elements if e.var in frame
     }
+    for element in spec.elements:  # a default applies even when the variable is not there
+        if element.var not in frame and element.default is not None:
+            encoded[element.var] = [element.default] * len(frame)
     ids = [
         resource_id(study_id, spec.resource, dataset.name, *key)
         for key in zip(*(key_text(frame[v]) for v in spec.id_from), strict=True)
@@ -98,7 +101,7 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
                 "add it to the table's map",
             )
         mapped = values.map(element.map)
-        return mapped.where(present, element.default).tolist()
+        return [m if ok else element.default for m, ok in zip(mapped, present, strict=True)]
     if element.codec == "reference":
         return [
             {"reference": f"Patient/{patient_id(study_id, v)}"} if ok else None
