@@ -12,6 +12,7 @@ from pathlib import Path
 from trialbridge.errors import UserError
 from trialbridge.fhir import bundles, supplemental
 from trialbridge.fhir.build import build_dataset
+from trialbridge.fhir.checks import validate
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.table import table as fhir_table
 from trialbridge.roundtrip import DomainResult, compare
@@ -143,7 +144,15 @@ class FhirBuilt:
 
 
 def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -> FhirBuilt:
+    """Build, validate every resource, then write; invalid FHIR is never written."""
     resources, counts, skipped = _resources(datasets)
+    findings = validate(resources)
+    if findings:
+        raise UserError(
+            f"{len(findings)} FHIR validation finding(s), the first: {findings[0].line()}",
+            out_dir,
+            "fix the SDTM value or the mapping table it names",
+        )
     files = bundles.write(resources, out_dir, bundle_size)
     return FhirBuilt(resources=counts, skipped=skipped, files=files)
 

@@ -1,0 +1,1 @@
+"""FHIR R4 facts the validator checks, as data."""
