@@ -84,8 +84,8 @@ def test_a_difference_is_reported_precisely(converted):
 def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     result = run_cli("roundtrip", sdtm)
     assert result.exit_code == 0, result.output
-    assert "lossless: 10 domains" in result.output  # the nine mapped ones and SUPPAE
-    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, SV, TA" in result.output
+    assert "lossless: 11 domains" in result.output  # the ten mapped ones and SUPPAE
+    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, TA, TE" in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
     bundles = sorted((out / "bundles").iterdir())
@@ -158,6 +158,7 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
         "AdverseEvent",
         "MedicationStatement",
         "MedicationAdministration",
+        "Encounter",
     }
 
 
