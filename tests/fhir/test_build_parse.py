@@ -84,8 +84,8 @@ def test_a_difference_is_reported_precisely(converted):
 def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     result = run_cli("roundtrip", sdtm)
     assert result.exit_code == 0, result.output
-    assert "lossless: 11 domains" in result.output  # the ten mapped ones and SUPPAE
-    assert "not converted (no FHIR mapping yet): DS, RELREC, SE, TA, TE" in result.output
+    assert "lossless: 13 domains" in result.output  # twelve mapped ones and SUPPAE
+    assert "not converted (no FHIR mapping yet): RELREC, SE, TA, TE, TI, TV" in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
     bundles = sorted((out / "bundles").iterdir())
@@ -159,6 +159,8 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
         "MedicationStatement",
         "MedicationAdministration",
         "Encounter",
+        "ResearchStudy",
+        "ResearchSubject",
     }
 
 
@@ -169,3 +171,36 @@ def test_a_map_without_default_leaves_missing_values_out(converted):
         o["interpretation"][0]["coding"][0]["code"] == "N" for o in with_range
     )
     assert all(o["status"] == "final" for o in observations)  # no LBSTAT column: the default
+
+
+def test_the_trial_summary_as_a_research_study(converted):
+    from trialbridge.fhir.build import study_resource_id
+
+    (study,) = build_dataset(converted["TS"], "PLMSC-SPMS")
+    assert study["id"] == study_resource_id("PLMSC-SPMS")
+    assert [i["value"] for i in study["identifier"]] == [
+        "PLMSC-SPMS",
+        "NCT06360861",
+        "IRCT20210614051576N1",
+    ]
+    assert study["status"] == "completed"  # TS has SENDTC
+    assert study["phase"]["coding"][0]["code"] == "phase-1"
+    assert study["period"] == {"start": "2021-06-11", "end": "2022-01-02"}
+    assert study["condition"][0]["coding"][0] == {
+        "code": "425500002",
+        "system": "http://snomed.info/sct",
+    }
+    assert len(study["extension"]) == 32  # every TS record
+
+
+def test_disposition_as_research_subjects(converted):
+    subjects = build_dataset(converted["DS"], "PLMSC-SPMS")
+    assert len(subjects) == 5
+    first = subjects[0]
+    assert (first["status"], first["period"]) == (
+        "off-study",
+        {"start": "2021-06-11", "end": "2021-12-16"},
+    )
+    assert first["individual"]["reference"] == (
+        f"Patient/{patient_id('PLMSC-SPMS', 'PLMSC-SPMS-01-001')}"
+    )

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trialbridge.errors import UserError
+from trialbridge.fhir import grouped
 from trialbridge.fhir.codecs import datetime_to_fhir
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import BASE, ORIGINAL_TEXT, SDTM_VARIABLE, Element, Table, table
@@ -34,6 +35,11 @@ def key_text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
+def study_resource_id(study_id: str) -> str:
+    """The ResearchStudy that TS becomes (grouped, keyed by STUDYID)."""
+    return resource_id(study_id, "ResearchStudy", "TS", study_id)
+
+
 def patient_id(study_id: str, usubjid: str) -> str:
     return resource_id(study_id, "Patient", "DM", usubjid)
 
@@ -45,6 +51,8 @@ def build_dataset(dataset: Dataset, study_id: str) -> list[dict[str, Any]]:
     if spec is None:
         raise UserError(f"no FHIR mapping table for {dataset.name}", "trialbridge/mappings/fhir")
     frame = dataset.frame
+    if spec.group_by is not None:
+        return _build_grouped(dataset, spec, study_id)
     placed = {e.var for e in spec.elements}
     numeric = {v.name for v in dataset.variables if v.type == "Num"}
     others = [v.name for v in dataset.variables if v.name not in placed and v.name not in CARRIED]
@@ -79,6 +87,27 @@ def build_dataset(dataset: Dataset, study_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def _build_grouped(dataset: Dataset, spec: Table, study_id: str) -> list[dict[str, Any]]:
+    """One resource per group; the group's records ride whole in sdtm-record extensions."""
+    numeric = {v.name for v in dataset.variables if v.type == "Num"}
+    out = []
+    for group in grouped.groups(dataset.frame, spec):
+        first = group.iloc[[0]]
+        key = [key_text(first[v]).iat[0] for v in spec.id_from]
+        resource: dict[str, Any] = {
+            "resourceType": spec.resource,
+            "id": resource_id(study_id, spec.resource, dataset.name, *key),
+            "meta": _meta(dataset.name, study_id, dataset.lineage.iloc[0:0], 0),
+        }
+        grouped.fill(resource, spec, group)
+        for element in spec.elements:
+            if element.var in first:
+                _place(resource, element, _encode(element, first, study_id, dataset.name)[0])
+        resource["extension"] = grouped.record_extensions(group, numeric)
+        out.append(resource)
+    return out
+
+
 def _meta(domain: str, study_id: str, lineage: pd.DataFrame, row: int) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "tag": [{"system": DATASET_TAG, "code": domain}, {"system": STUDY_TAG, "code": study_id}]
@@ -105,6 +134,11 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
     if element.codec == "reference":
         return [
             {"reference": f"Patient/{patient_id(study_id, v)}"} if ok else None
+            for v, ok in zip(values, present, strict=True)
+        ]
+    if element.codec == "study":
+        return [
+            {"reference": f"ResearchStudy/{study_resource_id(v)}"} if ok else None
             for v, ok in zip(values, present, strict=True)
         ]
     if element.codec == "integer":

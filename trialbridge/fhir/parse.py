@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from trialbridge.fhir import supplemental
+from trialbridge.fhir import grouped, supplemental
 from trialbridge.fhir.build import DATASET_TAG, STUDY_TAG
 from trialbridge.fhir.codecs import datetime_from_fhir
 from trialbridge.fhir.paths import get_path
@@ -57,13 +57,17 @@ def _usubjid(patient: dict[str, Any]) -> str | None:
 def _dataset(domain: str, items: list[dict[str, Any]], patients: dict[str, Any]) -> Dataset:
     spec = table(domain)
     assert spec is not None
-    records = [_record(domain, resource, spec.elements, patients) for resource in items]
+    if spec.group_by is not None:
+        records = [record for resource in items for record in grouped.records(resource)]
+    else:
+        records = [_record(domain, resource, spec.elements, patients) for resource in items]
     frame = pd.DataFrame.from_records(records)
     meta = domain_meta(domain)
     for var in meta.variables:
         if var.name in frame and var.type == "Num":
             frame[var.name] = pd.to_numeric(frame[var.name]).astype("float64")
-    order = [k for k in ("USUBJID", f"{domain}SEQ") if k in frame]
+    # subject-level records in key order; trial-level ones (TS) keep the order they came in
+    order = [k for k in ("USUBJID", f"{domain}SEQ") if k in frame] if "USUBJID" in frame else []
     frame = frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
     return finalize(domain, meta, frame)
 

@@ -28,19 +28,41 @@ class Element(Strict):
     var: str
     path: str
     codec: Literal[
-        "string", "decimal", "integer", "numeric-code", "dateTime", "reference", "map"
+        "string", "decimal", "integer", "numeric-code", "dateTime", "reference", "study", "map"
     ] = "string"
     map: dict[str, str] = Field(default_factory=dict)
     default: str | None = None
     system: str | None = Field(default=None, description="set beside the value's `code`")
 
 
+class Summary(Strict):
+    """In grouped tables: a FHIR element filled from the group's records that match `where`
+    (variable -> value), taking `value`; with `many`, each match fills its own `[*]` index."""
+
+    path: str
+    where: dict[str, str] = Field(default_factory=dict)
+    value: str
+    codec: Literal["string", "dateTime", "map"] = "string"
+    map: dict[str, str] = Field(default_factory=dict)
+    default: str | None = Field(default=None, description="written when no record matches")
+    otherwise: str | None = Field(default=None, description="map: for values not in `map`")
+    present: str | None = Field(default=None, description="written when a record matches")
+    system: str | None = None
+    many: bool = False
+    start: int = Field(default=0, description="first index `[*]` takes with `many`")
+
+
 class Table(Strict):
+    """One resource per record; or, with `group_by`, one per group of records (all records
+    when empty): the records ride in sdtm-record extensions, `summary` fills FHIR elements."""
+
     domain: str
     resource: str
-    id_from: list[str] = Field(description="variables whose values identify the record")
+    id_from: list[str] = Field(description="variables whose values identify the resource")
+    group_by: list[str] | None = None
     fixed: dict[str, Any] = Field(default_factory=dict, description="path -> constant")
-    elements: list[Element]
+    elements: list[Element] = Field(default_factory=list)
+    summary: list[Summary] = Field(default_factory=list)
 
 
 @cache
@@ -60,3 +82,5 @@ ORIGINAL_TEXT = f"{BASE}/StructureDefinition/sdtm-original-text"
 # Any SDTM variable without a standard FHIR element: a complex extension with `name` (the
 # variable) and `value` (valueString for Char, valueDecimal for Num).
 SDTM_VARIABLE = f"{BASE}/StructureDefinition/sdtm-variable"
+# In grouped tables: one SDTM record, every populated variable as a part named after it.
+SDTM_RECORD = f"{BASE}/StructureDefinition/sdtm-record"

@@ -1,0 +1,89 @@
+"""Grouped tables: several SDTM records in one resource (TS in ResearchStudy, a subject's DS
+records in ResearchSubject). Records travel whole in sdtm-record extensions."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pandas as pd
+
+from trialbridge.fhir.codecs import datetime_to_fhir
+from trialbridge.fhir.paths import set_path
+from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_RECORD, Summary, Table
+
+
+def groups(frame: pd.DataFrame, spec: Table) -> list[pd.DataFrame]:
+    if not spec.group_by:
+        return [frame]
+    return [group for _, group in frame.groupby(spec.group_by, sort=False)]
+
+
+def record_extensions(group: pd.DataFrame, numeric: set[str]) -> list[dict[str, Any]]:
+    """One sdtm-record extension per record, its populated variables as parts."""
+    out = []
+    for row in group.to_dict("records"):
+        parts = [
+            {"url": name, "valueDecimal": float(value)}
+            if name in numeric
+            else {"url": name, "valueString": str(value)}
+            for name, value in row.items()
+            if pd.notna(value)
+        ]
+        out.append({"url": SDTM_RECORD, "extension": parts})
+    return out
+
+
+def fill(resource: dict[str, Any], spec: Table, group: pd.DataFrame) -> None:
+    """Fixed values, then the summary elements from the matching records."""
+    for path, value in spec.fixed.items():
+        set_path(resource, path, copy.deepcopy(value))
+    for summary in spec.summary:
+        _summary(resource, summary, group)
+
+
+def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame) -> None:
+    rows = group
+    for variable, wanted in summary.where.items():
+        rows = rows[rows[variable] == wanted] if variable in rows else rows.iloc[0:0]
+    values: list[Any] = rows[summary.value].dropna().tolist() if summary.value in rows else []
+    if summary.present is not None:
+        values = [summary.present] if values else []
+    elif summary.codec == "map":
+        values = [summary.map.get(v, summary.otherwise) for v in values]
+    if not values and summary.default is not None:
+        values = [summary.default]
+    for index, value in enumerate(values if summary.many else values[:1]):
+        if value is None:
+            continue
+        path = summary.path.replace("[*]", f"[{index + summary.start}]")
+        if summary.codec == "dateTime":
+            text, original = datetime_to_fhir(str(value))
+            set_path(resource, path, text)
+            if original is not None:
+                parent, _, name = path.rpartition(".")
+                holder = f"{parent}._{name}" if parent else f"_{name}"
+                set_path(
+                    resource,
+                    holder,
+                    {"extension": [{"url": ORIGINAL_TEXT, "valueString": original}]},
+                )
+        else:
+            set_path(resource, path, value)
+        if summary.system:
+            parent = path.rpartition(".")[0]
+            set_path(resource, f"{parent}.system" if parent else "system", summary.system)
+
+
+def records(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SDTM records carried by a grouped resource, in order."""
+    out = []
+    for ext in resource.get("extension", []):
+        if ext.get("url") == SDTM_RECORD:
+            out.append(
+                {
+                    part["url"]: part.get("valueString", part.get("valueDecimal"))
+                    for part in ext.get("extension", [])
+                }
+            )
+    return out
