@@ -84,8 +84,8 @@ def test_a_difference_is_reported_precisely(converted):
 def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     result = run_cli("roundtrip", sdtm)
     assert result.exit_code == 0, result.output
-    assert "lossless: 14 domains" in result.output  # thirteen mapped ones and SUPPAE
-    assert "not converted (no FHIR mapping yet): RELREC, TA, TE, TI, TV" in result.output
+    assert "lossless: 18 domains" in result.output  # every dataset but RELREC
+    assert "not converted (no FHIR mapping yet): RELREC" in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
     bundles = sorted((out / "bundles").iterdir())
@@ -162,6 +162,8 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
         "ResearchStudy",
         "ResearchSubject",
         "EpisodeOfCare",
+        "PlanDefinition",
+        "Group",
     }
 
 
@@ -205,3 +207,11 @@ def test_disposition_as_research_subjects(converted):
     assert first["individual"]["reference"] == (
         f"Patient/{patient_id('PLMSC-SPMS', 'PLMSC-SPMS-01-001')}"
     )
+
+
+def test_eligibility_criteria_as_a_group(converted):
+    (group,) = build_dataset(converted["TI"], "PLMSC-SPMS")
+    assert (group["type"], group["actual"]) == ("person", False)
+    excluded = [c["code"]["text"] for c in group["characteristic"] if c["exclude"]]
+    assert len(group["characteristic"]) == 13 and len(excluded) == 9
+    assert excluded[0] == "Pregnancy or breastfeeding"

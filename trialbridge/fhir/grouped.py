@@ -49,8 +49,10 @@ def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame) ->
     values: list[Any] = rows[summary.value].dropna().tolist() if summary.value in rows else []
     if summary.present is not None:
         values = [summary.present] if values else []
-    elif summary.codec == "map":
+    elif summary.codec in ("map", "boolean"):
         values = [summary.map.get(v, summary.otherwise) for v in values]
+        if summary.codec == "boolean":
+            values = [None if v is None else v == "true" for v in values]
     if not values and summary.default is not None:
         values = [summary.default]
     for index, value in enumerate(values if summary.many else values[:1]):

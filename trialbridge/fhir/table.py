@@ -42,8 +42,8 @@ class Summary(Strict):
     path: str
     where: dict[str, str] = Field(default_factory=dict)
     value: str
-    codec: Literal["string", "dateTime", "map"] = "string"
-    map: dict[str, str] = Field(default_factory=dict)
+    codec: Literal["string", "dateTime", "map", "boolean"] = "string"
+    map: dict[str, str] = Field(default_factory=dict, description="boolean: values -> true/false")
     default: str | None = Field(default=None, description="written when no record matches")
     otherwise: str | None = Field(default=None, description="map: for values not in `map`")
     present: str | None = Field(default=None, description="written when a record matches")
