@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.errors import UserError
-from trialbridge.fhir import bundles, supplemental
+from trialbridge.fhir import bundles, relrec, supplemental
 from trialbridge.fhir.build import build_dataset
 from trialbridge.fhir.checks import validate
 from trialbridge.fhir.parse import parse
@@ -176,6 +176,9 @@ def _resources(
     for name in [n for n in skipped if n.startswith("SUPP") and fhir_table(n[4:])]:
         counts[name] = supplemental.attach(datasets[name], by_id, study_id)
         skipped.remove(name)
+    if "RELREC" in skipped:
+        counts["RELREC"] = relrec.attach(datasets["RELREC"], by_id, study_id)
+        skipped.remove("RELREC")
     return resources, counts, skipped
 
 

@@ -84,8 +84,8 @@ def test_a_difference_is_reported_precisely(converted):
 def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     result = run_cli("roundtrip", sdtm)
     assert result.exit_code == 0, result.output
-    assert "lossless: 18 domains" in result.output  # every dataset but RELREC
-    assert "not converted (no FHIR mapping yet): RELREC" in result.output
+    assert "lossless: 19 domains" in result.output  # every dataset of the package
+    assert "not converted" not in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
     bundles = sorted((out / "bundles").iterdir())
@@ -215,3 +215,29 @@ def test_eligibility_criteria_as_a_group(converted):
     excluded = [c["code"]["text"] for c in group["characteristic"] if c["exclude"]]
     assert len(group["characteristic"]) == 13 and len(excluded) == 9
     assert excluded[0] == "Pregnancy or breastfeeding"
+
+
+def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
+    from trialbridge.fhir.relrec import RELATED
+
+    resources, counts, _ = api._resources(read_folder(sdtm))
+    assert counts["RELREC"] == 4
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for r in resources}
+    statements = [
+        r
+        for r in resources
+        if r["resourceType"] == "MedicationStatement"
+        and any(e["url"] == RELATED for e in r.get("extension", []))
+    ]
+    assert [s["medicationCodeableConcept"]["text"] for s in statements] == [
+        "Acetaminophen 500mg tab",
+        "paracetamol tablet",
+    ]
+    for statement in statements:
+        (link,) = [e for e in statement["extension"] if e["url"] == RELATED]
+        related = [
+            p["valueReference"]["reference"] for p in link["extension"] if p["url"] == "related"
+        ]
+        (event,) = [by_ref[r] for r in related]
+        assert event["resourceType"] == "AdverseEvent"
+        assert event["event"]["coding"][0]["display"] == "Headache"

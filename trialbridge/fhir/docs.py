@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from importlib import resources
 
+from trialbridge.fhir.relrec import RELATED
 from trialbridge.fhir.supplemental import SUPPLEMENTAL
-from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_VARIABLE, table
+from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_RECORD, SDTM_VARIABLE, Table, table
 from trialbridge.sdtm.metadata import standard_domains
 
 HEADER = f"""# SDTM <-> FHIR R4 mapping
@@ -22,6 +23,11 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
 - `{SUPPLEMENTAL}`: a SUPP-- record, on the resource of its parent record
   (RDOMAIN, USUBJID, IDVAR/IDVARVAL): IDVAR, IDVARVAL, QNAM, QLABEL, QVAL, QORIG, QEVAL as
   valueString parts. Parsing rebuilds SUPP-- from them.
+- `{RELATED}`: a RELREC record, on the resource of the record it names: RELID, RELTYPE, IDVAR,
+  IDVARVAL (valueString), its position in RELREC (`order`, valueInteger) and a `related`
+  valueReference to each other record of the same relationship.
+- `{SDTM_RECORD}`: in grouped tables (TS, DS, TA, TE, TV, TI), one SDTM record with its populated
+  variables as parts (valueString or valueDecimal).
 - `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when FHIR cannot
   hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
   nearest FHIR value (the date, or the year).
@@ -32,6 +38,27 @@ Every resource carries `meta.tag` codes for its SDTM dataset
 (`file#row=N`) when built during `convert`. Ids are uuid5 of (study, resource type, domain,
 natural key), so a re-run updates instead of duplicating.
 """
+
+
+def _grouped(spec: Table) -> str:
+    """Rows for a grouped table: the summary elements, then where the records go."""
+    rows = []
+    for item in spec.summary:
+        where = " and ".join(f"{k} = {v}" for k, v in item.where.items()) or "any record"
+        how = "each match" if item.many else "first match"
+        if item.present:
+            how = f"`{item.present}` when a record matches"
+        if item.default:
+            how += f", else `{item.default}`"
+        if item.map:
+            how += "; " + ", ".join(f"{k} -> {v}" for k, v in item.map.items())
+        rows.append(f"| {item.value} ({where}) | `{spec.resource}.{item.path}` | {how} |\n")
+    group = ", ".join(spec.group_by or []) or "the whole dataset"
+    rows.append(
+        f"| every variable of every record | `extension[sdtm-record]` | one resource "
+        f"per {group}, records in order |\n"
+    )
+    return "".join(rows)
 
 
 def render() -> str:
@@ -57,6 +84,9 @@ def render() -> str:
             if element.system:
                 how += f"; system {element.system}"
             parts.append(f"| {element.var} | `{spec.resource}.{element.path}` | {how} |\n")
+        if spec.group_by is not None:
+            parts.append(_grouped(spec))
+            continue
         meta = standard_domains().get(domain)
         rest = [v.name for v in meta.variables if v.name not in placed] if meta else []
         rest = [n for n in rest if n not in ("STUDYID", "DOMAIN")]

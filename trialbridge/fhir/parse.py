@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from trialbridge.fhir import grouped, supplemental
+from trialbridge.fhir import grouped, relrec, supplemental
 from trialbridge.fhir.build import DATASET_TAG, STUDY_TAG
 from trialbridge.fhir.codecs import datetime_from_fhir
 from trialbridge.fhir.paths import get_path
@@ -37,6 +37,15 @@ def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
         supp = supplemental.collect(domain, owners, study_id)
         if supp is not None:
             datasets[supp.name] = supp
+    links = relrec.collect(
+        [
+            (r, d, _owner(d, r, patients), _tag(r, STUDY_TAG))
+            for d, items in groups.items()
+            for r in items
+        ]
+    )
+    if links is not None:
+        datasets["RELREC"] = links
     return datasets
 
 
