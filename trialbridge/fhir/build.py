@@ -10,9 +10,9 @@ import pandas as pd
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import grouped
-from trialbridge.fhir.codecs import datetime_to_fhir
+from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.paths import set_path
-from trialbridge.fhir.table import BASE, ORIGINAL_TEXT, SDTM_VARIABLE, Element, Table, table
+from trialbridge.fhir.table import BASE, SDTM_VARIABLE, Element, Table, table
 from trialbridge.sdtm.dataset import Dataset
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
@@ -148,7 +148,7 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
     if element.codec == "numeric-code":  # a number SDTM keeps as Num, FHIR as a code
         return [f"{v:.0f}" if ok else None for v, ok in zip(values, present, strict=True)]
     if element.codec == "dateTime":
-        return [datetime_to_fhir(v) if ok else None for v, ok in zip(values, present, strict=True)]
+        return values.astype(object).where(present, None).tolist()
     return values.astype(object).where(present, None).tolist()
 
 
@@ -156,14 +156,7 @@ def _place(resource: dict[str, Any], element: Element, value: Any) -> None:
     if value is None:
         return
     if element.codec == "dateTime":
-        fhir_value, original = value
-        set_path(resource, element.path, fhir_value)
-        if original is not None:
-            parent, _, name = element.path.rpartition(".")
-            where = f"{parent}._{name}" if parent else f"_{name}"
-            set_path(
-                resource, where, {"extension": [{"url": ORIGINAL_TEXT, "valueString": original}]}
-            )
+        place_datetime(resource, element.path, value)
         return
     set_path(resource, element.path, value)
     if element.system:

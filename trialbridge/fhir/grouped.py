@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from trialbridge.fhir.codecs import datetime_to_fhir
+from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.paths import set_path
-from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_RECORD, Summary, Table
+from trialbridge.fhir.table import SDTM_RECORD, Summary, Table
 
 
 def groups(frame: pd.DataFrame, spec: Table) -> list[pd.DataFrame]:
@@ -60,16 +60,7 @@ def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame) ->
             continue
         path = summary.path.replace("[*]", f"[{index + summary.start}]")
         if summary.codec == "dateTime":
-            text, original = datetime_to_fhir(str(value))
-            set_path(resource, path, text)
-            if original is not None:
-                parent, _, name = path.rpartition(".")
-                holder = f"{parent}._{name}" if parent else f"_{name}"
-                set_path(
-                    resource,
-                    holder,
-                    {"extension": [{"url": ORIGINAL_TEXT, "valueString": original}]},
-                )
+            place_datetime(resource, path, str(value))
         else:
             set_path(resource, path, value)
         if summary.system:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ import pandas as pd
 from trialbridge import __version__
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Column, Table
+from trialbridge.sdtm.write import write_text
 
 VERSION = "1.1.0"
 
@@ -100,7 +99,6 @@ def rows(table: Table) -> list[list[Any]]:
 
 def write(table: Table, folder: Path, context: FileContext, ndjson: bool = False) -> Path:
     """`<name>.json` (or `.ndjson`), written to a temporary file and renamed into place."""
-    folder.mkdir(parents=True, exist_ok=True)
     suffix = ".ndjson" if ndjson else ".json"
     target = folder / f"{table.name.lower()}{suffix}"
     head = metadata(table, context)
@@ -111,15 +109,7 @@ def write(table: Table, folder: Path, context: FileContext, ndjson: bool = False
         text = "\n".join(lines) + "\n"
     else:
         text = json.dumps({**head, "rows": body}, separators=(",", ":")) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return write_text(target, text.encode("utf-8"))
 
 
 def read(path: Path) -> Table:
