@@ -101,9 +101,7 @@ def convert(
     replace_folder(staging, target)
     files = [target / f.name for f in files]
     if "fhir" in formats:  # built here, each resource names its native record (meta.source)
-        fhir_dir = out_dir / "fhir"
-        shutil.rmtree(fhir_dir, ignore_errors=True)
-        files += _fhir_write(datasets, fhir_dir, 500).files
+        files += _fhir_write(datasets, out_dir / "fhir", 500).files
     return Converted(datasets=datasets, files=files, terminology=ct.version)
 
 

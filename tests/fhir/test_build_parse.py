@@ -241,3 +241,11 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
         (event,) = [by_ref[r] for r in related]
         assert event["resourceType"] == "AdverseEvent"
         assert event["event"]["coding"][0]["display"] == "Headache"
+
+
+def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
+    out = tmp_path / "fhir"
+    assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
+    assert len(list((out / "bundles").iterdir())) == 6  # 552 resources
+    assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
+    assert [p.name for p in (out / "bundles").iterdir()] == ["bundle-0001.json", "bundle-0002.json"]

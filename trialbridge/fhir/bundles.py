@@ -4,6 +4,7 @@ NDJSON per resource type; read them back."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,10 @@ def _dumps(value: Any) -> str:
 
 
 def write(resources: list[dict[str, Any]], folder: Path, bundle_size: int = 500) -> list[Path]:
-    """bundles/bundle-0001.json ... and ndjson/<Type>.ndjson; same input, same bytes."""
+    """bundles/bundle-0001.json ... and ndjson/<Type>.ndjson; same input, same bytes. Those two
+    subfolders are replaced whole, so no bundle of an earlier, larger run survives."""
+    for sub in ("bundles", "ndjson"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
     ordered = sorted(resources, key=_rank)  # stable: within a type, SDTM order
     written = []
     for number, start in enumerate(range(0, len(ordered), bundle_size), 1):
