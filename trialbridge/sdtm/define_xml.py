@@ -7,7 +7,15 @@ from pathlib import Path
 
 from lxml import etree
 
-from trialbridge.sdtm.define_model import STD_CT, STD_IG, DefineModel, Item, ItemRef
+from trialbridge.sdtm.define_model import (
+    STD_CT,
+    STD_IG,
+    CodeList,
+    DefineModel,
+    Item,
+    ItemGroup,
+    ItemRef,
+)
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 DEF = "http://www.cdisc.org/ns/def/v2.1"
@@ -145,7 +153,7 @@ def _item_ref(parent: etree._Element, ref: ItemRef) -> None:
         _el(node, "WhereClauseRef", {"WhereClauseOID": ref.where_clause_oid}, DEF)
 
 
-def _item_group(mdv: etree._Element, group) -> None:  # type: ignore[no-untyped-def]
+def _item_group(mdv: etree._Element, group: ItemGroup) -> None:
     node = _el(
         mdv,
         "ItemGroupDef",
@@ -194,7 +202,7 @@ def _item(mdv: etree._Element, item: Item) -> None:
         _el(node, "ValueListRef", {"ValueListOID": item.value_list_oid}, DEF)
 
 
-def _codelist(mdv: etree._Element, codelist) -> None:  # type: ignore[no-untyped-def]
+def _codelist(mdv: etree._Element, codelist: CodeList) -> None:
     node = _el(
         mdv,
         "CodeList",
