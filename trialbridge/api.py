@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -10,11 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.errors import UserError
-from trialbridge.fhir import bundles, relrec, supplemental
-from trialbridge.fhir.build import build_dataset
-from trialbridge.fhir.checks import validate
+from trialbridge.fhir import bundles
+from trialbridge.fhir.assemble import validated
 from trialbridge.fhir.parse import parse
-from trialbridge.fhir.table import table as fhir_table
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import build
@@ -143,48 +140,11 @@ class FhirBuilt:
 
 def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -> FhirBuilt:
     """Build, validate every resource, then write; invalid FHIR is never written."""
-    resources, counts, skipped = _resources(datasets)
-    findings = validate(resources)
-    if findings:
-        raise UserError(
-            f"{len(findings)} FHIR validation finding(s), the first: {findings[0].line()}",
-            out_dir,
-            "fix the SDTM value or the mapping table it names",
-        )
-    files = bundles.write(resources, out_dir, bundle_size)
-    return FhirBuilt(resources=counts, skipped=skipped, files=files)
-
-
-def _resources(
-    datasets: dict[str, Dataset],
-) -> tuple[list[dict], dict[str, int], list[str]]:
-    """(resources, count per domain, domains without a FHIR table)."""
-    study_id = _study_id(datasets)
-    resources: list[dict] = []
-    counts: dict[str, int] = {}
-    skipped: list[str] = []
-    for name, dataset in datasets.items():
-        if fhir_table(name) is None:
-            skipped.append(name)
-            continue
-        built = build_dataset(dataset, study_id)
-        counts[name] = len(built)
-        resources += built
-    by_id = {r["id"]: r for r in resources}
-    for name in [n for n in skipped if n.startswith("SUPP") and fhir_table(n[4:])]:
-        counts[name] = supplemental.attach(datasets[name], by_id, study_id)
-        skipped.remove(name)
-    if "RELREC" in skipped:
-        counts["RELREC"] = relrec.attach(datasets["RELREC"], by_id, study_id)
-        skipped.remove("RELREC")
-    return resources, counts, skipped
-
-
-def _study_id(datasets: dict[str, Dataset]) -> str:
-    dm = datasets.get("DM")
-    if dm is None or "STUDYID" not in dm.frame or dm.frame.empty:
-        raise UserError("no DM dataset with STUDYID", "SDTM folder", "FHIR needs DM's subjects")
-    return str(dm.frame["STUDYID"].iat[0])
+    result = validated(datasets, out_dir)
+    files = bundles.write(result.built, out_dir, bundle_size)
+    counts = {b.domain: len(b.ids) for b in result.built}
+    counts |= {n: c for n, c in result.counts.items() if n not in counts}
+    return FhirBuilt(resources=counts, skipped=result.skipped, files=files)
 
 
 def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
@@ -199,7 +159,7 @@ def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:
     """SDTM -> FHIR (as JSON text) -> SDTM, every record and variable compared."""
     datasets = read_folder(sdtm_dir)
-    resources, _, skipped = _resources(datasets)
-    back = parse(json.loads(json.dumps(resources)))
-    results = [compare(d, back.get(n)) for n, d in datasets.items() if n not in skipped]
-    return results, skipped
+    result = validated(datasets, sdtm_dir)
+    back = parse(result.resources())
+    results = [compare(d, back.get(n)) for n, d in datasets.items() if n not in result.skipped]
+    return results, result.skipped

@@ -7,6 +7,7 @@ import pytest
 
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
+from trialbridge.fhir.assemble import assemble
 from trialbridge.fhir.build import build_dataset, patient_id
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.table import SDTM_VARIABLE
@@ -26,8 +27,18 @@ def converted(sdtm: Path):
     return read_folder(sdtm)
 
 
+def resources_of(dataset, study_id: str) -> list[dict]:
+    """The dataset's resources as built, read back from their JSON text."""
+    return [json.loads(text) for text in build_dataset(dataset, study_id).texts().to_pylist()]
+
+
+def everything(sdtm: Path) -> tuple[list[dict], dict[str, int]]:
+    result = assemble(read_folder(sdtm))
+    return result.resources(), result.counts
+
+
 def test_an_observation_as_built(converted):
-    vs = build_dataset(converted["VS"], "PLMSC-SPMS")
+    vs = resources_of(converted["VS"], "PLMSC-SPMS")
     first = vs[0]
     assert first["resourceType"] == "Observation"
     assert first["subject"] == {
@@ -48,11 +59,11 @@ def test_an_observation_as_built(converted):
 
 
 def test_ids_are_stable_and_unique(converted):
-    first = [r["id"] for name in ("LB", "VS") for r in build_dataset(converted[name], "S")]
-    again = [r["id"] for name in ("LB", "VS") for r in build_dataset(converted[name], "S")]
+    first = [r["id"] for name in ("LB", "VS") for r in resources_of(converted[name], "S")]
+    again = [r["id"] for name in ("LB", "VS") for r in resources_of(converted[name], "S")]
     assert first == again
     assert len(set(first)) == len(first) == 213 + 154
-    other_study = [r["id"] for r in build_dataset(converted["LB"], "OTHER")]
+    other_study = [r["id"] for r in resources_of(converted["LB"], "OTHER")]
     assert not set(other_study) & set(first)
 
 
@@ -60,7 +71,7 @@ def test_every_mapped_domain_round_trips_exactly(converted):
     resources = [
         r
         for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS")
-        for r in build_dataset(converted[name], "PLMSC-SPMS")
+        for r in resources_of(converted[name], "PLMSC-SPMS")
     ]
     back = parse(json.loads(json.dumps(resources)))
     for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS"):
@@ -122,7 +133,7 @@ def test_convert_with_fhir_keeps_the_source_row(tmp_path: Path):
 def test_supplemental_records_ride_on_their_parent(sdtm: Path):
     from trialbridge.fhir.supplemental import SUPPLEMENTAL
 
-    resources, counts, _ = api._resources(read_folder(sdtm))
+    resources, counts = everything(sdtm)
     assert counts["SUPPAE"] == 2
     events = [r for r in resources if r["resourceType"] == "AdverseEvent"]
     supp = [e for e in events[0]["extension"] if e["url"] == SUPPLEMENTAL]
@@ -145,7 +156,7 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
     """Checked with the independent fhir.resources R4B models (R4 content for these types)."""
     import importlib
 
-    resources, _, _ = api._resources(read_folder(sdtm))
+    resources, _ = everything(sdtm)
     kinds = set()
     for resource in json.loads(json.dumps(resources)):
         kind = resource["resourceType"]
@@ -168,7 +179,7 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
 
 
 def test_a_map_without_default_leaves_missing_values_out(converted):
-    observations = build_dataset(converted["LB"], "S")
+    observations = resources_of(converted["LB"], "S")
     with_range = [o for o in observations if "interpretation" in o]
     assert with_range and all(
         o["interpretation"][0]["coding"][0]["code"] == "N" for o in with_range
@@ -179,7 +190,7 @@ def test_a_map_without_default_leaves_missing_values_out(converted):
 def test_the_trial_summary_as_a_research_study(converted):
     from trialbridge.fhir.build import study_resource_id
 
-    (study,) = build_dataset(converted["TS"], "PLMSC-SPMS")
+    (study,) = resources_of(converted["TS"], "PLMSC-SPMS")
     assert study["id"] == study_resource_id("PLMSC-SPMS")
     assert [i["value"] for i in study["identifier"]] == [
         "PLMSC-SPMS",
@@ -197,7 +208,7 @@ def test_the_trial_summary_as_a_research_study(converted):
 
 
 def test_disposition_as_research_subjects(converted):
-    subjects = build_dataset(converted["DS"], "PLMSC-SPMS")
+    subjects = resources_of(converted["DS"], "PLMSC-SPMS")
     assert len(subjects) == 5
     first = subjects[0]
     assert (first["status"], first["period"]) == (
@@ -210,7 +221,7 @@ def test_disposition_as_research_subjects(converted):
 
 
 def test_eligibility_criteria_as_a_group(converted):
-    (group,) = build_dataset(converted["TI"], "PLMSC-SPMS")
+    (group,) = resources_of(converted["TI"], "PLMSC-SPMS")
     assert (group["type"], group["actual"]) == ("person", False)
     excluded = [c["code"]["text"] for c in group["characteristic"] if c["exclude"]]
     assert len(group["characteristic"]) == 13 and len(excluded) == 9
@@ -220,7 +231,7 @@ def test_eligibility_criteria_as_a_group(converted):
 def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
     from trialbridge.fhir.relrec import RELATED
 
-    resources, counts, _ = api._resources(read_folder(sdtm))
+    resources, counts = everything(sdtm)
     assert counts["RELREC"] == 4
     by_ref = {f"{r['resourceType']}/{r['id']}": r for r in resources}
     statements = [

@@ -87,3 +87,69 @@ def test_findings_name_the_sdtm_record():
         "Observation/o1 [required] Observation.status is required (min 1) "
         "(SDTM LB, raw/labs.csv#row=7)"
     )
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (
+            broken(valueQuantity={"value": 131.0, "comparator": "about"}),
+            (
+                "binding",
+                "Observation.valueQuantity.comparator 'about' is not in the required value set",
+            ),
+        ),
+        (
+            broken(referenceRange=[{"low": {"value": 120.0}}, {"appliesTo": [{"text": "x"}]}]),
+            ("obs-3", "a reference range needs at least a low, a high or a text"),
+        ),
+        (
+            broken(valueQuantity={"value": 1.0, "code": "g/L"}),
+            ("qty-3", "a quantity with a code names the code system"),
+        ),
+        (
+            broken(referenceRange=[{"low": {"value": 1.0, "comparator": "<"}}]),
+            ("sqty-1", "a simple quantity has no comparator"),
+        ),
+        (
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                # 10:00 at +01:00 is 09:00 UTC: after an end of 08:30 UTC
+                "period": {"start": "2021-06-12T10:00:00+01:00", "end": "2021-06-12T08:30:00Z"},
+            },
+            ("per-1", "a period's start is not after its end"),
+        ),
+        (
+            {
+                "resourceType": "Group",
+                "id": "g1",
+                "type": "person",
+                "actual": False,
+                "member": [{"entity": {"reference": "Patient/p1"}}],
+            },
+            ("grp-1", "only an actual group lists members"),
+        ),
+    ],
+)
+def test_invariants_and_nested_bindings(resource: dict, expected: tuple[str, str]):
+    assert findings(resource) == [expected]
+
+
+def test_a_period_with_a_zone_that_puts_start_first_is_fine():
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e2",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "period": {"start": "2021-06-12T10:00:00+01:00", "end": "2021-06-12T09:30:00Z"},
+    }
+    assert findings(encounter) == []
+
+
+def test_an_empty_list_item_is_reported():
+    assert ("ele-1", "Observation.category is empty; an element needs a value or children") in (
+        findings(broken(category=[{}, {"text": "x"}]))
+    )

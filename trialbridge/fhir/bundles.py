@@ -5,55 +5,82 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from trialbridge.errors import UserError
-from trialbridge.sdtm.write import write_text
+from trialbridge.fhir import render
+from trialbridge.fhir.build import Built
+from trialbridge.fhir.render import SLICE
+from trialbridge.sdtm.write import atomic_file, write_text
 
 # resources that others reference go first
 ORDER = ["Patient", "ResearchStudy", "Group", "ResearchSubject", "Encounter", "Medication"]
 
 
-def _rank(resource: dict[str, Any]) -> int:
-    kind = resource["resourceType"]
-    return ORDER.index(kind) if kind in ORDER else len(ORDER)
+def _rank(built: Built) -> int:
+    return ORDER.index(built.resource) if built.resource in ORDER else len(ORDER)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def write(resources: list[dict[str, Any]], folder: Path, bundle_size: int = 500) -> list[Path]:
+def write(built: list[Built], folder: Path, bundle_size: int = 500) -> list[Path]:
     """bundles/bundle-0001.json ... and ndjson/<Type>.ndjson; same input, same bytes. Those two
-    subfolders are replaced whole, so no bundle of an earlier, larger run survives."""
+    subfolders are replaced whole, so no bundle of an earlier, larger run survives. Resources
+    are rendered a slice at a time, so memory does not grow with the study."""
     for sub in ("bundles", "ndjson"):
         shutil.rmtree(folder / sub, ignore_errors=True)
-    ordered = sorted(resources, key=_rank)  # stable: within a type, SDTM order
-    written = []
-    for number, start in enumerate(range(0, len(ordered), bundle_size), 1):
-        chunk = ordered[start : start + bundle_size]
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {
-                    "fullUrl": f"{r['resourceType']}/{r['id']}",
-                    "resource": r,
-                    "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-                }
-                for r in chunk
-            ],
-        }
-        path = folder / "bundles" / f"bundle-{number:04d}.json"
-        written.append(write_text(path, (_dumps(bundle) + "\n").encode()))
-    by_type: dict[str, list[str]] = {}
-    for resource in ordered:
-        by_type.setdefault(resource["resourceType"], []).append(_dumps(resource))
-    for kind, lines in sorted(by_type.items()):
+    ordered = sorted(built, key=_rank)  # stable: within a type, SDTM order
+    written = _bundles(ordered, folder / "bundles", bundle_size)
+    for kind in sorted({b.resource for b in ordered}):
         path = folder / "ndjson" / f"{kind}.ndjson"
-        written.append(write_text(path, ("\n".join(lines) + "\n").encode()))
+        with atomic_file(path) as handle:
+            for one in (b for b in ordered if b.resource == kind):
+                for texts in _slices(one, SLICE):
+                    handle.write(("\n".join(texts.to_pylist()) + "\n").encode())
+        written.append(path)
     return written
+
+
+def _slices(built: Built, size: int) -> Iterator[pa.Array]:
+    for start in range(0, len(built.ids), size):
+        yield built.texts(np.arange(start, min(start + size, len(built.ids))))
+
+
+def _bundles(ordered: list[Built], folder: Path, size: int) -> list[Path]:
+    written: list[Path] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        text = f'{{"resourceType":"Bundle","type":"transaction","entry":[{",".join(pending)}]}}\n'
+        path = folder / f"bundle-{len(written) + 1:04d}.json"
+        written.append(write_text(path, text.encode()))
+        pending.clear()
+
+    for one in ordered:
+        for start in range(0, len(one.ids), SLICE):
+            rows = np.arange(start, min(start + SLICE, len(one.ids)))
+            for entry in _entries(one, rows).to_pylist():
+                pending.append(entry)
+                if len(pending) == size:
+                    flush()
+    if pending:
+        flush()
+    return written
+
+
+def _entries(built: Built, rows: np.ndarray) -> pa.Array:
+    """Bundle entries: PUT Type/id, so the server creates or updates by our id."""
+    url = render.wrap_each(f'"{built.resource}/', built.ids.take(pa.array(rows)), '"')
+    return render.join_columns(
+        [
+            render.wrap_each('{"fullUrl":', url, ""),
+            render.wrap_each('"resource":', built.texts(rows), ""),
+            render.wrap_each('"request":{"method":"PUT","url":', url, "}}"),
+        ]
+    )
 
 
 def read(folder: Path) -> list[dict[str, Any]]:

@@ -1,24 +1,37 @@
-"""Validate FHIR resources without a model per resource: required elements and bindings (R4
-facts as data), the invariants ele-1, ext-1 and obs-6, and references that must resolve inside
-the output. Plain dict walks, so it keeps up with the build."""
+"""Validate FHIR resources (plain dicts): required elements, required bindings at any depth,
+FHIRPath invariants (fhirpathpy), ele-1, ext-1, and references that must resolve inside the
+output. The R4 facts are data (definitions/r4.yaml). One resource at a time: for what
+trialbridge builds, column_checks.py runs this on one resource per shape instead."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources as package_files
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import fhirpathpy
+from fhirpathpy.models import models
+from pydantic import BaseModel, Field
 
 from trialbridge.yamlio import load_model
+
+
+class Invariant(BaseModel):
+    key: str
+    context: list[str]
+    expression: str
+    human: str
+    reads: list[str] = Field(default_factory=list)
 
 
 class R4Facts(BaseModel):
     required: dict[str, list[str]]
     bindings: dict[str, list[str]]
+    invariants: list[Invariant]
 
 
 @dataclass(frozen=True)
@@ -39,51 +52,72 @@ def facts() -> R4Facts:
     return model
 
 
+@cache
+def _compiled(context: str, expression: str) -> Callable[[Any], list[Any]]:
+    return fhirpathpy.compile(f"{context}.select({expression})", model=models["r4"])
+
+
 def validate(resources: list[dict[str, Any]]) -> list[Finding]:
     known = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
     findings: list[Finding] = []
     for resource in resources:
-        findings += _check(resource, known)
+        findings += check(resource, known)
     return findings
 
 
-def _check(resource: dict[str, Any], known: set[str]) -> list[Finding]:
+def check(resource: dict[str, Any], known: set[str] | None) -> list[Finding]:
+    """Every rule on one resource; references are checked against `known` unless None."""
     kind = resource.get("resourceType", "?")
     name = f"{kind}/{resource.get('id', '?')}"
     record = _record(resource)
-    found: list[Finding] = []
-
-    def add(rule: str, message: str) -> None:
-        found.append(Finding(name, rule, message, record))
-
-    rules = facts()
-    for element in rules.required.get(kind, []):
-        if not _present(resource, element):
-            add("required", f"{kind}.{element} is required (min 1)")
-    for path, codes in rules.bindings.items():
-        owner, _, element = path.partition(".")
-        if owner == kind and element in resource and resource[element] not in codes:
-            add("binding", f"{path} '{resource[element]}' is not in the required value set")
-    if kind == "Observation" and "dataAbsentReason" in resource and _has_value(resource):
-        add("obs-6", "dataAbsentReason only when there is no value[x]")
+    found = [Finding(name, rule, message, record) for rule, message in _rules(resource, kind)]
     for path, value in _walk(resource, kind):
         for rule, message in _element(path, value, known):
-            add(rule, message)
+            found.append(Finding(name, rule, message, record))
     return found
 
 
-def _element(path: str, value: Any, known: set[str]) -> list[tuple[str, str]]:
-    """ele-1 (no empty element), ext-1 (value or extensions) and resolvable references."""
+def _rules(resource: dict[str, Any], kind: str) -> Iterator[tuple[str, str]]:
+    rules = facts()
+    for element in rules.required.get(kind, []):
+        if not _present(resource, element):
+            yield "required", f"{kind}.{element} is required (min 1)"
+    plain = _values_only(resource)
+    for invariant in rules.invariants:
+        for context in invariant.context:
+            if context.partition(".")[0] == kind and False in _compiled(
+                context, invariant.expression
+            )(plain):
+                yield invariant.key, invariant.human
+
+
+def _values_only(node: Any) -> Any:
+    """The resource without primitive extensions (`_start`): fhirpathpy would count them as a
+    second item of the element, and no invariant here looks at them."""
+    if isinstance(node, dict):
+        return {k: _values_only(v) for k, v in node.items() if not k.startswith("_")}
+    if isinstance(node, list):
+        return [_values_only(item) for item in node]
+    return node
+
+
+def _element(path: str, value: Any, known: set[str] | None) -> list[tuple[str, str]]:
+    """ele-1 (no empty element), ext-1, required bindings, resolvable references."""
     if value in (None, "", [], {}) or (isinstance(value, float) and math.isnan(value)):
         return [("ele-1", f"{path} is empty; an element needs a value or children")]
+    codes = facts().bindings.get(path)
+    if codes is not None and isinstance(value, str) and value not in codes:
+        return [("binding", f"{path} '{value}' is not in the required value set")]
     if path.endswith(".extension") and isinstance(value, list):
         return [
             ("ext-1", f"{path}: an extension has a value[x] or extensions, not both")
             for ext in value
             if isinstance(ext, dict) and _has_value(ext) == ("extension" in ext)
         ]
-    local = isinstance(value, str) and "/" in value and not value.startswith(("http", "urn:"))
-    if path.endswith(".reference") and local and value not in known:
+    if known is None or not path.endswith(".reference") or not isinstance(value, str):
+        return []
+    local = "/" in value and not value.startswith(("http", "urn:", "#"))
+    if local and value not in known:
         return [("reference", f"{path} '{value}' does not resolve in this output")]
     return []
 
@@ -99,17 +133,20 @@ def _has_value(node: dict[str, Any]) -> bool:
     return any(k.startswith("value") and k[5:6].isupper() for k in node)
 
 
-def _walk(node: Any, path: str) -> Any:
-    """(path, value) for every element below the resource root."""
+def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """(path, value) for every element below the resource root; list items share a path."""
     if isinstance(node, dict):
-        if not node:
-            return
         for key, value in node.items():
-            yield f"{path}.{key}", value
-            yield from _walk(value, f"{path}.{key}")
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item, path)
+            if isinstance(value, list) and value:
+                yield f"{path}.{key}", value
+                for item in value:
+                    yield f"{path}.{key}", item
+                    if isinstance(item, dict | list):
+                        yield from _walk(item, f"{path}.{key}")
+            else:
+                yield f"{path}.{key}", value
+                if isinstance(value, dict):
+                    yield from _walk(value, f"{path}.{key}")
 
 
 def _record(resource: dict[str, Any]) -> str:

@@ -8,23 +8,23 @@ from typing import Any
 _STEP = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
 
 
-def _steps(path: str) -> list[tuple[str, int | None]]:
-    steps = []
+def steps(path: str) -> list[tuple[str, int | None]]:
+    out = []
     for part in path.split("."):
         found = _STEP.match(part)
         if not found:
             raise ValueError(f"bad FHIR path step '{part}' in '{path}'")
         index = found.group("index")
-        steps.append((found.group("name"), int(index) if index is not None else None))
-    return steps
+        out.append((found.group("name"), int(index) if index is not None else None))
+    return out
 
 
 def set_path(resource: dict[str, Any], path: str, value: Any) -> None:
     """Create what is missing along the path and set the value."""
-    steps = _steps(path)
+    parts = steps(path)
     node: Any = resource
-    for i, (name, index) in enumerate(steps):
-        last = i == len(steps) - 1
+    for i, (name, index) in enumerate(parts):
+        last = i == len(parts) - 1
         if index is None:
             if last:
                 node[name] = value
@@ -43,7 +43,7 @@ def set_path(resource: dict[str, Any], path: str, value: Any) -> None:
 def get_path(resource: dict[str, Any], path: str) -> Any:
     """The value at the path, or None when any step is absent."""
     node: Any = resource
-    for name, index in _steps(path):
+    for name, index in steps(path):
         if not isinstance(node, dict) or name not in node:
             return None
         node = node[name]

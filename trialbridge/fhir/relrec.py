@@ -3,12 +3,16 @@ with references to the other records of the same relationship; parsing rebuilds 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.build import key_text, resource_id
+from trialbridge.fhir import render
+from trialbridge.fhir.build import Built, key_text, resource_id
 from trialbridge.fhir.table import BASE, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta
@@ -27,17 +31,21 @@ def _target(record: dict[str, Any], study_id: str) -> str:
             "RELREC",
             "link records by --SEQ",
         )
-    seq = key_text(pd.Series([float(record["IDVARVAL"])])).iat[0]
+    seq = key_text(pd.Series([float(record["IDVARVAL"])]))[0].as_py()
     return f"{spec.resource}/{resource_id(study_id, spec.resource, domain, record['USUBJID'], seq)}"
 
 
-def attach(relrec: Dataset, resources: dict[str, dict[str, Any]], study_id: str) -> int:
+def attach(relrec: Dataset, built: dict[str, Built], study_id: str) -> int:
+    """Each RELREC record on the resource it names, with references to its partners."""
     frame = relrec.frame.reset_index(drop=True)
     records = frame.to_dict("records")
     targets = [_target(r, study_id) for r in records]
+    placed: dict[str, list[tuple[int, str]]] = {}
     for position, (record, target) in enumerate(zip(records, targets, strict=True)):
-        resource = resources.get(target.split("/", 1)[1])
-        if resource is None:
+        domain = record["RDOMAIN"]
+        ids = built[domain].ids.to_pylist() if domain in built else []
+        rows = pd.Index(ids).get_indexer([target.split("/", 1)[1]])
+        if rows[0] < 0:
             raise UserError(
                 f"RELREC record {position + 1} names {target}, which was not built", "RELREC"
             )
@@ -46,15 +54,24 @@ def attach(relrec: Dataset, resources: dict[str, dict[str, Any]], study_id: str)
             for r, t in zip(records, targets, strict=True)
             if r["USUBJID"] == record["USUBJID"] and r["RELID"] == record["RELID"] and t != target
         ]
-        parts = [
-            {"url": name, "valueString": str(record[name])}
-            for name in FIELDS
-            if pd.notna(record.get(name))
-        ]
-        parts.append({"url": "order", "valueInteger": position + 1})
-        parts += [{"url": "related", "valueReference": {"reference": t}} for t in partners]
-        resource.setdefault("extension", []).append({"url": RELATED, "extension": parts})
+        placed.setdefault(domain, []).append((int(rows[0]), _extension(record, position, partners)))
+    for domain, items in placed.items():
+        rows = np.array([row for row, _ in items], dtype=np.int64)
+        fragments = pa.array([text for _, text in items], pa.large_string())
+        built[domain].add_extensions(render.scatter(rows, fragments, len(built[domain].ids)))
     return len(records)
+
+
+def _extension(record: dict[str, Any], position: int, partners: list[str]) -> str:
+    parts: list[dict[str, Any]] = [
+        {"url": name, "valueString": str(record[name])}
+        for name in FIELDS
+        if pd.notna(record.get(name))
+    ]
+    parts.append({"url": "order", "valueInteger": position + 1})
+    parts += [{"url": "related", "valueReference": {"reference": t}} for t in partners]
+    extension = {"url": RELATED, "extension": parts}
+    return json.dumps(extension, separators=(",", ":"), ensure_ascii=False)
 
 
 def collect(owned: list[tuple[dict[str, Any], str, str | None, str | None]]) -> Dataset | None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.build import resource_id
-from trialbridge.fhir.table import BASE, table
+from trialbridge.fhir import render
+from trialbridge.fhir.build import Built, resource_ids
+from trialbridge.fhir.table import BASE, Table, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta
 
@@ -17,34 +21,64 @@ SUPPLEMENTAL = f"{BASE}/StructureDefinition/sdtm-supplemental"
 FIELDS = ("IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 
 
-def attach(supp: Dataset, resources: dict[str, dict[str, Any]], study_id: str) -> int:
-    """Add each SUPP record to its parent (by the parent's id); returns the records placed."""
-    frame = supp.frame
-    for row in frame.itertuples(index=False):
-        record = row._asdict()
-        parent_domain = record["RDOMAIN"]
-        spec = table(parent_domain)
-        if spec is None:
-            raise UserError(
-                f"{supp.name}: no FHIR mapping for parent domain {parent_domain}", supp.name
-            )
-        key = [record["USUBJID"]] + (
-            [f"{float(record['IDVARVAL']):g}"] if isinstance(record.get("IDVARVAL"), str) else []
-        )
-        parent = resources.get(resource_id(study_id, spec.resource, parent_domain, *key))
-        if parent is None:
-            raise UserError(
-                f"{supp.name}: no {parent_domain} record {record['USUBJID']} "
-                f"{record.get('IDVAR') or ''}={record.get('IDVARVAL') or ''}",
-                supp.name,
-            )
-        parts = [
-            {"url": name, "valueString": str(record[name])}
-            for name in FIELDS
-            if name in record and pd.notna(record[name])
-        ]
-        parent.setdefault("extension", []).append({"url": SUPPLEMENTAL, "extension": parts})
+def attach(supp: Dataset, built: dict[str, Built], study_id: str) -> int:
+    """Add each SUPP record to its parent resource; returns the records placed."""
+    frame = supp.frame.reset_index(drop=True)
+    for domain, records in frame.groupby("RDOMAIN", sort=False):
+        parent = built.get(str(domain))
+        spec = table(str(domain))
+        if parent is None or spec is None:
+            raise UserError(f"{supp.name}: no FHIR resources for parent domain {domain}", supp.name)
+        rows = _parent_rows(supp.name, records, parent, spec, study_id)
+        parent.add_extensions(render.scatter(rows, _extensions(records), len(parent.ids)))
     return len(frame)
+
+
+def _parent_rows(
+    name: str, records: pd.DataFrame, parent: Built, spec: Table, study_id: str
+) -> np.ndarray:
+    """The parent record of each SUPP record, by the parent's resource id."""
+    keys = [records["USUBJID"]]
+    if spec.group_by is None and len(spec.id_from) > 1:
+        wrong = records["IDVAR"].ne(spec.id_from[-1]) | records["IDVAR"].isna()
+        if wrong.any():
+            row = records.index[wrong.to_numpy()][0]
+            raise UserError(
+                f"IDVAR '{records.at[row, 'IDVAR']}' cannot be placed on a {spec.resource}; "
+                f"FHIR links SUPP{parent.domain} records by {spec.id_from[-1]}",
+                f"{name}, row {row + 1}",
+            )
+        keys.append(pd.to_numeric(records["IDVARVAL"], errors="coerce"))
+    ids = resource_ids([study_id, spec.resource, parent.domain], keys)
+    rows = pc.fill_null(pc.index_in(ids, value_set=parent.ids), -1).to_numpy()
+    if (rows < 0).any():
+        row = records.index[int(np.flatnonzero(rows < 0)[0])]
+        raise UserError(
+            f"no {parent.domain} record {records.at[row, 'USUBJID']} "
+            f"{records.at[row, 'IDVAR'] or ''}={records.at[row, 'IDVARVAL'] or ''}",
+            f"{name}, row {row + 1}",
+            "every SUPP-- record needs its parent record",
+        )
+    return rows
+
+
+def _extensions(records: pd.DataFrame) -> pa.Array:
+    """One sdtm-supplemental extension per SUPP record."""
+    parts = [
+        render.wrap_each(
+            f'{{"url":"{name}","valueString":', render.strings(_text(records[name])), "}"
+        )
+        for name in FIELDS
+        if name in records
+    ]
+    return render.wrap_each(
+        f'{{"url":"{SUPPLEMENTAL}","extension":[', render.join_columns(parts), "]}"
+    )
+
+
+def _text(column: pd.Series) -> pa.Array:
+    column = column.reset_index(drop=True)
+    return pa.array(column.astype(object).where(column.notna(), None), pa.large_string())
 
 
 def collect(

@@ -1,0 +1,83 @@
+"""The column validator on what the build rendered from deliberately broken SDTM: each problem
+is reported for exactly the records that have it, and agrees with the one-by-one validator."""
+
+from dataclasses import replace
+
+import pytest
+
+from tests.helpers import STUDY
+from trialbridge import api
+from trialbridge.fhir.assemble import assemble
+from trialbridge.fhir.checks import validate
+from trialbridge.sdtm.read import read_folder
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("plmsc")
+    api.convert(STUDY, out)
+    return read_folder(out / "sdtm")
+
+
+def both(datasets) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """(column validator findings, one-by-one validator findings on the same resources)."""
+    result = assemble(datasets)
+    fast = sorted((f.resource, f.rule, f.record) for f in result.findings())
+    slow = sorted((f.resource, f.rule, f.record) for f in validate(result.resources()))
+    return fast, slow
+
+
+def test_the_study_as_built_has_no_findings(datasets):
+    fast, slow = both(datasets)
+    assert fast == slow == []
+
+
+def test_a_period_ending_before_it_starts(datasets):
+    cm = datasets["CM"]
+    frame = cm.frame.copy()
+    frame.loc[1, ["CMSTDTC", "CMENDTC"]] = ["2021-07-02", "2021-07-01"]
+    changed = {**datasets, "CM": replace(cm, frame=frame)}
+    fast, slow = both(changed)
+    assert [(rule, record) for _, rule, record in fast] == [("per-1", "SDTM CM")]
+    assert [rule for _, rule, _ in slow] == ["per-1"]
+
+
+def test_a_value_and_a_reason_not_done_on_one_record(datasets):
+    lb = datasets["LB"]
+    frame = lb.frame.copy()
+    frame.loc[[4, 9], "LBREASND"] = "SAMPLE LOST"  # both rows still carry LBSTRESN
+    changed = {**datasets, "LB": replace(lb, frame=frame)}
+    fast, slow = both(changed)
+    assert fast == slow
+    assert [rule for _, rule, _ in fast] == ["obs-6", "obs-6"]
+
+
+def test_a_subject_missing_from_dm_is_a_dangling_reference(datasets):
+    vs = datasets["VS"]
+    frame = vs.frame.copy()
+    frame.loc[0, "USUBJID"] = "PLMSC-SPMS-01-999"
+    changed = {**datasets, "VS": replace(vs, frame=frame)}
+    fast, slow = both(changed)
+    assert [rule for _, rule, _ in fast] == [rule for _, rule, _ in slow] == ["reference"]
+    (finding,) = assemble(changed).findings()
+    assert finding.message == "Observation.subject.reference does not resolve in this output"
+
+
+def test_a_blank_text_value(datasets):
+    ae = datasets["AE"]
+    frame = ae.frame.copy()
+    frame.loc[0, "AETERM"] = "  "
+    changed = {**datasets, "AE": replace(ae, frame=frame)}
+    fast, _ = both(changed)
+    assert [rule for _, rule, _ in fast] == ["ele-1"]
+
+
+def test_every_record_of_a_broken_shape_is_reported(datasets):
+    """Findings found on one resource of a shape hold for all records of that shape."""
+    lb = datasets["LB"]
+    frame = lb.frame.copy()
+    frame["LBREASND"] = "NOT COLLECTED"  # every record now has value and reason
+    changed = {**datasets, "LB": replace(lb, frame=frame)}
+    fast, slow = both(changed)
+    assert fast == slow
+    assert len(fast) == len(frame) == 213

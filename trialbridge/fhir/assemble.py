@@ -1,0 +1,70 @@
+"""A folder of SDTM datasets -> every FHIR resource: build each dataset, attach SUPP-- and
+RELREC to the resources they qualify, render the JSON, validate it all."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from trialbridge.errors import UserError
+from trialbridge.fhir import relrec, supplemental
+from trialbridge.fhir.build import Built, build_dataset
+from trialbridge.fhir.checks import Finding
+from trialbridge.fhir.column_checks import validate_built
+from trialbridge.fhir.table import table
+from trialbridge.sdtm.dataset import Dataset
+
+
+@dataclass
+class Assembled:
+    built: list[Built]
+    counts: dict[str, int]  # SDTM records placed, per dataset
+    skipped: list[str]  # datasets without a FHIR table
+
+    def findings(self) -> list[Finding]:
+        return validate_built(self.built)
+
+    def resources(self) -> list[dict[str, Any]]:
+        """The resources as dicts (for parsing in memory)."""
+        return [json.loads(text) for b in self.built for text in b.texts().to_pylist()]
+
+
+def assemble(datasets: dict[str, Dataset]) -> Assembled:
+    study_id = study_of(datasets)
+    built: dict[str, Built] = {}
+    counts: dict[str, int] = {}
+    skipped: list[str] = []
+    for name, dataset in datasets.items():
+        if table(name) is None:
+            skipped.append(name)
+            continue
+        built[name] = build_dataset(dataset, study_id)
+        counts[name] = len(dataset.frame)
+    for name in [n for n in skipped if n.startswith("SUPP") and table(n[4:])]:
+        counts[name] = supplemental.attach(datasets[name], built, study_id)
+        skipped.remove(name)
+    if "RELREC" in skipped:
+        counts["RELREC"] = relrec.attach(datasets["RELREC"], built, study_id)
+        skipped.remove("RELREC")
+    return Assembled(list(built.values()), counts, skipped)
+
+
+def validated(datasets: dict[str, Dataset], where: object) -> Assembled:
+    """Assembled resources, or one clear error naming the first invalid resource."""
+    result = assemble(datasets)
+    findings = result.findings()
+    if findings:
+        raise UserError(
+            f"{len(findings)} FHIR validation finding(s), the first: {findings[0].line()}",
+            where,
+            "fix the SDTM value or the mapping table it names",
+        )
+    return result
+
+
+def study_of(datasets: dict[str, Dataset]) -> str:
+    dm = datasets.get("DM")
+    if dm is None or "STUDYID" not in dm.frame or dm.frame.empty:
+        raise UserError("no DM dataset with STUDYID", "SDTM folder", "FHIR needs DM's subjects")
+    return str(dm.frame["STUDYID"].iat[0])

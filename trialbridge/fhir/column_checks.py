@@ -1,0 +1,115 @@
+"""Validate what the build rendered without reading a million resources one by one.
+
+Two records of a table whose columns are present in the same places, and whose values agree
+where a rule looks at values (required bindings, the elements an invariant `reads`), render to
+resources that every structural rule judges the same. So the full validator (checks.py) runs
+on one resource per such shape, and its findings hold for every record of the shape; the
+rules that look at each value (references resolve, dates are FHIR dates, numbers are finite,
+strings are not blank) run on the whole columns at once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trialbridge.fhir import render
+from trialbridge.fhir.build import Built, Placed
+from trialbridge.fhir.checks import Finding, check, facts
+
+_FHIR_DATETIME = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
+
+
+def validate_built(built: list[Built]) -> list[Finding]:
+    """Every resource of every dataset."""
+    known = pa.concat_arrays([render.wrap_each(f"{b.resource}/", b.ids, "") for b in built])
+    known_set = set(known.to_pylist()) if any(b.tree is None for b in built) else set()
+    findings: list[Finding] = []
+    for one in built:
+        if one.tree is None:
+            for resource in one.dicts:
+                findings += check(resource, known_set)
+            continue
+        findings += _by_shape(one)
+        findings += _by_value(one, known)
+    return findings
+
+
+def _watched(resource: str) -> set[str]:
+    """Element paths whose values, not only presence, decide a structural rule."""
+    rules = facts()
+    paths = {p for p in rules.bindings if p.partition(".")[0] == resource}
+    for invariant in rules.invariants:
+        for context in invariant.context:
+            if context.partition(".")[0] == resource:
+                paths |= {f"{context}.{read}" for read in invariant.reads}
+    return paths
+
+
+def _by_shape(built: Built) -> list[Finding]:
+    assert built.tree is not None
+    labels, _ = built.tree.shapes()
+    key = {"shape": labels}
+    watched = _watched(built.resource)
+    for number, placed in enumerate(built.placed):
+        if placed.element(built.resource) in watched:
+            key[f"value{number}"] = pd.factorize(placed.values.to_pandas())[0]
+    groups = pd.DataFrame(key).groupby(list(key), sort=False)
+    labels = groups.ngroup().to_numpy()
+    firsts = groups.head(1).index.to_numpy()
+    findings: list[Finding] = []
+    for label, row in enumerate(firsts):
+        text = built.texts(np.array([row]))[0].as_py()
+        found = check(json.loads(text), known=None)
+        if found:
+            members = np.flatnonzero(labels == label)
+            findings += _expand(built, members, [(f.rule, f.message) for f in found])
+    return findings
+
+
+def _by_value(built: Built, known: pa.Array) -> list[Finding]:
+    findings: list[Finding] = []
+    for placed in built.placed:
+        for rows, rule, message in _value_rules(placed, built.resource, known):
+            findings += _expand(built, rows, [(rule, message)])
+    return findings
+
+
+def _value_rules(
+    placed: Placed, resource: str, known: pa.Array
+) -> Iterable[tuple[np.ndarray, str, str]]:
+    values, path = placed.values, placed.element(resource)
+    if placed.codec == "reference":
+        bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
+        yield _rows(bad), "reference", f"{path}.reference does not resolve in this output"
+    elif placed.codec == "dateTime":
+        bad = pc.invert(pc.match_substring_regex(values, _FHIR_DATETIME))
+        yield _rows(bad), "dateTime", f"{path} is not a FHIR dateTime"
+    elif placed.codec in ("decimal", "integer"):
+        bad = pc.invert(pc.is_finite(values))
+        yield _rows(bad), "decimal", f"{path} is not a finite number"
+    else:
+        blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+        yield _rows(blank), "ele-1", f"{path} is blank; an element needs a value"
+
+
+def _rows(mask: pa.Array) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+def _expand(built: Built, rows: np.ndarray, found: list[tuple[str, str]]) -> list[Finding]:
+    sources = built.sources
+    return [
+        Finding(
+            f"{built.resource}/{built.ids[int(row)].as_py()}",
+            rule,
+            message,
+            ", ".join([f"SDTM {built.domain}"] + ([sources[row]] if sources[row] else [])),
+        )
+        for row in rows
+        for rule, message in found
+    ]
