@@ -8,7 +8,8 @@ import pytest
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
 from trialbridge.fhir.assemble import assemble
-from trialbridge.fhir.build import build_dataset, patient_id
+from trialbridge.fhir.build import build_dataset
+from trialbridge.fhir.ids import patient_id
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.table import SDTM_VARIABLE
 from trialbridge.roundtrip import compare
@@ -49,7 +50,13 @@ def test_an_observation_as_built(converted):
         "system": "https://www.cdisc.org/standards/terminology/VSTESTCD",
         "display": "Diastolic Blood Pressure",
     }
-    assert first["valueQuantity"] == {"value": 76.0, "unit": "mmHg"}
+    assert first["valueQuantity"] == {
+        "value": 76.0,
+        "unit": "mmHg",
+        "code": "mm[Hg]",
+        "system": "http://unitsofmeasure.org",
+    }
+    assert first["code"]["coding"][1] == {"code": "8462-4", "system": "http://loinc.org"}
     assert first["effectiveDateTime"] == "2021-06-12"
     assert first["_effectiveDateTime"]["extension"][0]["valueString"] == "2021-06-12T09:00"
     carried = {
@@ -68,12 +75,8 @@ def test_ids_are_stable_and_unique(converted):
 
 
 def test_every_mapped_domain_round_trips_exactly(converted):
-    resources = [
-        r
-        for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS")
-        for r in resources_of(converted[name], "PLMSC-SPMS")
-    ]
-    back = parse(json.loads(json.dumps(resources)))
+    names = ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS")
+    back = parse(assemble({n: converted[n] for n in names}).resources())
     for name in ("DM", "AE", "CM", "EX", "LB", "QS", "FT", "NV", "VS"):
         result = compare(converted[name], back[name])
         assert result.lossless, [d.line() for d in result.differences[:3]]
@@ -175,6 +178,7 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
         "EpisodeOfCare",
         "PlanDefinition",
         "Group",
+        "Medication",
     }
 
 
@@ -188,7 +192,7 @@ def test_a_map_without_default_leaves_missing_values_out(converted):
 
 
 def test_the_trial_summary_as_a_research_study(converted):
-    from trialbridge.fhir.build import study_resource_id
+    from trialbridge.fhir.ids import study_resource_id
 
     (study,) = resources_of(converted["TS"], "PLMSC-SPMS")
     assert study["id"] == study_resource_id("PLMSC-SPMS")
@@ -260,3 +264,54 @@ def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     assert len(list((out / "bundles").iterdir())) == 6  # 552 resources
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     assert [p.name for p in (out / "bundles").iterdir()] == ["bundle-0001.json", "bundle-0002.json"]
+
+
+def test_race_and_ethnicity_as_us_core_extensions(converted):
+    (patient, *_) = resources_of(converted["DM"], "PLMSC-SPMS")
+    by_url = {e["url"]: e["extension"] for e in patient["extension"]}
+    assert by_url["http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"] == [
+        {
+            "url": "ombCategory",
+            "valueCoding": {
+                "system": "urn:oid:2.16.840.1.113883.6.238",
+                "code": "2106-3",
+                "display": "White",
+            },
+        },
+        {"url": "text", "valueString": "WHITE"},
+    ]
+    ethnicity = by_url["http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"]
+    assert ethnicity[0]["valueCoding"]["code"] == "2186-5"
+    names = [e["extension"][0]["valueString"] for e in patient["extension"] if "sdtm" in e["url"]]
+    assert "RACE" not in names and "ETHNIC" not in names  # in their US Core homes only
+
+
+def test_the_cell_product_is_a_medication_the_administrations_refer_to(sdtm: Path):
+    resources, _ = everything(sdtm)
+    (medication,) = [r for r in resources if r["resourceType"] == "Medication"]
+    assert medication["code"] == {"text": "PLACENTA-DERIVED MESENCHYMAL STEM CELLS"}
+    given = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
+    assert len(given) == 5
+    assert {r["medicationReference"]["reference"] for r in given} == {
+        f"Medication/{medication['id']}"
+    }
+
+
+def test_units_carry_their_ucum_code_and_labs_their_loinc(converted):
+    labs = resources_of(converted["LB"], "PLMSC-SPMS")
+    units = {(o["valueQuantity"]["unit"], o["valueQuantity"].get("code")) for o in labs}
+    assert units == {("%", "%"), ("10^9/L", "10*9/L"), ("g/L", "g/L"), ("ng/L", "ng/L")}
+    loinc = {
+        o["code"]["coding"][0]["code"]: o["code"]["coding"][1]["code"]
+        for o in labs
+        if len(o["code"]["coding"]) > 1
+    }
+    assert loinc == {
+        "WBC": "6690-2",
+        "HGB": "718-7",
+        "PLAT": "777-3",
+        "LYMLE": "736-9",
+        "INTLK10": "26848-2",
+        "INTLK6": "26881-3",
+        "TNF": "3074-2",
+    }

@@ -9,7 +9,7 @@ from typing import Any
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import relrec, supplemental
-from trialbridge.fhir.build import Built, build_dataset
+from trialbridge.fhir.build import Built, build_dataset, build_medications
 from trialbridge.fhir.checks import Finding
 from trialbridge.fhir.column_checks import validate_built
 from trialbridge.fhir.table import table
@@ -41,6 +41,9 @@ def assemble(datasets: dict[str, Dataset]) -> Assembled:
             continue
         built[name] = build_dataset(dataset, study_id)
         counts[name] = len(dataset.frame)
+        medications = build_medications(dataset, study_id)
+        if medications is not None:
+            built[medications.domain] = medications
     for name in [n for n in skipped if n.startswith("SUPP") and table(n[4:])]:
         counts[name] = supplemental.attach(datasets[name], built, study_id)
         skipped.remove(name)

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trialbridge.fhir import render
-from trialbridge.fhir.build import Built, Placed
+from trialbridge.fhir.build import Built
 from trialbridge.fhir.checks import Finding, check, facts
+from trialbridge.fhir.encode import Placed
 
 _FHIR_DATETIME = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
 

@@ -32,6 +32,12 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
   hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
   nearest FHIR value (the date, or the year).
 
+Codecs: `reference` points at the subject's Patient, `study` at the ResearchStudy, and
+`medication` at a Medication resource built once per distinct value (its `code.text`; tagged
+with the study only, as it is not an SDTM record). Units get their UCUM code (system
+`http://unitsofmeasure.org`) from `trialbridge/fhir/definitions/ucum.csv`; a unit without
+one keeps only its text.
+
 Every resource carries `meta.tag` codes for its SDTM dataset
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-dataset`) and study
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-study`), and `meta.source` = the native record
@@ -83,7 +89,20 @@ def render() -> str:
                 how += f" (missing -> {element.default})"
             if element.system:
                 how += f"; system {element.system}"
-            parts.append(f"| {element.var} | `{spec.resource}.{element.path}` | {how} |\n")
+            if element.unit_code:
+                how += f"; UCUM code in `{element.unit_code}` where the unit has one"
+            if element.also:
+                how += f"; also `{element.also.path}` ({element.also.system}) from " + ", ".join(
+                    f"{k} -> {v}" for k, v in element.also.map.items()
+                )
+            if element.codes:
+                how += f"; `text` = the SDTM value, `{element.part}` = " + ", ".join(
+                    f"{k} -> {c.code}" for k, c in element.codes.items()
+                )
+            where = element.path
+            if element.codec == "coded-extension":
+                where = f"extension[{element.url}]"
+            parts.append(f"| {element.var} | `{spec.resource}.{where}` | {how} |\n")
         if spec.group_by is not None:
             parts.append(_grouped(spec))
             continue

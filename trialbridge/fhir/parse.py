@@ -29,7 +29,13 @@ def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
         domain = _tag(resource, DATASET_TAG)
         if domain is not None:
             groups.setdefault(domain, []).append(resource)
+    # what a reference stands for in SDTM: a Patient its USUBJID, a Medication its name
     patients = {f"Patient/{r['id']}": _usubjid(r) for r in groups.get("DM", [])}
+    patients |= {
+        f"Medication/{r['id']}": get_path(r, "code.text")
+        for r in resources
+        if r.get("resourceType") == "Medication"
+    }
     datasets = {domain: _dataset(domain, items, patients) for domain, items in groups.items()}
     for domain, items in groups.items():
         study_id = _tag(items[0], STUDY_TAG)
@@ -97,9 +103,20 @@ def _record(
     return record
 
 
+def _extension_text(resource: dict[str, Any], url: str | None) -> str | None:
+    for ext in resource.get("extension", []):
+        if ext.get("url") == url:
+            for part in ext.get("extension", []):
+                if part.get("url") == "text":
+                    return part.get("valueString")
+    return None
+
+
 def _decode(resource: dict[str, Any], element: Element, patients: dict[str, Any]) -> Any:
+    if element.codec == "coded-extension":
+        return _extension_text(resource, element.url)
     value = get_path(resource, element.path)
-    if element.codec == "reference":
+    if element.codec in ("reference", "medication"):
         return patients.get(value.get("reference")) if isinstance(value, dict) else None
     if element.codec == "map":
         if value is None or (element.default is not None and value == element.default):

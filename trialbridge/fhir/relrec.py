@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import render
-from trialbridge.fhir.build import Built, key_text, resource_id
+from trialbridge.fhir.build import Built
+from trialbridge.fhir.ids import key_text, resource_id
 from trialbridge.fhir.table import BASE, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta

@@ -274,6 +274,17 @@ def strings(values: Any) -> pa.Array:
     return wrap_each('"', escaped(values), '"')
 
 
+def text_column(column: pd.Series) -> pa.Array:
+    """A text column as Arrow text, missing values as nulls."""
+    column = column.reset_index(drop=True)
+    if isinstance(column.dtype, pd.StringDtype):
+        array = pa.array(column)
+        if isinstance(array, pa.ChunkedArray):  # pandas keeps concatenated frames in chunks
+            array = array.combine_chunks()
+        return pc.cast(array, pa.large_string())
+    return pa.array(column.astype(object).where(column.notna(), None), pa.large_string())
+
+
 def numbers(values: Any) -> pa.Array:
     """Numbers as JSON numbers, shortest text that reads back exactly (3.0 -> 3)."""
     array = pa.array(values, pa.float64(), from_pandas=True)

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import render
-from trialbridge.fhir.build import Built, resource_ids
+from trialbridge.fhir.build import Built
+from trialbridge.fhir.ids import resource_ids
 from trialbridge.fhir.table import BASE, Table, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta
@@ -66,7 +67,9 @@ def _extensions(records: pd.DataFrame) -> pa.Array:
     """One sdtm-supplemental extension per SUPP record."""
     parts = [
         render.wrap_each(
-            f'{{"url":"{name}","valueString":', render.strings(_text(records[name])), "}"
+            f'{{"url":"{name}","valueString":',
+            render.strings(render.text_column(records[name])),
+            "}",
         )
         for name in FIELDS
         if name in records
@@ -74,11 +77,6 @@ def _extensions(records: pd.DataFrame) -> pa.Array:
     return render.wrap_each(
         f'{{"url":"{SUPPLEMENTAL}","extension":[', render.join_columns(parts), "]}"
     )
-
-
-def _text(column: pd.Series) -> pa.Array:
-    column = column.reset_index(drop=True)
-    return pa.array(column.astype(object).where(column.notna(), None), pa.large_string())
 
 
 def collect(

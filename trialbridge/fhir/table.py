@@ -3,6 +3,7 @@ SDTM variable lives in it. The same table drives building and parsing."""
 
 from __future__ import annotations
 
+import csv
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,22 +18,56 @@ BASE = "https://trialbridge.org/fhir"
 CDISC_SYSTEM = "https://www.cdisc.org/standards/terminology/"
 
 
+class Coding(Strict):
+    code: str
+    display: str
+    system: str | None = Field(default=None, description="when not the element's own system")
+
+
+class Derived(Strict):
+    """A code written beside an element's value, looked up from it (LOINC for a CDISC vital
+    signs test code). Derived from the value, so parsing reads the value, not this."""
+
+    path: str
+    system: str
+    map: dict[str, str]
+
+
 class Element(Strict):
     """One SDTM variable and its FHIR home.
 
     `path` is dot-separated with list indexes (`code.coding[0].code`). `codec` says how the
     value is written: string, decimal, integer, dateTime (SDTM ISO 8601 text; where FHIR cannot
     hold it exactly the original text rides in a primitive extension), reference (USUBJID to the
-    subject's Patient), or map (a value map, with `default` written for missing values)."""
+    subject's Patient), study (STUDYID to the ResearchStudy), medication (a reference to a
+    Medication resource built for each distinct value, its `code.text`), map (a value map, with
+    `default` written for missing values), or coded-extension (a root extension at `url`: the
+    SDTM value as its `text` part and, where `codes` has it, a Coding in its `part`)."""
 
     var: str
     path: str
     codec: Literal[
-        "string", "decimal", "integer", "numeric-code", "dateTime", "reference", "study", "map"
+        "string",
+        "decimal",
+        "integer",
+        "numeric-code",
+        "dateTime",
+        "reference",
+        "study",
+        "medication",
+        "map",
+        "coded-extension",
     ] = "string"
     map: dict[str, str] = Field(default_factory=dict)
     default: str | None = None
     system: str | None = Field(default=None, description="set beside the value's `code`")
+    unit_code: str | None = Field(
+        default=None, description="path for the UCUM code of this unit (valueQuantity.code)"
+    )
+    url: str | None = Field(default=None, description="coded-extension: the extension URL")
+    part: str | None = Field(default=None, description="coded-extension: the Coding's part")
+    codes: dict[str, Coding] = Field(default_factory=dict, description="coded-extension")
+    also: Derived | None = None
 
 
 class Summary(Strict):
@@ -84,3 +119,13 @@ ORIGINAL_TEXT = f"{BASE}/StructureDefinition/sdtm-original-text"
 SDTM_VARIABLE = f"{BASE}/StructureDefinition/sdtm-variable"
 # In grouped tables: one SDTM record, every populated variable as a part named after it.
 SDTM_RECORD = f"{BASE}/StructureDefinition/sdtm-record"
+UCUM = "http://unitsofmeasure.org"
+
+
+@cache
+def ucum_codes() -> dict[str, str]:
+    """CDISC UNIT submission value -> UCUM code, for the units that have one (data file)."""
+    path = resources.files("trialbridge.fhir.definitions").joinpath("ucum.csv")
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    return {row["cdisc_unit"]: row["ucum"] for row in rows}
