@@ -142,7 +142,7 @@ def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -
     """Build, validate every resource, then write; invalid FHIR is never written."""
     result = validated(datasets, out_dir)
     files = bundles.write(result.built, out_dir, bundle_size)
-    counts = {b.domain: len(b.ids) for b in result.built}
+    counts = {b.dataset: len(b.ids) for b in result.built}
     counts |= {n: c for n, c in result.counts.items() if n not in counts}
     return FhirBuilt(resources=counts, skipped=result.skipped, files=files)
 

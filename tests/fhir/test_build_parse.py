@@ -150,6 +150,7 @@ def test_supplemental_records_ride_on_their_parent(sdtm: Path):
                 {"url": "QLABEL", "valueString": "Infusion Related Reaction"},
                 {"url": "QVAL", "valueString": "Y"},
                 {"url": "QORIG", "valueString": "Collected"},
+                {"url": "order", "valueInteger": 1},  # its position in SUPPAE
             ],
         }
     ]
@@ -179,6 +180,7 @@ def test_every_resource_built_is_valid_fhir_structure(sdtm: Path):
         "PlanDefinition",
         "Group",
         "Medication",
+        "Basic",  # one dataset definition per dataset
     }
 
 
@@ -261,14 +263,14 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
 def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
-    assert len(list((out / "bundles").iterdir())) == 6  # 552 resources
+    assert len(list((out / "bundles").iterdir())) == 6  # 572 resources
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     assert [p.name for p in (out / "bundles").iterdir()] == ["bundle-0001.json", "bundle-0002.json"]
 
 
 def test_race_and_ethnicity_as_us_core_extensions(converted):
     (patient, *_) = resources_of(converted["DM"], "PLMSC-SPMS")
-    by_url = {e["url"]: e["extension"] for e in patient["extension"]}
+    by_url = {e["url"]: e.get("extension") for e in patient["extension"]}
     assert by_url["http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"] == [
         {
             "url": "ombCategory",
@@ -282,7 +284,9 @@ def test_race_and_ethnicity_as_us_core_extensions(converted):
     ]
     ethnicity = by_url["http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"]
     assert ethnicity[0]["valueCoding"]["code"] == "2186-5"
-    names = [e["extension"][0]["valueString"] for e in patient["extension"] if "sdtm" in e["url"]]
+    names = [
+        e["extension"][0]["valueString"] for e in patient["extension"] if e["url"] == SDTM_VARIABLE
+    ]
     assert "RACE" not in names and "ETHNIC" not in names  # in their US Core homes only
 
 

@@ -9,7 +9,13 @@ from typing import Any
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import relrec, supplemental
-from trialbridge.fhir.build import Built, build_dataset, build_medications
+from trialbridge.fhir.build import (
+    Built,
+    build_dataset,
+    build_definitions,
+    build_medications,
+    domain_of,
+)
 from trialbridge.fhir.checks import Finding
 from trialbridge.fhir.column_checks import validate_built
 from trialbridge.fhir.table import table
@@ -36,21 +42,29 @@ def assemble(datasets: dict[str, Dataset]) -> Assembled:
     counts: dict[str, int] = {}
     skipped: list[str] = []
     for name, dataset in datasets.items():
-        if table(name) is None:
+        if table(domain_of(dataset)) is None:
             skipped.append(name)
             continue
         built[name] = build_dataset(dataset, study_id)
         counts[name] = len(dataset.frame)
         medications = build_medications(dataset, study_id)
         if medications is not None:
-            built[medications.domain] = medications
-    for name in [n for n in skipped if n.startswith("SUPP") and table(n[4:])]:
+            built[medications.dataset] = medications
+    for name in [n for n in skipped if n.startswith("SUPP") and _parent(n, datasets)]:
         counts[name] = supplemental.attach(datasets[name], built, study_id)
         skipped.remove(name)
     if "RELREC" in skipped:
         counts["RELREC"] = relrec.attach(datasets["RELREC"], built, study_id)
         skipped.remove("RELREC")
+    placed = [d for n, d in datasets.items() if n not in skipped]
+    built["definitions"] = build_definitions(placed, study_id)
     return Assembled(list(built.values()), counts, skipped)
+
+
+def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:
+    """SUPPLBCH qualifies LBCH, SUPPAE qualifies AE: is that dataset here with a table?"""
+    parent = datasets.get(supp[4:])
+    return parent is not None and table(domain_of(parent)) is not None
 
 
 def validated(datasets: dict[str, Dataset], where: object) -> Assembled:

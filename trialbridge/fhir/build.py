@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trialbridge.errors import UserError
-from trialbridge.fhir import grouped, render
+from trialbridge.fhir import definition, grouped, render
 from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.encode import Placed, encode
 from trialbridge.fhir.ids import (
@@ -27,10 +27,11 @@ from trialbridge.fhir.ids import (
     study_resource_id,
 )
 from trialbridge.fhir.paths import set_path
-from trialbridge.fhir.table import BASE, SDTM_VARIABLE, Element, Table, table
+from trialbridge.fhir.table import BASE, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
 from trialbridge.sdtm.dataset import Dataset
 
 DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
+DOMAIN_TAG = f"{BASE}/CodeSystem/sdtm-domain"  # only on split datasets (LBCH holds LB)
 STUDY_TAG = f"{BASE}/CodeSystem/sdtm-study"
 CARRIED = ("STUDYID", "DOMAIN")  # in meta.tag
 
@@ -42,8 +43,9 @@ class Built:
     `texts` renders the JSON."""
 
     resource: str
-    domain: str
+    dataset: str  # its name: LBCH for a split dataset
     ids: pa.Array  # text
+    sdtm_domain: str = ""  # LB for LBCH
     tree: render.Tree | None = None
     dicts: list[dict[str, Any]] = field(default_factory=list)
     placed: list[Placed] = field(default_factory=list)
@@ -67,10 +69,22 @@ class Built:
         return pa.array(dumped, render.TEXT)
 
 
+def domain_of(dataset: Dataset) -> str:
+    """The SDTM domain a dataset holds: its name, or for a split dataset (LBCH, QSCO) the
+    domain its DOMAIN column names."""
+    frame = dataset.frame
+    if dataset.name.startswith("SUPP") or "DOMAIN" not in frame:
+        return dataset.name
+    values = frame["DOMAIN"].dropna().unique()
+    if len(values) == 1 and dataset.name.startswith(str(values[0])):
+        return str(values[0])
+    return dataset.name
+
+
 def build_dataset(dataset: Dataset, study_id: str) -> Built:
     """Variables the table places go to their FHIR element; every other populated variable
     rides in an sdtm-variable extension, so nothing is dropped."""
-    spec = table(dataset.name)
+    spec = table(domain_of(dataset))
     if spec is None:
         raise UserError(f"no FHIR mapping table for {dataset.name}", "trialbridge/mappings/fhir")
     if spec.group_by is not None:
@@ -78,10 +92,10 @@ def build_dataset(dataset: Dataset, study_id: str) -> Built:
     frame = dataset.frame
     ids = resource_ids([study_id, spec.resource, dataset.name], [frame[v] for v in spec.id_from])
     tree = render.Tree(len(frame))
-    built = Built(spec.resource, dataset.name, ids, tree=tree)
+    built = Built(spec.resource, dataset.name, ids, domain_of(dataset), tree=tree)
     tree.put("resourceType", render.constant(spec.resource))
     tree.put("id", render.Leaf(ids, prefix='"', suffix='"'))  # hex digits and dashes
-    tree.put("meta.tag", render.constant(_tags(dataset.name, study_id)))
+    tree.put("meta.tag", render.constant(_tags(dataset, study_id)))
     sources = _sources(dataset.lineage, len(frame))
     built.sources = sources.tolist()
     tree.put("meta.source", render.text_leaf(sources))
@@ -94,6 +108,11 @@ def build_dataset(dataset: Dataset, study_id: str) -> Built:
             else:
                 tree.put(placed.path, placed.leaf())
             built.placed.append(placed)
+    order = render.numbers(np.arange(1, len(frame) + 1, dtype=np.float64))
+    tree.append_items(
+        "extension",
+        render.Leaf(order, prefix=f'{{"url":"{SDTM_ORDER}","valueInteger":', suffix="}"),
+    )
     mapped = {e.var for e in spec.elements}
     numeric = {v.name for v in dataset.variables if v.type == "Num"}
     for variable in dataset.variables:
@@ -103,8 +122,11 @@ def build_dataset(dataset: Dataset, study_id: str) -> Built:
     return built
 
 
-def _tags(domain: str, study_id: str) -> list[dict[str, str]]:
-    return [{"system": DATASET_TAG, "code": domain}, {"system": STUDY_TAG, "code": study_id}]
+def _tags(dataset: Dataset, study_id: str) -> list[dict[str, str]]:
+    tags = [{"system": DATASET_TAG, "code": dataset.name}]
+    if domain_of(dataset) != dataset.name:
+        tags.append({"system": DOMAIN_TAG, "code": domain_of(dataset)})
+    return [*tags, {"system": STUDY_TAG, "code": study_id}]
 
 
 def _sources(lineage: pd.DataFrame, length: int) -> pd.Series:
@@ -141,14 +163,15 @@ def _build_grouped(dataset: Dataset, spec: Table, study_id: str) -> Built:
         resource: dict[str, Any] = {
             "resourceType": spec.resource,
             "id": ids[-1],
-            "meta": {"tag": _tags(dataset.name, study_id)},
+            "meta": {"tag": _tags(dataset, study_id)},
         }
         grouped.fill(resource, spec, group)
         for element in spec.elements:
             _place_first(resource, element, first, study_id)
         resource["extension"] = grouped.record_extensions(group, numeric)
         out.append(resource)
-    return Built(spec.resource, dataset.name, pa.array(ids, pa.large_string()), dicts=out)
+    ids_text = pa.array(ids, pa.large_string())
+    return Built(spec.resource, dataset.name, ids_text, domain_of(dataset), dicts=out)
 
 
 def _place_first(resource: dict[str, Any], element: Element, first: pd.DataFrame, sid: str) -> None:
@@ -169,7 +192,7 @@ def _place_first(resource: dict[str, Any], element: Element, first: pd.DataFrame
 def build_medications(dataset: Dataset, study_id: str) -> Built | None:
     """One Medication per distinct treatment name a table refers to (EX's EXTRT): what the
     MedicationAdministrations point at. Tagged with the study only: it is not an SDTM record."""
-    spec = table(dataset.name)
+    spec = table(domain_of(dataset))
     names = sorted(
         {
             str(value)
@@ -190,7 +213,14 @@ def build_medications(dataset: Dataset, study_id: str) -> Built | None:
         for name in names
     ]
     ids = pa.array([r["id"] for r in resources], pa.large_string())
-    return Built("Medication", f"{dataset.name} treatments", ids, dicts=resources)
+    return Built("Medication", f"{dataset.name} treatments", ids, "", dicts=resources)
+
+
+def build_definitions(datasets: list[Dataset], study_id: str) -> Built:
+    """A Basic resource per dataset with its label and variables (see definition.py)."""
+    resources = [definition.build(d, study_id, _tags(d, study_id)) for d in datasets]
+    ids = pa.array([r["id"] for r in resources], pa.large_string())
+    return Built("Basic", "dataset definitions", ids, "", dicts=resources)
 
 
 def mapped_tables(names: list[str]) -> list[Table]:

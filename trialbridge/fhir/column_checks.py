@@ -109,7 +109,7 @@ def _expand(built: Built, rows: np.ndarray, found: list[tuple[str, str]]) -> lis
             f"{built.resource}/{built.ids[int(row)].as_py()}",
             rule,
             message,
-            ", ".join([f"SDTM {built.domain}"] + ([sources[row]] if sources[row] else [])),
+            ", ".join([f"SDTM {built.dataset}"] + ([sources[row]] if sources[row] else [])),
         )
         for row in rows
         for rule, message in found

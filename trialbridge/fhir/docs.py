@@ -91,7 +91,9 @@ def render() -> str:
                 how += f"; system {element.system}"
             if element.unit_code:
                 how += f"; UCUM code in `{element.unit_code}` where the unit has one"
-            if element.also:
+            if element.also and element.also.present:
+                how += f"; also `{element.also.path}` = {element.also.present} when present"
+            elif element.also:
                 how += f"; also `{element.also.path}` ({element.also.system}) from " + ", ".join(
                     f"{k} -> {v}" for k, v in element.also.map.items()
                 )

@@ -59,7 +59,11 @@ def encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) ->
         found += _coded(element.unit_code, UCUM, ucum_codes(), found[0].values)
     if element.also and found:
         also = element.also
-        found += _coded(also.path, also.system, also.map, render.text_column(frame[element.var]))
+        values = render.text_column(frame[element.var])
+        if also.present is not None:
+            values = pc.if_else(pc.is_valid(values), also.present, None)
+        codes = also.map or ({also.present: also.present} if also.present else {})
+        found += _coded(also.path, also.system, codes, pc.cast(values, pa.large_string()))
     return found
 
 

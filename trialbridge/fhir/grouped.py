@@ -12,18 +12,24 @@ from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import SDTM_RECORD, Summary, Table
 
+ORDER = "order"  # the record's position in its dataset, so parsing keeps the order
+
 
 def groups(frame: pd.DataFrame, spec: Table) -> list[pd.DataFrame]:
+    """The records of each resource; the frame's index stays their position in the dataset."""
+    frame = frame.reset_index(drop=True)
     if not spec.group_by:
         return [frame]
     return [group for _, group in frame.groupby(spec.group_by, sort=False)]
 
 
 def record_extensions(group: pd.DataFrame, numeric: set[str]) -> list[dict[str, Any]]:
-    """One sdtm-record extension per record, its populated variables as parts."""
+    """One sdtm-record extension per record: its position in the dataset (`order`), then its
+    populated variables as parts."""
     out = []
-    for row in group.to_dict("records"):
-        parts = [
+    for position, row in zip(group.index, group.to_dict("records"), strict=True):
+        parts: list[dict[str, Any]] = [{"url": ORDER, "valueInteger": int(position) + 1}]
+        parts += [
             {"url": name, "valueDecimal": float(value)}
             if name in numeric
             else {"url": name, "valueString": str(value)}
@@ -76,6 +82,8 @@ def records(resource: dict[str, Any]) -> list[dict[str, Any]]:
             out.append(
                 {
                     part["url"]: part.get("valueString", part.get("valueDecimal"))
+                    if part["url"] != ORDER
+                    else part.get("valueInteger")
                     for part in ext.get("extension", [])
                 }
             )

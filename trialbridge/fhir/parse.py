@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from trialbridge.fhir import grouped, relrec, supplemental
-from trialbridge.fhir.build import DATASET_TAG, STUDY_TAG
+from trialbridge.fhir import definition, grouped, relrec, supplemental
+from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
 from trialbridge.fhir.codecs import datetime_from_fhir
+from trialbridge.fhir.grouped import ORDER
 from trialbridge.fhir.paths import get_path
-from trialbridge.fhir.table import SDTM_VARIABLE, Element, table
+from trialbridge.fhir.table import SDTM_ORDER, SDTM_VARIABLE, Element, table
 from trialbridge.sdtm.dataset import Dataset, finalize
-from trialbridge.sdtm.metadata import domain_meta
+from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 
 
 def _tag(resource: dict[str, Any], system: str) -> str | None:
@@ -25,10 +27,15 @@ def _tag(resource: dict[str, Any], system: str) -> str | None:
 def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
     """Group resources by their SDTM dataset tag and rebuild each dataset."""
     groups: dict[str, list[dict[str, Any]]] = {}
+    domains: dict[str, str] = {}  # dataset name -> SDTM domain (LBCH -> LB)
+    definitions = {}
     for resource in resources:
-        domain = _tag(resource, DATASET_TAG)
-        if domain is not None:
-            groups.setdefault(domain, []).append(resource)
+        name = _tag(resource, DATASET_TAG)
+        if definition.is_definition(resource):
+            definitions[name] = definition.read(resource)
+        elif name is not None:
+            groups.setdefault(name, []).append(resource)
+            domains.setdefault(name, _tag(resource, DOMAIN_TAG) or name)
     # what a reference stands for in SDTM: a Patient its USUBJID, a Medication its name
     patients = {f"Patient/{r['id']}": _usubjid(r) for r in groups.get("DM", [])}
     patients |= {
@@ -36,31 +43,40 @@ def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
         for r in resources
         if r.get("resourceType") == "Medication"
     }
-    datasets = {domain: _dataset(domain, items, patients) for domain, items in groups.items()}
-    for domain, items in groups.items():
+    datasets = {
+        name: _dataset(name, domains[name], items, patients) for name, items in groups.items()
+    }
+    for name, items in groups.items():
         study_id = _tag(items[0], STUDY_TAG)
-        owners = [(r, _owner(domain, r, patients)) for r in items]
-        supp = supplemental.collect(domain, owners, study_id)
+        owners = [(r, _owner(domains[name], r, patients)) for r in items]
+        supp = supplemental.collect(name, domains[name], owners, study_id)
         if supp is not None:
             datasets[supp.name] = supp
     links = relrec.collect(
         [
-            (r, d, _owner(d, r, patients), _tag(r, STUDY_TAG))
-            for d, items in groups.items()
+            (r, domains[name], _owner(domains[name], r, patients), _tag(r, STUDY_TAG))
+            for name, items in groups.items()
             for r in items
         ]
     )
     if links is not None:
         datasets["RELREC"] = links
-    return datasets
+    return {
+        name: definition.apply(d, definitions[name]) if name in definitions else d
+        for name, d in datasets.items()
+    }
 
 
 def _owner(domain: str, resource: dict[str, Any], patients: dict[str, Any]) -> str | None:
-    """The USUBJID a resource belongs to."""
+    """The USUBJID a resource belongs to: the Patient it refers to (subject, individual...)."""
     if domain == "DM":
         return _usubjid(resource)
-    subject = resource.get("subject")
-    return patients.get(subject.get("reference")) if isinstance(subject, dict) else None
+    spec = table(domain)
+    for element in spec.elements if spec else []:
+        if element.var == "USUBJID" and element.codec == "reference":
+            subject = get_path(resource, element.path)
+            return patients.get(subject.get("reference")) if isinstance(subject, dict) else None
+    return None
 
 
 def _usubjid(patient: dict[str, Any]) -> str | None:
@@ -69,7 +85,9 @@ def _usubjid(patient: dict[str, Any]) -> str | None:
     return get_path(patient, element.path) if element else None
 
 
-def _dataset(domain: str, items: list[dict[str, Any]], patients: dict[str, Any]) -> Dataset:
+def _dataset(
+    name: str, domain: str, items: list[dict[str, Any]], patients: dict[str, Any]
+) -> Dataset:
     spec = table(domain)
     assert spec is not None
     if spec.group_by is not None:
@@ -77,14 +95,53 @@ def _dataset(domain: str, items: list[dict[str, Any]], patients: dict[str, Any])
     else:
         records = [_record(domain, resource, spec.elements, patients) for resource in items]
     frame = pd.DataFrame.from_records(records)
-    meta = domain_meta(domain)
+    meta = _meta(domain)
     for var in meta.variables:
         if var.name in frame and var.type == "Num":
             frame[var.name] = pd.to_numeric(frame[var.name]).astype("float64")
-    # subject-level records in key order; trial-level ones (TS) keep the order they came in
-    order = [k for k in ("USUBJID", f"{domain}SEQ") if k in frame] if "USUBJID" in frame else []
-    frame = frame.sort_values(order, kind="stable", ignore_index=True) if order else frame
-    return finalize(domain, meta, frame)
+    if ORDER in frame:  # the sponsor's record order, whatever order the resources came in
+        frame = frame.sort_values(ORDER, kind="stable", ignore_index=True).drop(columns=ORDER)
+    return with_extra_variables(finalize(name, meta, frame), frame)
+
+
+def _meta(domain: str) -> DomainMeta:
+    """SDTMIG metadata where trialbridge ships it; else none (the dataset definition that
+    travels with the resources gives the variables)."""
+    if domain in standard_domains():
+        return domain_meta(domain)
+    return DomainMeta(
+        domain=domain, label=domain, dataset_class="", structure="", keys=(), variables=()
+    )
+
+
+def with_extra_variables(dataset: Dataset, frame: pd.DataFrame) -> Dataset:
+    """The dataset with the variables its SDTMIG domain does not define (a sponsor's AEDTC),
+    after the standard ones; numbers where the values are numbers."""
+    extra = [c for c in frame.columns if c not in dataset.frame]
+    if not extra:
+        return dataset
+    variables = list(dataset.variables)
+    columns = {}
+    for position, name in enumerate(extra, len(variables) + 1):
+        numeric = pd.api.types.is_numeric_dtype(frame[name])
+        columns[name] = (
+            frame[name] if numeric else frame[name].astype("str").where(frame[name].notna())
+        )
+        variables.append(
+            VariableMeta(
+                domain=dataset.name,
+                order=position,
+                name=name,
+                label=name,
+                type="Num" if numeric else "Char",
+                codelist=None,
+                format=None,
+                role="",
+                core="Perm",
+            )
+        )
+    data = pd.concat([dataset.frame, pd.DataFrame(columns)], axis=1)
+    return replace(dataset, frame=data, variables=variables)
 
 
 def _record(
@@ -100,6 +157,8 @@ def _record(
             parts = {e["url"]: e for e in ext.get("extension", [])}
             value = parts["value"].get("valueString", parts["value"].get("valueDecimal"))
             record[parts["name"]["valueString"]] = value
+        elif ext.get("url") == SDTM_ORDER:
+            record[ORDER] = ext.get("valueInteger")
     return record
 
 

@@ -22,44 +22,49 @@ RELATED = f"{BASE}/StructureDefinition/sdtm-relrec"
 FIELDS = ("RELID", "RELTYPE", "IDVAR", "IDVARVAL")
 
 
-def _target(record: dict[str, Any], study_id: str) -> str:
-    """Type/id of the resource a RELREC record names (record level, by --SEQ)."""
+def _target(record: dict[str, Any], built: dict[str, Built], study_id: str) -> tuple[str, int]:
+    """The dataset and record of the resource a RELREC record names: the record's own
+    resource, or for a grouped table (DS) the resource holding the subject's records."""
     domain = record["RDOMAIN"]
     spec = table(domain)
-    if spec is None or spec.group_by is not None or record.get("IDVAR") != f"{domain}SEQ":
+    grouped = spec is not None and spec.group_by == ["USUBJID"]
+    if spec is None or (not grouped and record.get("IDVAR") != f"{domain}SEQ"):
         raise UserError(
             f"RELREC: links to {domain} by {record.get('IDVAR')} cannot be expressed in FHIR yet",
             "RELREC",
             "link records by --SEQ",
         )
-    seq = key_text(pd.Series([float(record["IDVARVAL"])]))[0].as_py()
-    return f"{spec.resource}/{resource_id(study_id, spec.resource, domain, record['USUBJID'], seq)}"
+    key = [record["USUBJID"]]
+    if not grouped:
+        key.append(key_text(pd.Series([float(record["IDVARVAL"])]))[0].as_py())
+    for name, one in built.items():
+        if one.sdtm_domain == domain:
+            row = pd.Index(one.ids.to_pylist()).get_indexer(
+                [resource_id(study_id, spec.resource, name, *key)]
+            )[0]
+            if row >= 0:
+                return name, int(row)
+    raise UserError(f"RELREC names {domain} {' '.join(key)}, which was not built", "RELREC")
 
 
 def attach(relrec: Dataset, built: dict[str, Built], study_id: str) -> int:
     """Each RELREC record on the resource it names, with references to its partners."""
-    frame = relrec.frame.reset_index(drop=True)
-    records = frame.to_dict("records")
-    targets = [_target(r, study_id) for r in records]
+    records = relrec.frame.reset_index(drop=True).to_dict("records")
+    found = [_target(r, built, study_id) for r in records]
+    targets = [f"{built[name].resource}/{built[name].ids[row].as_py()}" for name, row in found]
+    members: dict[tuple[Any, Any], list[str]] = {}
+    for record, target in zip(records, targets, strict=True):
+        members.setdefault((record["USUBJID"], record["RELID"]), []).append(target)
     placed: dict[str, list[tuple[int, str]]] = {}
-    for position, (record, target) in enumerate(zip(records, targets, strict=True)):
-        domain = record["RDOMAIN"]
-        ids = built[domain].ids.to_pylist() if domain in built else []
-        rows = pd.Index(ids).get_indexer([target.split("/", 1)[1]])
-        if rows[0] < 0:
-            raise UserError(
-                f"RELREC record {position + 1} names {target}, which was not built", "RELREC"
-            )
-        partners = [
-            t
-            for r, t in zip(records, targets, strict=True)
-            if r["USUBJID"] == record["USUBJID"] and r["RELID"] == record["RELID"] and t != target
-        ]
-        placed.setdefault(domain, []).append((int(rows[0]), _extension(record, position, partners)))
-    for domain, items in placed.items():
+    for position, (record, (name, row)) in enumerate(zip(records, found, strict=True)):
+        target = targets[position]
+        group = members[(record["USUBJID"], record["RELID"])]
+        partners = [t for t in group if t != target]
+        placed.setdefault(name, []).append((row, _extension(record, position, partners)))
+    for name, items in placed.items():
         rows = np.array([row for row, _ in items], dtype=np.int64)
         fragments = pa.array([text for _, text in items], pa.large_string())
-        built[domain].add_extensions(render.scatter(rows, fragments, len(built[domain].ids)))
+        built[name].add_extensions(render.scatter(rows, fragments, len(built[name].ids)))
     return len(records)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ class Leaf:
     """JSON values (or one constant), written between `prefix` and `suffix` where present."""
 
     column: pa.Array | None
+    _: KW_ONLY
     constant: str | None = None
     prefix: str = ""
     suffix: str = ""
@@ -245,7 +246,7 @@ def _shapes(leaves: list[Leaf], length: int) -> tuple[np.ndarray, np.ndarray]:
 
 def constant(value: Any) -> Leaf:
     """A fixed value, as JSON."""
-    return Leaf(None, json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return Leaf(None, constant=json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'

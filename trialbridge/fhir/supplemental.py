@@ -25,13 +25,12 @@ FIELDS = ("IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 def attach(supp: Dataset, built: dict[str, Built], study_id: str) -> int:
     """Add each SUPP record to its parent resource; returns the records placed."""
     frame = supp.frame.reset_index(drop=True)
-    for domain, records in frame.groupby("RDOMAIN", sort=False):
-        parent = built.get(str(domain))
-        spec = table(str(domain))
-        if parent is None or spec is None:
-            raise UserError(f"{supp.name}: no FHIR resources for parent domain {domain}", supp.name)
-        rows = _parent_rows(supp.name, records, parent, spec, study_id)
-        parent.add_extensions(render.scatter(rows, _extensions(records), len(parent.ids)))
+    parent = built.get(supp.name[4:])  # SUPPLBCH qualifies the split dataset LBCH
+    spec = table(parent.sdtm_domain) if parent is not None else None
+    if parent is None or spec is None:
+        raise UserError(f"no FHIR resources for the parent dataset {supp.name[4:]}", supp.name)
+    rows = _parent_rows(supp.name, frame, parent, spec, study_id)
+    parent.add_extensions(render.scatter(rows, _extensions(frame), len(parent.ids)))
     return len(frame)
 
 
@@ -46,16 +45,16 @@ def _parent_rows(
             row = records.index[wrong.to_numpy()][0]
             raise UserError(
                 f"IDVAR '{records.at[row, 'IDVAR']}' cannot be placed on a {spec.resource}; "
-                f"FHIR links SUPP{parent.domain} records by {spec.id_from[-1]}",
+                f"FHIR links SUPP{parent.dataset} records by {spec.id_from[-1]}",
                 f"{name}, row {row + 1}",
             )
         keys.append(pd.to_numeric(records["IDVARVAL"], errors="coerce"))
-    ids = resource_ids([study_id, spec.resource, parent.domain], keys)
+    ids = resource_ids([study_id, spec.resource, parent.dataset], keys)
     rows = pc.fill_null(pc.index_in(ids, value_set=parent.ids), -1).to_numpy()
     if (rows < 0).any():
         row = records.index[int(np.flatnonzero(rows < 0)[0])]
         raise UserError(
-            f"no {parent.domain} record {records.at[row, 'USUBJID']} "
+            f"no {parent.dataset} record {records.at[row, 'USUBJID']} "
             f"{records.at[row, 'IDVAR'] or ''}={records.at[row, 'IDVARVAL'] or ''}",
             f"{name}, row {row + 1}",
             "every SUPP-- record needs its parent record",
@@ -64,7 +63,7 @@ def _parent_rows(
 
 
 def _extensions(records: pd.DataFrame) -> pa.Array:
-    """One sdtm-supplemental extension per SUPP record."""
+    """One sdtm-supplemental extension per SUPP record, with its position in SUPP--."""
     parts = [
         render.wrap_each(
             f'{{"url":"{name}","valueString":',
@@ -74,27 +73,27 @@ def _extensions(records: pd.DataFrame) -> pa.Array:
         for name in FIELDS
         if name in records
     ]
+    position = render.numbers(np.arange(1, len(records) + 1, dtype=np.float64))
+    parts.append(render.wrap_each('{"url":"order","valueInteger":', position, "}"))
     return render.wrap_each(
         f'{{"url":"{SUPPLEMENTAL}","extension":[', render.join_columns(parts), "]}"
     )
 
 
 def collect(
-    domain: str, items: list[tuple[dict[str, Any], str | None]], study_id: str | None
+    name: str, domain: str, items: list[tuple[dict[str, Any], str | None]], study_id: str | None
 ) -> Dataset | None:
-    """SUPP<domain> from the parents' extensions; items are (resource, USUBJID)."""
+    """SUPP<name> from the parents' extensions; items are (resource, USUBJID)."""
     rows = []
     for resource, usubjid in items:
         for ext in resource.get("extension", []):
             if ext.get("url") == SUPPLEMENTAL:
-                parts = {e["url"]: e.get("valueString") for e in ext.get("extension", [])}
+                parts = {
+                    e["url"]: e.get("valueString", e.get("valueInteger"))
+                    for e in ext.get("extension", [])
+                }
                 rows.append({"STUDYID": study_id, "RDOMAIN": domain, "USUBJID": usubjid, **parts})
     if not rows:
         return None
-    frame = pd.DataFrame(rows)
-    order = pd.to_numeric(frame.get("IDVARVAL"), errors="coerce") if "IDVARVAL" in frame else 0
-    frame = frame.assign(__order=order).sort_values(
-        ["USUBJID", "__order", "QNAM"], kind="stable", ignore_index=True
-    )
-    name = f"SUPP{domain}"
-    return finalize(name, domain_meta(name), frame.drop(columns="__order"))
+    frame = pd.DataFrame(rows).sort_values("order", kind="stable", ignore_index=True)
+    return finalize(f"SUPP{name}", domain_meta(f"SUPP{domain}"), frame.drop(columns="order"))

@@ -25,12 +25,14 @@ class Coding(Strict):
 
 
 class Derived(Strict):
-    """A code written beside an element's value, looked up from it (LOINC for a CDISC vital
-    signs test code). Derived from the value, so parsing reads the value, not this."""
+    """A code written beside an element's value: looked up from it (LOINC for a CDISC vital
+    signs test code), or one code for any value (`present`). Derived, so parsing reads the
+    value, not this."""
 
     path: str
     system: str
-    map: dict[str, str]
+    map: dict[str, str] = Field(default_factory=dict, description="value -> code")
+    present: str | None = Field(default=None, description="the code whenever there is a value")
 
 
 class Element(Strict):
@@ -119,6 +121,9 @@ ORIGINAL_TEXT = f"{BASE}/StructureDefinition/sdtm-original-text"
 SDTM_VARIABLE = f"{BASE}/StructureDefinition/sdtm-variable"
 # In grouped tables: one SDTM record, every populated variable as a part named after it.
 SDTM_RECORD = f"{BASE}/StructureDefinition/sdtm-record"
+# On each resource of a record table: the record's position in its dataset (valueInteger), so
+# parsing restores the sponsor's record order even when a server returns resources unordered.
+SDTM_ORDER = f"{BASE}/StructureDefinition/sdtm-order"
 UCUM = "http://unitsofmeasure.org"
 
 
