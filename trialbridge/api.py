@@ -11,6 +11,7 @@ from pathlib import Path
 from trialbridge.errors import UserError
 from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import validated
+from trialbridge.fhir.build import extension_only
 from trialbridge.fhir.parse import parse
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
@@ -161,5 +162,10 @@ def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:
     datasets = read_folder(sdtm_dir)
     result = validated(datasets, sdtm_dir)
     back = parse(result.resources())
-    results = [compare(d, back.get(n)) for n, d in datasets.items() if n not in result.skipped]
+    results = []
+    for name, dataset in datasets.items():
+        if name not in result.skipped:
+            compared = compare(dataset, back.get(name))
+            compared.in_extensions = extension_only(dataset)
+            results.append(compared)
     return results, result.skipped

@@ -32,6 +32,7 @@ class DomainResult:
     records: int
     variables: int
     differences: list[Difference] = field(default_factory=list)
+    in_extensions: list[str] = field(default_factory=list)  # no standard FHIR element
 
     @property
     def lossless(self) -> bool:

@@ -3,10 +3,12 @@ RELREC to the resources they qualify, render the JSON, validate it all."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from trialbridge.bulk import collector_paused
 from trialbridge.errors import UserError
 from trialbridge.fhir import relrec, supplemental
 from trialbridge.fhir.build import (
@@ -33,7 +35,8 @@ class Assembled:
 
     def resources(self) -> list[dict[str, Any]]:
         """The resources as dicts (for parsing in memory)."""
-        return [json.loads(text) for b in self.built for text in b.texts().to_pylist()]
+        with collector_paused():
+            return [orjson.loads(text) for b in self.built for text in b.texts().to_pylist()]
 
 
 def assemble(datasets: dict[str, Dataset]) -> Assembled:

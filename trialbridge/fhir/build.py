@@ -216,6 +216,14 @@ def build_medications(dataset: Dataset, study_id: str) -> Built | None:
     return Built("Medication", f"{dataset.name} treatments", ids, "", dicts=resources)
 
 
+def extension_only(dataset: Dataset) -> list[str]:
+    """The dataset's variables that no standard FHIR element holds: they travel in
+    trialbridge's extensions (sdtm-variable, sdtm-record, sdtm-supplemental, sdtm-relrec)."""
+    spec = table(domain_of(dataset))
+    standard = {e.var for e in spec.elements} if spec and spec.group_by is None else set()
+    return [v.name for v in dataset.variables if v.name not in standard | set(CARRIED)]
+
+
 def build_definitions(datasets: list[Dataset], study_id: str) -> Built:
     """A Basic resource per dataset with its label and variables (see definition.py)."""
     resources = [definition.build(d, study_id, _tags(d, study_id)) for d in datasets]

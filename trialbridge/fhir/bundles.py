@@ -3,15 +3,16 @@ NDJSON per resource type; read them back."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
+from trialbridge.bulk import collector_paused
 from trialbridge.errors import UserError
 from trialbridge.fhir import render
 from trialbridge.fhir.build import Built
@@ -84,6 +85,11 @@ def _entries(built: Built, rows: np.ndarray) -> pa.Array:
 
 
 def read(folder: Path) -> list[dict[str, Any]]:
+    with collector_paused():
+        return _read(folder)
+
+
+def _read(folder: Path) -> list[dict[str, Any]]:
     """Resources from ndjson/*.ndjson, else from bundles/*.json, else from *.ndjson/*.json."""
     if not folder.is_dir():
         raise UserError("FHIR folder not found", folder, "give the folder fhir build wrote")
@@ -105,6 +111,6 @@ def read(folder: Path) -> list[dict[str, Any]]:
 
 def _load(text: str, where: str) -> dict[str, Any]:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise UserError(f"not valid JSON: {exc.msg} at column {exc.colno}", where) from None

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from importlib import resources
 
+from trialbridge.fhir.definition import KIND, SDTM_DATASET
 from trialbridge.fhir.relrec import RELATED
 from trialbridge.fhir.supplemental import SUPPLEMENTAL
-from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_RECORD, SDTM_VARIABLE, Table, table
+from trialbridge.fhir.table import (
+    ORIGINAL_TEXT,
+    SDTM_ORDER,
+    SDTM_RECORD,
+    SDTM_VARIABLE,
+    Table,
+    table,
+)
 from trialbridge.sdtm.metadata import standard_domains
 
 HEADER = f"""# SDTM <-> FHIR R4 mapping
@@ -31,6 +39,16 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
 - `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when FHIR cannot
   hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
   nearest FHIR value (the date, or the year).
+- `{SDTM_ORDER}`: on each resource of a record table, the record's position in its dataset
+  (valueInteger), so the sponsor's record order comes back even from a server that returns
+  resources in any order. SUPP-- and grouped records carry theirs as an `order` part.
+- `{SDTM_DATASET}`: on one `Basic` resource per dataset (code `dataset` in
+  `{KIND}`): the dataset label and its variables in order, each with `name`, `label` and
+  `type` (Char or Num). Parsing gives back exactly these variables, including those no record
+  fills and a sponsor's own (non-SDTMIG) variables.
+
+Split datasets (LBCH, LBHE holding LB) keep their own name in the `sdtm-dataset` tag and name
+their domain in an `https://trialbridge.org/fhir/CodeSystem/sdtm-domain` tag.
 
 Codecs: `reference` points at the subject's Patient, `study` at the ResearchStudy, and
 `medication` at a Medication resource built once per distinct value (its `code.text`; tagged
@@ -43,6 +61,30 @@ Every resource carries `meta.tag` codes for its SDTM dataset
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-study`), and `meta.source` = the native record
 (`file#row=N`) when built during `convert`. Ids are uuid5 of (study, resource type, domain,
 natural key), so a re-run updates instead of duplicating.
+"""
+
+
+GAPS = """
+## Gaps
+
+What FHIR R4 cannot hold in a standard element travels in the extensions above, so nothing is
+lost; `trialbridge roundtrip SDTM_DIR --gaps` names those variables for each dataset, and the
+tables below list them as `extension[sdtm-variable]`. Beyond that:
+
+- Domains without a table here are not converted: `fhir build` and `roundtrip` name them
+  (`not converted (no FHIR mapping yet): ...`). Tables exist for AE, CM, DM, DS, EX, FT, LB,
+  MH, NV, QS, RELREC, SC, SE, SUPP--, SV, TA, TE, TI, TS, TV and VS; split datasets (LBCH, QSCO)
+  use their domain's table.
+- RELREC links records of record tables by --SEQ, and records of DS by subject; a link by
+  another variable (--GRPID, --REFID) is refused with a clear error.
+- A SUPP-- record qualifies its parent by the parent's --SEQ (or the subject, for DM and DS);
+  other IDVARs are refused with a clear error.
+- Grouped tables (TS, DS, TA, TE, TV, TI) fill a few FHIR elements as summaries (study phase,
+  subject status and period, arms, eligibility characteristics); their records travel whole in
+  sdtm-record extensions, which is what parsing reads.
+- LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
+  profile's codes for the CDISC test code; UCUM codes from `ucum.csv`. Tests and units without
+  one keep only the CDISC coding and the unit text.
 """
 
 
@@ -68,7 +110,7 @@ def _grouped(spec: Table) -> str:
 
 
 def render() -> str:
-    parts = [HEADER]
+    parts = [HEADER, GAPS]
     folder = resources.files("trialbridge.mappings.fhir")
     domains = sorted(p.name[:-5].upper() for p in folder.iterdir() if p.name.endswith(".yaml"))
     for domain in domains:

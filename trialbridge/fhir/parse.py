@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialbridge.bulk import collector_paused
 from trialbridge.fhir import definition, grouped, relrec, supplemental
 from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
 from trialbridge.fhir.codecs import datetime_from_fhir
@@ -26,6 +27,11 @@ def _tag(resource: dict[str, Any], system: str) -> str | None:
 
 def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
     """Group resources by their SDTM dataset tag and rebuild each dataset."""
+    with collector_paused():
+        return _parse(resources)
+
+
+def _parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
     groups: dict[str, list[dict[str, Any]]] = {}
     domains: dict[str, str] = {}  # dataset name -> SDTM domain (LBCH -> LB)
     definitions = {}

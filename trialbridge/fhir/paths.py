@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 _STEP = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
 
 
-def steps(path: str) -> list[tuple[str, int | None]]:
+@cache
+def steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    """`a.b[0].c` -> (a, None), (b, 0), (c, None); parsed once per distinct path."""
     out = []
     for part in path.split("."):
         found = _STEP.match(part)
@@ -16,7 +19,7 @@ def steps(path: str) -> list[tuple[str, int | None]]:
             raise ValueError(f"bad FHIR path step '{part}' in '{path}'")
         index = found.group("index")
         out.append((found.group("name"), int(index) if index is not None else None))
-    return out
+    return tuple(out)
 
 
 def set_path(resource: dict[str, Any], path: str, value: Any) -> None:
