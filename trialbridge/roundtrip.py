@@ -58,7 +58,7 @@ def compare(before: Dataset, after: Dataset | None) -> DomainResult:
     seq = next((c for c in frame.columns if c == f"{name}SEQ"), None)
     for column in frame.columns.intersection(other.columns, sort=False):
         left, right = frame[column].reset_index(drop=True), other[column].reset_index(drop=True)
-        both_missing = left.isna() & right.isna()
+        both_missing = _missing(left) & _missing(right)
         equal = (left.astype(object) == right.astype(object)).fillna(False).astype(bool)
         bad = np.flatnonzero(~(equal | both_missing).to_numpy())
         for row in bad[:5]:
@@ -73,6 +73,13 @@ def compare(before: Dataset, after: Dataset | None) -> DomainResult:
                 )
             )
     return result
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    """Missing, or blank text: SDTM (XPT) does not tell the two apart."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.isna()
+    return values.isna() | values.astype(str).str.strip().eq("")
 
 
 def _plain(value: object) -> object:

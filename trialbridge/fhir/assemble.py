@@ -54,7 +54,8 @@ def assemble(datasets: dict[str, Dataset]) -> Assembled:
         if medications is not None:
             built[medications.dataset] = medications
     for name in [n for n in skipped if n.startswith("SUPP") and _parent(n, datasets)]:
-        counts[name] = supplemental.attach(datasets[name], built, study_id)
+        parent = datasets[name[4:]].frame
+        counts[name] = supplemental.attach(datasets[name], parent, built, study_id)
         skipped.remove(name)
     if "RELREC" in skipped:
         counts["RELREC"] = relrec.attach(datasets["RELREC"], built, study_id)

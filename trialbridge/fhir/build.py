@@ -17,7 +17,7 @@ import pyarrow as pa
 from trialbridge.errors import UserError
 from trialbridge.fhir import definition, grouped, render
 from trialbridge.fhir.codecs import place_datetime
-from trialbridge.fhir.encode import Placed, encode
+from trialbridge.fhir.encode import Placed, encode, finite
 from trialbridge.fhir.ids import (
     key_text,
     medication_id,
@@ -117,7 +117,7 @@ def build_dataset(dataset: Dataset, study_id: str) -> Built:
     numeric = {v.name for v in dataset.variables if v.type == "Num"}
     for variable in dataset.variables:
         if variable.name not in mapped and variable.name not in CARRIED:
-            leaf = _variable(variable.name, frame[variable.name], variable.name in numeric)
+            leaf = _variable(dataset, variable.name, variable.name in numeric)
             tree.append_items("extension", leaf)
     return built
 
@@ -139,15 +139,16 @@ def _sources(lineage: pd.DataFrame, length: int) -> pd.Series:
     return pd.Series(np.where(known, text.astype(object), None), dtype=object)
 
 
-def _variable(name: str, column: pd.Series, numeric: bool) -> render.Leaf:
+def _variable(dataset: Dataset, name: str, numeric: bool) -> render.Leaf:
     """An sdtm-variable extension item where the record has a value."""
-    column = column.reset_index(drop=True)
+    column = dataset.frame[name].reset_index(drop=True)
     head = (
         f'{{"url":"{SDTM_VARIABLE}","extension":[{{"url":"name","valueString":"{name}"}},'
         f'{{"url":"value","value{"Decimal" if numeric else "String"}":'
     )
     if numeric:
-        return render.Leaf(render.numbers(column), prefix=head, suffix="}]}")
+        values = finite(column, name, dataset.name)
+        return render.Leaf(render.numbers(values), prefix=head, suffix="}]}")
     return render.text_leaf(render.text_column(column), head, "}]}")
 
 

@@ -96,7 +96,7 @@ def _read(folder: Path) -> list[dict[str, Any]]:
     ndjson = sorted((folder / "ndjson").glob("*.ndjson")) or sorted(folder.glob("*.ndjson"))
     resources: list[dict[str, Any]] = []
     for path in ndjson:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
             if line.strip():
                 resources.append(_load(line, f"{path}, line {number}"))
     if resources:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from typing import Any
 
@@ -14,8 +15,36 @@ _FHIR_DATETIME = re.compile(
 )
 
 
+# the known parts of an SDTM ISO 8601 value (a part may be "-" when unknown: 2021---15)
+_PARTS = re.compile(
+    r"^(?P<year>\d{4}|-)(-(?P<month>\d{2}|-)(-(?P<day>\d{2}|-)?"
+    r"(T(?P<hour>\d{2}|-)(:(?P<minute>\d{2}|-)(:(?P<second>\d{2})(\.\d+)?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def _check_calendar(text: str) -> None:
+    """Refuse what no calendar has: month 13, 30 February, hour 25."""
+    found = _PARTS.match(text)
+    if found is None:
+        raise ValueError(f"'{text}' is not an ISO 8601 date/time")
+    part = {k: int(v) for k, v in found.groupdict().items() if v and v.isdigit()}
+    if "month" in part and not 1 <= part["month"] <= 12:
+        raise ValueError(f"'{text}' has no month {part['month']}")
+    if "day" in part:
+        year, month = part.get("year", 2000), part.get("month", 1)
+        days = calendar.monthrange(year, month)[1] if "month" in part else 31
+        if not 1 <= part["day"] <= days:
+            raise ValueError(f"'{text}' has no day {part['day']} in its month")
+    limits = {"hour": 23, "minute": 59, "second": 59}
+    for name, top in limits.items():
+        if name in part and part[name] > top:
+            raise ValueError(f"'{text}' has no {name} {part[name]}")
+
+
 def datetime_to_fhir(text: str) -> tuple[str, str | None]:
     """(FHIR value, original SDTM text when FHIR cannot hold it exactly)."""
+    _check_calendar(text)
     if _FHIR_DATETIME.match(text):
         return text, None
     head = re.match(r"^(\d{4})(-\d{2})?(-\d{2})?", text)

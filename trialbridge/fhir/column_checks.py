@@ -22,7 +22,12 @@ from trialbridge.fhir.build import Built
 from trialbridge.fhir.checks import Finding, check, facts
 from trialbridge.fhir.encode import Placed
 
-_FHIR_DATETIME = r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$"
+# FHIR R4 dateTime, with month, day and time parts in range (the calendar itself was checked
+# when the SDTM value was converted)
+_FHIR_DATETIME = (
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+)
 
 
 def validate_built(built: list[Built]) -> list[Finding]:

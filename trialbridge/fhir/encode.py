@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,7 +86,7 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
     if codec == "coded-extension":
         return [_coded_extension(element, column)]
     if codec in ("decimal", "integer"):
-        values = pa.array(column.astype("float64"), pa.float64(), from_pandas=True)
+        values = finite(column, element.var, domain)
         return _with_system(element, Placed(element.path, values, codec, "number"))
     if codec == "numeric-code":
         codes = render.text_column(column.round().astype("Int64").astype(str).where(present, None))
@@ -93,6 +94,20 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
     if codec == "dateTime":
         return _datetime(element, column, domain)
     return _with_system(element, Placed(element.path, render.text_column(column), codec))
+
+
+def finite(column: pd.Series, name: str, dataset: str) -> pa.Array:
+    """A numeric column for FHIR decimals, which have no infinities: those are refused."""
+    values = pd.to_numeric(column, errors="coerce").astype("float64").reset_index(drop=True)
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise UserError(
+            f"{name} is {values.iat[row]}: FHIR decimals are finite",
+            f"{dataset}, record {row + 1}",
+            "correct the value in the SDTM dataset",
+        )
+    return pa.array(values, pa.float64(), from_pandas=True)
 
 
 def _with_system(element: Element, placed: Placed) -> list[Placed]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialbridge.errors import UserError
 from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import SDTM_RECORD, Summary, Table
@@ -45,10 +46,10 @@ def fill(resource: dict[str, Any], spec: Table, group: pd.DataFrame) -> None:
     for path, value in spec.fixed.items():
         set_path(resource, path, copy.deepcopy(value))
     for summary in spec.summary:
-        _summary(resource, summary, group)
+        _summary(resource, summary, group, spec.domain)
 
 
-def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame) -> None:
+def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame, domain: str) -> None:
     rows = group
     for variable, wanted in summary.where.items():
         rows = rows[rows[variable] == wanted] if variable in rows else rows.iloc[0:0]
@@ -66,7 +67,12 @@ def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame) ->
             continue
         path = summary.path.replace("[*]", f"[{index + summary.start}]")
         if summary.codec == "dateTime":
-            place_datetime(resource, path, str(value))
+            try:
+                place_datetime(resource, path, str(value))
+            except ValueError as problem:
+                raise UserError(
+                    f"{summary.value}: {problem}", domain, "correct the SDTM value"
+                ) from None
         else:
             set_path(resource, path, value)
         if summary.system:

@@ -58,7 +58,8 @@ def key_text(values: pd.Series) -> pa.Array:
     """Natural-key values as id text: whole numbers without '.0' (--SEQ 3 -> '3')."""
     if pd.api.types.is_numeric_dtype(values):
         numbers = pa.array(values.reset_index(drop=True), pa.float64(), from_pandas=True)
-        whole = pc.equal(numbers, pc.round(numbers))
+        exact = pc.less(pc.abs(numbers), 2.0**53)  # beyond, floats are not exact integers
+        whole = pc.and_(pc.equal(numbers, pc.round(numbers)), exact)
         as_int = pc.cast(pc.if_else(whole, numbers, 0.0), pa.int64())
         text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(numbers, pa.string()))
         return pc.fill_null(pc.cast(text, pa.large_string()), "nan")

@@ -39,6 +39,7 @@ def _parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
         name = _tag(resource, DATASET_TAG)
         if definition.is_definition(resource):
             definitions[name] = definition.read(resource)
+            domains.setdefault(name, _tag(resource, DOMAIN_TAG) or name)
         elif name is not None:
             groups.setdefault(name, []).append(resource)
             domains.setdefault(name, _tag(resource, DOMAIN_TAG) or name)
@@ -52,6 +53,9 @@ def _parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
     datasets = {
         name: _dataset(name, domains[name], items, patients) for name, items in groups.items()
     }
+    for name in definitions.keys() - datasets.keys():  # a dataset without records
+        if table(domains[name]) is not None and not name.startswith("SUPP") and name != "RELREC":
+            datasets[name] = _dataset(name, domains[name], [], patients)
     for name, items in groups.items():
         study_id = _tag(items[0], STUDY_TAG)
         owners = [(r, _owner(domains[name], r, patients)) for r in items]

@@ -36,7 +36,12 @@ def _target(record: dict[str, Any], built: dict[str, Built], study_id: str) -> t
         )
     key = [record["USUBJID"]]
     if not grouped:
-        key.append(key_text(pd.Series([float(record["IDVARVAL"])]))[0].as_py())
+        seq = pd.to_numeric(pd.Series([record["IDVARVAL"]]), errors="coerce")
+        if seq.isna().all():
+            raise UserError(
+                f"IDVARVAL '{record['IDVARVAL']}' is not a {domain}SEQ number", "RELREC"
+            )
+        key.append(key_text(seq)[0].as_py())
     for name, one in built.items():
         if one.sdtm_domain == domain:
             row = pd.Index(one.ids.to_pylist()).get_indexer(

@@ -104,7 +104,9 @@ class Tree:
                 return pa.chunked_array(list(pool.map(self.render, slices)), TEXT)
         labels, _ = self.shapes()
         shape_of = pa.array(labels[rows])
-        contiguous = len(rows) > 0 and rows[-1] - rows[0] + 1 == len(rows)
+        if len(rows) == 0:
+            return pa.array([], TEXT)
+        contiguous = bool((np.diff(rows) == 1).all())
         args: list[Any] = []
         for gap, number in zip(self._gaps(), [*self._values(), None], strict=True):
             distinct = set(gap)
@@ -118,8 +120,6 @@ class Tree:
                 args.append(
                     column.slice(int(rows[0]), len(rows)) if contiguous else column.take(rows)
                 )
-        if len(rows) == 0:
-            return pa.array([], TEXT)
         if all(isinstance(a, pa.Scalar) for a in args):
             return pa.array(["".join(a.as_py() for a in args)] * len(rows), TEXT)
         if len(args) == 1:
@@ -228,7 +228,9 @@ def _shapes(leaves: list[Leaf], length: int) -> tuple[np.ndarray, np.ndarray]:
         for leaf in leaves
         if leaf.column is not None and leaf.column.null_count > 0
     ]
-    if not varying or length == 0:
+    if length == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not varying:
         return np.zeros(length, dtype=np.int64), np.zeros(1, dtype=np.int64)
     packed = np.packbits(np.column_stack(varying), axis=1)
     width = -(-packed.shape[1] // 8) * 8
@@ -276,18 +278,23 @@ def strings(values: Any) -> pa.Array:
 
 
 def text_column(column: pd.Series) -> pa.Array:
-    """A text column as Arrow text, missing values as nulls."""
+    """A text column as Arrow text; missing and blank values (SDTM does not tell them apart:
+    XPT pads with spaces) as nulls."""
     column = column.reset_index(drop=True)
     if isinstance(column.dtype, pd.StringDtype):
         array = pa.array(column)
         if isinstance(array, pa.ChunkedArray):  # pandas keeps concatenated frames in chunks
             array = array.combine_chunks()
-        return pc.cast(array, pa.large_string())
-    return pa.array(column.astype(object).where(column.notna(), None), pa.large_string())
+        array = pc.cast(array, TEXT)
+    else:
+        array = pa.array(column.astype(object).where(column.notna(), None), TEXT)
+    blank = pc.equal(pc.utf8_rtrim_whitespace(array), "")
+    return pc.if_else(pc.fill_null(blank, False), pa.scalar(None, TEXT), array)
 
 
 def numbers(values: Any) -> pa.Array:
-    """Numbers as JSON numbers, shortest text that reads back exactly (3.0 -> 3)."""
+    """Numbers as JSON numbers, shortest text that reads back exactly (3.0 -> 3); NaN is
+    missing. Infinities have no JSON form: callers refuse them first (finite_numbers)."""
     array = pa.array(values, pa.float64(), from_pandas=True)
     return pc.cast(pc.cast(array, pa.string()), TEXT)
 

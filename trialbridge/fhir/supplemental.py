@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from trialbridge.errors import UserError
 from trialbridge.fhir import render
 from trialbridge.fhir.build import Built
-from trialbridge.fhir.ids import resource_ids
+from trialbridge.fhir.ids import key_text, resource_ids
 from trialbridge.fhir.table import BASE, Table, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta
@@ -22,13 +22,17 @@ SUPPLEMENTAL = f"{BASE}/StructureDefinition/sdtm-supplemental"
 FIELDS = ("IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 
 
-def attach(supp: Dataset, built: dict[str, Built], study_id: str) -> int:
+def attach(
+    supp: Dataset, parent_frame: pd.DataFrame, built: dict[str, Built], study_id: str
+) -> int:
     """Add each SUPP record to its parent resource; returns the records placed."""
     frame = supp.frame.reset_index(drop=True)
     parent = built.get(supp.name[4:])  # SUPPLBCH qualifies the split dataset LBCH
     spec = table(parent.sdtm_domain) if parent is not None else None
     if parent is None or spec is None:
         raise UserError(f"no FHIR resources for the parent dataset {supp.name[4:]}", supp.name)
+    if spec.group_by is not None:
+        _check_records(supp.name, frame, parent_frame)
     rows = _parent_rows(supp.name, frame, parent, spec, study_id)
     parent.add_extensions(render.scatter(rows, _extensions(frame), len(parent.ids)))
     return len(frame)
@@ -60,6 +64,32 @@ def _parent_rows(
             "every SUPP-- record needs its parent record",
         )
     return rows
+
+
+def _check_records(name: str, frame: pd.DataFrame, parent: pd.DataFrame) -> None:
+    """For a parent whose resource holds many records (DS), each SUPP record must still name
+    one of them: USUBJID with IDVAR = IDVARVAL (or no IDVAR, for the subject)."""
+    for idvar, records in frame.groupby(frame["IDVAR"].fillna(""), sort=False):
+        if idvar == "":
+            continue
+        if idvar not in parent:
+            row = int(records.index[0])
+            raise UserError(
+                f"IDVAR '{idvar}' is not a variable of {name[4:]}", f"{name}, row {row + 1}"
+            )
+        known = set(zip(parent["USUBJID"], key_text(parent[idvar]).to_pylist(), strict=True))
+        wanted = key_text(pd.to_numeric(records["IDVARVAL"], errors="coerce"))
+        if not pd.api.types.is_numeric_dtype(parent[idvar]):
+            wanted = key_text(records["IDVARVAL"])
+        for row, usubjid, value in zip(
+            records.index, records["USUBJID"], wanted.to_pylist(), strict=True
+        ):
+            if (usubjid, value) not in known:
+                raise UserError(
+                    f"no {name[4:]} record {usubjid} {idvar}={records.at[row, 'IDVARVAL']}",
+                    f"{name}, row {int(row) + 1}",
+                    "every SUPP-- record needs its parent record",
+                )
 
 
 def _extensions(records: pd.DataFrame) -> pa.Array:
