@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STUDY := fixtures/plmsc-spms
 OUT := build/plmsc-spms
 
-.PHONY: demo test lint clean
+.PHONY: demo test bench clean
 
 $(BIN)/trialbridge: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -21,9 +21,13 @@ demo: $(BIN)/trialbridge
 	$(BIN)/trialbridge roundtrip $(OUT)/sdtm
 
 test: $(BIN)/trialbridge
-	$(BIN)/ruff check trialbridge tests
-	$(BIN)/ruff format --check trialbridge tests
+	$(BIN)/ruff check trialbridge tests bench
+	$(BIN)/ruff format --check trialbridge tests bench
 	$(BIN)/pytest
+
+# FHIR build + validation on a million-row LB (resources/s), written to build/bench/
+bench: $(BIN)/trialbridge
+	$(BIN)/python -m bench.fhir --rows 1000000
 
 clean:
 	rm -rf $(VENV) build
