@@ -319,3 +319,18 @@ def test_units_carry_their_ucum_code_and_labs_their_loinc(converted):
         "INTLK6": "26881-3",
         "TNF": "3074-2",
     }
+
+
+def test_the_study_enrolls_a_group_of_its_patients_and_names_its_arms(sdtm: Path):
+    resources, _ = everything(sdtm)
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for r in resources}
+    (study,) = [r for r in resources if r["resourceType"] == "ResearchStudy"]
+    assert study["arm"] == [
+        {"name": "PLMSC", "description": "Placenta-derived MSC 1x10^6 cells/kg IV"}
+    ]
+    group = by_ref[study["enrollment"][0]["reference"]]
+    assert (group["actual"], group["quantity"], len(group["member"])) == (True, 5, 5)
+    patients = {f"Patient/{r['id']}" for r in resources if r["resourceType"] == "Patient"}
+    assert {m["entity"]["reference"] for m in group["member"]} == patients
+    subjects = [r for r in resources if r["resourceType"] == "ResearchSubject"]
+    assert {(s["assignedArm"], s["actualArm"]) for s in subjects} == {("PLMSC", "PLMSC")}

@@ -50,4 +50,5 @@ def test_a_sample_of_pilot_resources_passes_the_r4b_models(pilot: Path):
         "Condition",
         "ResearchSubject",
         "Basic",
+        "Group",
     }

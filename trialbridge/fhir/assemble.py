@@ -10,7 +10,7 @@ import orjson
 
 from trialbridge.bulk import collector_paused
 from trialbridge.errors import UserError
-from trialbridge.fhir import relrec, supplemental
+from trialbridge.fhir import links, relrec, supplemental
 from trialbridge.fhir.build import (
     Built,
     build_dataset,
@@ -60,9 +60,21 @@ def assemble(datasets: dict[str, Dataset]) -> Assembled:
     if "RELREC" in skipped:
         counts["RELREC"] = relrec.attach(datasets["RELREC"], built, study_id)
         skipped.remove("RELREC")
+    _link(built, datasets, study_id)
     placed = [d for n, d in datasets.items() if n not in skipped]
     built["definitions"] = build_definitions(placed, study_id)
     return Assembled(list(built.values()), counts, skipped)
+
+
+def _link(built: dict[str, Built], datasets: dict[str, Dataset], study_id: str) -> None:
+    """The enrolled Group, the study's arms and enrollment, the subjects' arms."""
+    dm = datasets["DM"]
+    group = links.enrolled_group(dm, study_id)
+    built[group.dataset] = group
+    if "TS" in built and built["TS"].dicts:
+        links.link_study(built["TS"].dicts[0], group, datasets.get("TA"))
+    if "DS" in built:
+        links.link_subjects(built["DS"].dicts, dm, study_id)
 
 
 def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:

@@ -56,6 +56,11 @@ with the study only, as it is not an SDTM record). Units get their UCUM code (sy
 `http://unitsofmeasure.org`) from `trialbridge/fhir/definitions/ucum.csv`; a unit without
 one keeps only its text.
 
+Derived across datasets (not parsed back; their datasets are): a `Group` (actual) of every DM
+subject, which `ResearchStudy.enrollment` refers to; `ResearchStudy.arm` from TA's ARMCD (name)
+and ARM (description); each ResearchSubject's `assignedArm` and `actualArm` from DM's ARMCD and
+ACTARMCD.
+
 Every resource carries `meta.tag` codes for its SDTM dataset
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-dataset`) and study
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-study`), and `meta.source` = the native record
@@ -82,6 +87,8 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
 - Grouped tables (TS, DS, TA, TE, TV, TI) fill a few FHIR elements as summaries (study phase,
   subject status and period, arms, eligibility characteristics); their records travel whole in
   sdtm-record extensions, which is what parsing reads.
+- AEREL (causality) stays in an extension: FHIR R4 states causality on a suspect entity, and
+  an AE record does not name which treatment it suspects.
 - LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
   profile's codes for the CDISC test code; UCUM codes from `ucum.csv`. Tests and units without
   one keep only the CDISC coding and the unit text.

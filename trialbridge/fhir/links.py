@@ -1,0 +1,60 @@
+"""What FHIR states across datasets, derived after each dataset is built: the Group of the
+enrolled patients and the study's arms on the ResearchStudy (from DM and TA), and each
+ResearchSubject's assigned and actual arm (from DM). Derived, so parsing reads the datasets
+they come from, not these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from trialbridge.fhir.build import STUDY_TAG, Built
+from trialbridge.fhir.ids import patient_id, resource_id
+from trialbridge.sdtm.dataset import Dataset
+
+
+def enrolled_group(dm: Dataset, study_id: str) -> Built:
+    """One Group (actual) with every DM subject as a member."""
+    subjects = dm.frame["USUBJID"].dropna().tolist()
+    group = {
+        "resourceType": "Group",
+        "id": resource_id(study_id, "Group", "enrolled"),
+        "meta": {"tag": [{"system": STUDY_TAG, "code": study_id}]},
+        "type": "person",
+        "actual": True,
+        "name": "Enrolled subjects",
+        "quantity": len(subjects),
+        "member": [
+            {"entity": {"reference": f"Patient/{patient_id(study_id, s)}"}} for s in subjects
+        ],
+    }
+    ids = pa.array([group["id"]], pa.large_string())
+    return Built("Group", "DM enrolled", ids, "", dicts=[group])
+
+
+def link_study(study: dict[str, Any], group: Built | None, ta: Dataset | None) -> None:
+    """ResearchStudy.enrollment -> the enrolled Group; ResearchStudy.arm from TA's arms."""
+    if group is not None:
+        study["enrollment"] = [{"reference": f"Group/{group.ids[0].as_py()}"}]
+    if ta is not None and {"ARMCD", "ARM"} <= set(ta.frame.columns):
+        arms = ta.frame[["ARMCD", "ARM"]].dropna().drop_duplicates()
+        study["arm"] = [
+            {"name": code, "description": name} for code, name in arms.itertuples(index=False)
+        ]
+
+
+def link_subjects(subjects: list[dict[str, Any]], dm: Dataset, study_id: str) -> None:
+    """ResearchSubject.assignedArm / actualArm: the subject's ARMCD / ACTARMCD in DM."""
+    frame = dm.frame
+    by_patient = {
+        f"Patient/{patient_id(study_id, row['USUBJID'])}": row for row in frame.to_dict("records")
+    }
+    for subject in subjects:
+        row = by_patient.get(subject.get("individual", {}).get("reference"))
+        if row is None:
+            continue
+        for element, variable in (("assignedArm", "ARMCD"), ("actualArm", "ACTARMCD")):
+            if variable in row and pd.notna(row[variable]) and str(row[variable]).strip():
+                subject[element] = str(row[variable])
