@@ -153,3 +153,30 @@ def test_an_empty_list_item_is_reported():
     assert ("ele-1", "Observation.category is empty; an element needs a value or children") in (
         findings(broken(category=[{}, {"text": "x"}]))
     )
+
+
+def test_structure_is_checked_with_the_r4b_models():
+    assert findings(broken(valueQuantity={"value": "abc"}, bogus=1)) == [
+        (
+            "structure",
+            "Observation.valueQuantity.value: Value error, Decimal value string does not match "
+            "spec regex.",
+        ),
+        ("structure", "Observation.bogus: Extra inputs are not permitted"),
+    ]
+
+
+def test_a_table_path_with_a_typo_is_caught_at_build(tmp_path):
+    """A mapping table that writes an element R4 does not have fails validation, by shape."""
+    from trialbridge.fhir import render
+    from trialbridge.fhir.checks import check
+
+    tree = render.Tree(1)
+    tree.put("resourceType", render.constant("Observation"))
+    tree.put("status", render.constant("final"))
+    tree.put("code.text", render.constant("x"))
+    tree.put("valueQuantiy.value", render.constant(1))
+    import json
+
+    (resource,) = [json.loads(t) for t in tree.render().to_pylist()]
+    assert [f.rule for f in check(resource, None)] == ["structure"]

@@ -1,7 +1,7 @@
-"""Validate FHIR resources (plain dicts): required elements, required bindings at any depth,
-FHIRPath invariants (fhirpathpy), ele-1, ext-1, and references that must resolve inside the
-output. The R4 facts are data (definitions/r4.yaml). One resource at a time: for what
-trialbridge builds, column_checks.py runs this on one resource per shape instead."""
+"""Validate FHIR resources (plain dicts): structure (R4B models), required elements, required
+bindings at any depth, FHIRPath invariants (fhirpathpy), ele-1, ext-1, and references that
+must resolve inside the output. The R4 facts are data (definitions/r4.yaml). One resource at
+a time: for what trialbridge builds, column_checks.py runs this on one resource per shape."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import fhirpathpy
 from fhirpathpy.models import models
 from pydantic import BaseModel, Field
 
+from trialbridge.fhir import structure
 from trialbridge.yamlio import load_model
 
 
@@ -71,6 +72,9 @@ def check(resource: dict[str, Any], known: set[str] | None) -> list[Finding]:
     name = f"{kind}/{resource.get('id', '?')}"
     record = _record(resource)
     found = [Finding(name, rule, message, record) for rule, message in _rules(resource, kind)]
+    found += [
+        Finding(name, "structure", message, record) for message in structure.problems(resource)
+    ]
     for path, value in _walk(resource, kind):
         for rule, message in _element(path, value, known):
             found.append(Finding(name, rule, message, record))
