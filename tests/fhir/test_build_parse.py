@@ -102,12 +102,23 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     assert "not converted" not in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
-    bundles = sorted((out / "bundles").iterdir())
-    assert [p.name for p in bundles] == ["bundle-0001.json", "bundle-0002.json", "bundle-0003.json"]
-    first = json.loads(bundles[0].read_text())
-    assert first["type"] == "transaction" and len(first["entry"]) == 200
-    assert first["entry"][0]["resource"]["resourceType"] == "Patient"  # referenced first
-    assert first["entry"][0]["request"]["method"] == "PUT"
+    bundles = [json.loads(p.read_text()) for p in sorted((out / "bundles").iterdir())]
+    kinds = [{e["resource"]["resourceType"] for e in b["entry"]} for b in bundles]
+    # waves: what nothing refers to; the Groups (the enrolled one lists Patients); the study
+    # (enrolls that Group); then the rest, 200 entries a bundle
+    assert kinds[:3] == [
+        {"Patient", "Medication", "PlanDefinition", "Basic"},
+        {"Group"},
+        {"ResearchStudy"},
+    ]
+    assert [len(b["entry"]) for b in bundles] == [28, 2, 1, 200, 200, 142]
+    first = bundles[0]
+    assert first["type"] == "transaction"
+    assert first["entry"][0]["resource"]["resourceType"] == "Patient"
+    assert first["entry"][0]["request"] == {
+        "method": "PUT",
+        "url": f"Patient/{first['entry'][0]['resource']['id']}",
+    }
     again = tmp_path / "again"
     run_cli("fhir", "build", sdtm, "--out", again, "--bundle-size", "200")
     for path in sorted(out.rglob("*.*")):
@@ -263,9 +274,11 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
 def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
-    assert len(list((out / "bundles").iterdir())) == 6  # 572 resources
+    assert len(list((out / "bundles").iterdir())) == 9  # 28 + 2 + 1 + 542 resources
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
-    assert [p.name for p in (out / "bundles").iterdir()] == ["bundle-0001.json", "bundle-0002.json"]
+    assert sorted(p.name for p in (out / "bundles").iterdir()) == [
+        f"bundle-000{n}.json" for n in range(1, 6)
+    ]
 
 
 def test_race_and_ethnicity_as_us_core_extensions(converted):

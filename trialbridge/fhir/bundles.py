@@ -19,12 +19,21 @@ from trialbridge.fhir.build import Built
 from trialbridge.fhir.render import SLICE
 from trialbridge.sdtm.write import atomic_file, write_text
 
-# resources that others reference go first
-ORDER = ["Patient", "ResearchStudy", "Group", "ResearchSubject", "Encounter", "Medication"]
+# Waves: a resource is sent after every resource it refers to. Patients, Medications, plan and
+# dataset definitions refer to nothing; the enrolled Group to Patients; the ResearchStudy to
+# that Group; everything else to Patients, the study or a Medication. A bundle never mixes
+# waves, so `fhir push` may send the bundles of one wave in parallel.
+WAVES = {"Patient": 0, "Medication": 0, "PlanDefinition": 0, "Basic": 0, "Group": 1}
+WAVES |= {"ResearchStudy": 2}
+LAST_WAVE = 3
+
+
+def wave(resource_type: str) -> int:
+    return WAVES.get(resource_type, LAST_WAVE)
 
 
 def _rank(built: Built) -> int:
-    return ORDER.index(built.resource) if built.resource in ORDER else len(ORDER)
+    return wave(built.resource)
 
 
 def write(built: list[Built], folder: Path, bundle_size: int = 500) -> list[Path]:
@@ -60,7 +69,11 @@ def _bundles(ordered: list[Built], folder: Path, size: int) -> list[Path]:
         written.append(write_text(path, text.encode()))
         pending.clear()
 
+    current = 0
     for one in ordered:
+        if pending and _rank(one) != current:
+            flush()  # a bundle never mixes waves
+        current = _rank(one)
         for start in range(0, len(one.ids), SLICE):
             rows = np.arange(start, min(start + SLICE, len(one.ids)))
             for entry in _entries(one, rows).to_pylist():
