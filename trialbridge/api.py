@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,9 @@ from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import validated
 from trialbridge.fhir.build import extension_only
 from trialbridge.fhir.parse import parse
+from trialbridge.fhir.server.connect import Access, connect
+from trialbridge.fhir.server.pull import pull
+from trialbridge.fhir.server.push import Summary, manifest, push
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import build
@@ -151,6 +155,40 @@ def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -
 def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
     """FHIR resources (NDJSON or bundles) -> SDTM XPT files in out_dir."""
     datasets = parse(bundles.read(fhir_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for dataset in datasets.values():
+        xpt.write(dataset, out_dir)
+    return datasets
+
+
+def fhir_push(
+    fhir_dir: Path,
+    access: Access,
+    workers: int = 4,
+    fail_fast: bool = False,
+    progress: Callable[[int], None] = lambda entries: None,
+) -> Summary:
+    """Send built bundles to a server, wave by wave, resuming from the checkpoint; progress
+    is told how many entries each finished bundle held."""
+    server = connect(access, connections=workers + 2)
+    try:
+        return push(fhir_dir, server, workers, fail_fast, progress)
+    finally:
+        server.close()
+
+
+def push_size(fhir_dir: Path) -> int:
+    """Entries in the built bundles (for a progress bar)."""
+    return sum(b["entries"] for b in manifest(fhir_dir))
+
+
+def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset]:
+    """A study's resources from a server, as SDTM XPT files in out_dir."""
+    server = connect(access)
+    try:
+        datasets = parse(pull(server, study_id))
+    finally:
+        server.close()
     out_dir.mkdir(parents=True, exist_ok=True)
     for dataset in datasets.values():
         xpt.write(dataset, out_dir)

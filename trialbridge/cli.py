@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from trialbridge import __version__, api
 from trialbridge.errors import UserError
+from trialbridge.fhir.server.connect import KINDS, Access
 
 EXIT_USER = 2
 EXIT_INTERNAL = 1
@@ -119,6 +122,88 @@ def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int) -> None:
 def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> None:
     """Rebuild SDTM datasets (XPT) from FHIR resources in FHIR_DIR (NDJSON or bundles)."""
     datasets = api.fhir_to_sdtm(fhir_dir, out_dir)
+    rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
+    click.echo(_table(("domain", "records", "variables"), rows))
+
+
+def _server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--server and how to authenticate; secrets only by environment variable or file."""
+    options = [
+        click.option("--server", "url", required=True, help="FHIR base URL."),
+        click.option("--auth", "kind", type=click.Choice(KINDS), default="none", show_default=True),
+        click.option("--user", help="basic: the user name."),
+        click.option(
+            "--token-env",
+            help="Environment variable holding the bearer token, password or client secret.",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(path_type=Path),
+            help="File holding the bearer token, password or client secret.",
+        ),
+        click.option("--client-id", help="client-credentials, smart: the registered client."),
+        click.option(
+            "--key-file",
+            type=click.Path(path_type=Path),
+            help="smart: the client's private key (PEM; RSA signs RS384, EC signs ES384).",
+        ),
+        click.option("--kid", help="smart: the key id the server knows the key by."),
+        click.option("--token-url", help="client-credentials, smart: the token endpoint."),
+        click.option("--scope", default="system/*.*", show_default=True),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(path_type=Path),
+            help="PEM file of the CA that signed the server's certificate.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _access(options: dict[str, object]) -> Access:
+    fields = ("url", "kind", "user", "token_env", "token_file", "client_id", "key_file")
+    fields += ("kid", "token_url", "scope", "ca_bundle")
+    return Access(**{name: options.pop(name) for name in fields})  # type: ignore[arg-type]
+
+
+@fhir.command("push")
+@click.argument("fhir_dir", type=click.Path(path_type=Path))
+@_server_options
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--fail-fast", is_flag=True, help="Stop at the first resource the server refuses.")
+def fhir_push(fhir_dir: Path, workers: int, fail_fast: bool, **options: object) -> None:
+    """Send the transaction bundles in FHIR_DIR to a FHIR server (resumable: run it again)."""
+    access = _access(options)
+    lock = threading.Lock()
+    with click.progressbar(length=api.push_size(fhir_dir), label="pushing", file=sys.stderr) as bar:
+
+        def advance(entries: int) -> None:
+            with lock:
+                bar.update(entries)
+
+        summary = api.fhir_push(fhir_dir, access, workers, fail_fast, advance)
+    rate = summary.sent / summary.seconds if summary.seconds else 0.0
+    click.echo(
+        f"bundles {summary.bundles} sent, {summary.skipped} already done; resources sent "
+        f"{summary.sent}: created {summary.created}, updated {summary.updated}, failed "
+        f"{summary.failed}; {summary.seconds:.1f} s ({rate:,.0f} resources/s)"
+    )
+    for failure in summary.failures[:20]:
+        click.echo(f"  refused: {failure}")
+    if summary.failed:
+        sys.exit(EXIT_INTERNAL)
+
+
+@fhir.command("pull")
+@_server_options
+@click.option("--study", "study_id", required=True, help="STUDYID of the study to get back.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="SDTM XPT folder."
+)
+def fhir_pull(study_id: str, out_dir: Path, **options: object) -> None:
+    """Get a study's resources from a FHIR server ($export, else search) and write its SDTM."""
+    datasets = api.fhir_pull(_access(options), study_id, out_dir)
     rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
     click.echo(_table(("domain", "records", "variables"), rows))
 

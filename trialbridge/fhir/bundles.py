@@ -3,6 +3,7 @@ NDJSON per resource type; read them back."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from trialbridge.sdtm.write import atomic_file, write_text
 # waves, so `fhir push` may send the bundles of one wave in parallel.
 WAVES = {"Patient": 0, "Medication": 0, "PlanDefinition": 0, "Basic": 0, "Group": 1}
 WAVES |= {"ResearchStudy": 2}
+MANIFEST = "manifest.json"
 LAST_WAVE = 3
 
 
@@ -60,13 +62,21 @@ def _slices(built: Built, size: int) -> Iterator[pa.Array]:
 
 
 def _bundles(ordered: list[Built], folder: Path, size: int) -> list[Path]:
+    """The bundles, and manifest.json: each bundle's file, wave, entry count and SHA-256, so a
+    push knows what it may send in parallel and what a checkpoint already covers."""
     written: list[Path] = []
     pending: list[str] = []
+    manifest: list[dict[str, object]] = []
 
     def flush() -> None:
         text = f'{{"resourceType":"Bundle","type":"transaction","entry":[{",".join(pending)}]}}\n'
         path = folder / f"bundle-{len(written) + 1:04d}.json"
-        written.append(write_text(path, text.encode()))
+        data = text.encode()
+        written.append(write_text(path, data))
+        digest = hashlib.sha256(data).hexdigest()
+        manifest.append(
+            {"file": path.name, "wave": current, "entries": len(pending), "sha256": digest}
+        )
         pending.clear()
 
     current = 0
@@ -82,6 +92,8 @@ def _bundles(ordered: list[Built], folder: Path, size: int) -> list[Path]:
                     flush()
     if pending:
         flush()
+    listing = orjson.dumps({"bundles": manifest}, option=orjson.OPT_INDENT_2) + b"\n"
+    written.append(write_text(folder / MANIFEST, listing))
     return written
 
 
@@ -114,7 +126,7 @@ def _read(folder: Path) -> list[dict[str, Any]]:
                 resources.append(_load(line, f"{path}, line {number}"))
     if resources:
         return resources
-    for path in sorted((folder / "bundles").glob("*.json")) or sorted(folder.glob("*.json")):
+    for path in sorted((folder / "bundles").glob("bundle-*.json")) or sorted(folder.glob("*.json")):
         document = _load(path.read_text(encoding="utf-8"), str(path))
         resources += [e["resource"] for e in document.get("entry", []) if "resource" in e]
     if not resources:

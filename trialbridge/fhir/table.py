@@ -127,6 +127,13 @@ SDTM_ORDER = f"{BASE}/StructureDefinition/sdtm-order"
 UCUM = "http://unitsofmeasure.org"
 
 
+def mapped_resource_types() -> list[str]:
+    """Every resource type a shipped table builds."""
+    folder = resources.files("trialbridge.mappings.fhir")
+    names = [p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")]
+    return sorted({t.resource for t in (table(n) for n in names) if t is not None})
+
+
 @cache
 def ucum_codes() -> dict[str, str]:
     """CDISC UNIT submission value -> UCUM code, for the units that have one (data file)."""

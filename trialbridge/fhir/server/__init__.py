@@ -1,0 +1,1 @@
+"""Talking to FHIR servers: authentication, a retrying transport, push and pull."""
