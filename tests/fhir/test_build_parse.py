@@ -102,7 +102,14 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     assert "not converted" not in result.output
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "200").exit_code == 0
-    bundles = [json.loads(p.read_text()) for p in sorted((out / "bundles").iterdir())]
+    bundles = [json.loads(p.read_text()) for p in sorted((out / "bundles").glob("bundle-*"))]
+    manifest = json.loads((out / "bundles" / "manifest.json").read_text())["bundles"]
+    assert [(b["file"], b["wave"], b["entries"]) for b in manifest][:4] == [
+        ("bundle-0001.json", 0, 28),
+        ("bundle-0002.json", 1, 2),
+        ("bundle-0003.json", 2, 1),
+        ("bundle-0004.json", 3, 200),
+    ]
     kinds = [{e["resource"]["resourceType"] for e in b["entry"]} for b in bundles]
     # waves: what nothing refers to; the Groups (the enrolled one lists Patients); the study
     # (enrolls that Group); then the rest, 200 entries a bundle
@@ -274,10 +281,11 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
 def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
-    assert len(list((out / "bundles").iterdir())) == 9  # 28 + 2 + 1 + 542 resources
+    assert len(list((out / "bundles").glob("bundle-*"))) == 9  # 28 + 2 + 1 + 542 resources
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     assert sorted(p.name for p in (out / "bundles").iterdir()) == [
-        f"bundle-000{n}.json" for n in range(1, 6)
+        *(f"bundle-000{n}.json" for n in range(1, 6)),
+        "manifest.json",
     ]
 
 
