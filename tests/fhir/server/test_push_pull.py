@@ -1,0 +1,95 @@
+"""Push the PLMSC study to a real FHIR server and pull it back: the server round trip gives
+identical SDTM, a second push changes no count, a refused resource is named with its lineage."""
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.fhir.server.sekmet import Sekmet
+from tests.helpers import STUDY, run_cli
+from trialbridge import api
+from trialbridge.roundtrip import compare
+from trialbridge.sdtm.read import read_folder
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """convert's output: sdtm/ and fhir/ (resources carry their native source rows)."""
+    out = tmp_path_factory.mktemp("plmsc")
+    api.convert(STUDY, out, formats=("xpt", "fhir"))
+    return out
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    (tmp_path / "server").mkdir()
+    running = Sekmet(tmp_path / "server").start()
+    yield running
+    running.stop()
+
+
+def built(fhir: Path) -> Counter:
+    return Counter(
+        json.loads(line)["resourceType"]
+        for path in (fhir / "ndjson").glob("*.ndjson")
+        for line in path.read_text().splitlines()
+    )
+
+
+def copy_of(study: Path, tmp_path: Path) -> Path:
+    fhir = tmp_path / "fhir"
+    shutil.copytree(study / "fhir", fhir)
+    return fhir
+
+
+def test_push_then_pull_gives_back_the_same_sdtm(study: Path, server: Sekmet, tmp_path: Path):
+    fhir = copy_of(study, tmp_path)
+    result = run_cli("fhir", "push", fhir, "--server", server.base, "--workers", "3")
+    assert result.exit_code == 0, result.output
+    expected = built(fhir)
+    assert f"created {sum(expected.values())}, updated 0, failed 0" in result.output
+    assert {kind: server.count(kind) for kind in expected} == dict(expected)
+    back = tmp_path / "back"
+    result = run_cli(
+        "fhir", "pull", "--server", server.base, "--study", "PLMSC-SPMS", "--out", back
+    )
+    assert result.exit_code == 0, result.output
+    original, pulled = read_folder(study / "sdtm"), read_folder(back)
+    assert sorted(pulled) == sorted(original)
+    for name, dataset in original.items():
+        compared = compare(dataset, pulled[name])
+        assert compared.lossless, [d.line() for d in compared.differences[:3]]
+
+
+def test_pushing_again_changes_no_count(study: Path, server: Sekmet, tmp_path: Path):
+    fhir = copy_of(study, tmp_path)
+    assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
+    expected = built(fhir)
+    again = run_cli("fhir", "push", fhir, "--server", server.base)
+    assert "bundles 0 sent, 5 already done" in again.output  # the checkpoint
+    (fhir / ".push-checkpoint.json").unlink()
+    forced = run_cli("fhir", "push", fhir, "--server", server.base)
+    assert f"created 0, updated {sum(expected.values())}, failed 0" in forced.output
+    assert {kind: server.count(kind) for kind in expected} == dict(expected)
+
+
+def test_a_refused_resource_is_named_with_its_sdtm_record(
+    study: Path, server: Sekmet, tmp_path: Path
+):
+    fhir = copy_of(study, tmp_path)
+    path = fhir / "bundles" / "bundle-0004.json"
+    bundle = json.loads(path.read_text())
+    entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "AdverseEvent")
+    entry["resource"]["date"] = "21/06/2021"  # not a FHIR dateTime: the server refuses it
+    path.write_text(json.dumps(bundle))
+    result = run_cli("fhir", "push", fhir, "--server", server.base)
+    assert result.exit_code == 1
+    (line,) = [x for x in result.output.splitlines() if x.startswith("  refused:")]
+    assert line.startswith(f"  refused: AdverseEvent/{entry['resource']['id']}: ")
+    assert line.endswith("(SDTM AE record 1, raw/adverse_events.csv#row=2)")
+    assert "failed 1" in result.output
+    total = sum(built(fhir).values())
+    assert sum(server.count(k) for k in built(fhir)) == total - 1  # the rest arrived
