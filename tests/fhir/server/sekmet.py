@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ class Sekmet:
         scheme = "https" if tls else "http"
         self.root = f"{scheme}://127.0.0.1:{self.port}"
         self.base = f"{self.root}/fhir"
-        self.ca = str(tls[2]) if tls else True
+        self.ca = ssl.create_default_context(cafile=str(tls[2])) if tls else True
         settings: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": self.port,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import ssl
 import threading
 import time
 import uuid
@@ -90,7 +91,7 @@ class TokenEndpoint:
     """A token got from an OAuth2 token endpoint, cached and renewed before it expires; one
     lock, so parallel workers share one token instead of each fetching their own."""
 
-    def __init__(self, token_url: str, verify: bool | str, scope: str) -> None:
+    def __init__(self, token_url: str, verify: bool | ssl.SSLContext, scope: str) -> None:
         self.token_url = token_url
         self.verify = verify
         self.scope = scope

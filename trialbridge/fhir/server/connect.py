@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -36,11 +37,16 @@ def connect(access: Access, connections: int = 8) -> Server:
         raise UserError(f"'{access.url}' is not an http(s) URL", "--server")
     if access.ca_bundle is not None and not access.ca_bundle.is_file():
         raise UserError("CA bundle not found", access.ca_bundle, "give a PEM file")
-    verify: bool | str = str(access.ca_bundle) if access.ca_bundle else True
+    verify: bool | ssl.SSLContext = True
+    if access.ca_bundle is not None:
+        try:
+            verify = ssl.create_default_context(cafile=str(access.ca_bundle))
+        except ssl.SSLError as problem:
+            raise UserError(f"not a PEM CA bundle: {problem}", access.ca_bundle) from None
     return Server(access.url, _auth(access, verify), verify=verify, connections=connections)
 
 
-def _auth(access: Access, verify: bool | str) -> auth.Auth:
+def _auth(access: Access, verify: bool | ssl.SSLContext) -> auth.Auth:
     kind = access.kind
     if kind == "none":
         return auth.NoAuth()

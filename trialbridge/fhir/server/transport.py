@@ -35,7 +35,7 @@ class Server:
         self,
         base_url: str,
         auth: Auth,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
         retry: Retry = Retry(),
         timeout: float = 120.0,
         connections: int = 8,
