@@ -187,7 +187,8 @@ def fhir_push(fhir_dir: Path, workers: int, fail_fast: bool, **options: object) 
     click.echo(
         f"bundles {summary.bundles} sent, {summary.skipped} already done; resources sent "
         f"{summary.sent}: created {summary.created}, updated {summary.updated}, failed "
-        f"{summary.failed}; {summary.seconds:.1f} s ({rate:,.0f} resources/s)"
+        f"{summary.failed}; {summary.retries} retries; {summary.seconds:.1f} s "
+        f"({rate:,.0f} resources/s)"
     )
     for failure in summary.failures[:20]:
         click.echo(f"  refused: {failure}")

@@ -33,6 +33,7 @@ class Summary:
     failed: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    retries: int = 0  # requests repeated after a dropped connection, a timeout, 429 or 5xx
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, created: int, updated: int, failures: list[str]) -> None:
@@ -87,6 +88,7 @@ def push(
         if fail_fast and summary.failed:
             break
     summary.seconds = time.perf_counter() - start
+    summary.retries = server.retries
     return summary
 
 
