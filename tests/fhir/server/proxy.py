@@ -17,7 +17,9 @@ PLAN = ("429", "pass", "drop-before", "503", "pass", "drop-after", "pass")
 
 
 class FaultProxy:
-    def __init__(self, upstream_root: str) -> None:
+    def __init__(
+        self, upstream_root: str, plan: tuple[str, ...] = PLAN, no_export: bool = False
+    ) -> None:
         self.upstream = upstream_root.rstrip("/")
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
@@ -36,7 +38,16 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 with lock:
-                    fate = PLAN[next(counter) % len(PLAN)]
+                    fate = plan[next(counter) % len(plan)]
+                if no_export and "$export" in self.path:  # a server without Bulk Data
+                    fate = "404"
+                with lock:
+                    proxy.fates[fate] = proxy.fates.get(fate, 0) + 1
+                if fate == "404":
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                     proxy.fates[fate] = proxy.fates.get(fate, 0) + 1
                 if fate in ("429", "503"):
                     self.send_response(int(fate))

@@ -129,3 +129,60 @@ def test_an_unknown_certificate_authority_is_refused(fhir, tmp_path):
         assert trusted.exit_code == 0, trusted.output
     finally:
         running.stop()
+
+
+def test_basic_and_client_credentials(fhir, tmp_path, monkeypatch):
+    client = {"client_id": "etl", "client_secret": "client-secret-42", "scopes": "system/*.*"}
+    settings = {
+        "types": ["basic", "smart"],
+        "users": {"loader": "pw-1234"},
+        "smart_clients": [client],
+    }
+    running = server(tmp_path, server_auth=settings)
+    try:
+        monkeypatch.setenv("TB_PASSWORD", "pw-1234")
+        copy = fresh(fhir, tmp_path)
+        basic = ("--auth", "basic", "--user", "loader", "--token-env", "TB_PASSWORD")
+        result = run_cli("fhir", "push", copy, "--server", running.base, *basic)
+        assert result.exit_code == 0, result.output
+        secret_file = tmp_path / "secret.txt"
+        secret_file.write_text("client-secret-42\n")
+        credentials = ("--auth", "client-credentials", "--client-id", "etl")
+        credentials += ("--token-file", secret_file, "--token-url", f"{running.root}/auth/token")
+        (copy / ".push-checkpoint.json").unlink()
+        again = run_cli("fhir", "push", copy, "--server", running.base, *credentials)
+        assert again.exit_code == 0, again.output
+        assert "created 0, updated 573" in again.output
+        secret_file.write_text("not-the-secret")
+        (copy / ".push-checkpoint.json").unlink()
+        refused = run_cli("fhir", "push", copy, "--server", running.base, *credentials)
+        assert refused.exit_code == 2
+        assert refused.output.splitlines()[-1] == (
+            f"error: {running.root}/auth/token: token endpoint refused the credentials "
+            "(HTTP 401: Invalid client credentials); check the client id, key or secret, "
+            "and the scope"
+        )
+        assert "not-the-secret" not in refused.output
+    finally:
+        running.stop()
+
+
+def test_missing_credentials_are_named(fhir, tmp_path, monkeypatch):
+    monkeypatch.delenv("TB_NOTHING", raising=False)
+    result = run_cli(
+        "fhir",
+        "push",
+        fhir,
+        "--server",
+        "http://127.0.0.1:9/fhir",
+        "--auth",
+        "bearer",
+        "--token-env",
+        "TB_NOTHING",
+    )
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "error: --token-env: bearer token: environment variable TB_NOTHING is not set"
+    )
+    smart = run_cli("fhir", "push", fhir, "--server", "http://127.0.0.1:9/fhir", "--auth", "smart")
+    assert smart.output.splitlines()[-1] == "error: command line: --auth smart needs --token-url"

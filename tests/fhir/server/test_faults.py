@@ -123,3 +123,19 @@ def test_an_interrupted_push_resumes_where_it_stopped(study, server, tmp_path):
     done = int(result.output.split(" sent, ")[1].split(" already done")[0])
     assert 6 <= done < 27
     exact(server, fhir)
+
+
+def test_a_server_without_bulk_export_is_read_by_paged_search(study, server, tmp_path):
+    fhir = copy_of(study, tmp_path)
+    assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
+    with FaultProxy(server.root, plan=("pass",), no_export=True) as proxy:
+        back = tmp_path / "back"
+        args = ("fhir", "pull", "--server", f"{proxy.root}/fhir", "--study", "PLMSC-SPMS")
+        pulled = run_cli(*args, "--out", back)
+        assert pulled.exit_code == 0, pulled.output
+    assert set(proxy.fates) == {"404", "pass"} and proxy.fates["404"] == 1  # no export: search
+    original = read_folder(study / "sdtm")
+    pulled_sdtm = read_folder(back)
+    assert sorted(pulled_sdtm) == sorted(original)
+    for name, dataset in pulled_sdtm.items():
+        assert compare(original[name], dataset).lossless, name

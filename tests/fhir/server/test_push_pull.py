@@ -93,3 +93,24 @@ def test_a_refused_resource_is_named_with_its_sdtm_record(
     assert "failed 1" in result.output
     total = sum(built(fhir).values())
     assert sum(server.count(k) for k in built(fhir)) == total - 1  # the rest arrived
+
+
+def test_fail_fast_stops_at_the_first_refusal(study: Path, server: Sekmet, tmp_path: Path):
+    fhir = copy_of(study, tmp_path)
+    path = fhir / "bundles" / "bundle-0001.json"  # wave 0: Patients
+    bundle = json.loads(path.read_text())
+    bundle["entry"][0]["resource"]["birthDate"] = "14/03/1983"
+    path.write_text(json.dumps(bundle))
+    result = run_cli("fhir", "push", fhir, "--server", server.base, "--fail-fast")
+    assert result.exit_code == 1
+    assert "bundles 1 sent" in result.output  # the later waves were not sent
+    assert server.count("Observation") == 0
+
+
+def test_a_folder_without_bundles_is_a_clear_error(tmp_path: Path):
+    result = run_cli("fhir", "push", tmp_path, "--server", "http://127.0.0.1:9/fhir")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"error: {tmp_path}: no bundles/manifest.json; "
+        "build the bundles with trialbridge fhir build"
+    )
