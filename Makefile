@@ -25,9 +25,11 @@ test: $(BIN)/trialbridge
 	$(BIN)/ruff format --check trialbridge tests bench
 	$(BIN)/pytest
 
-# FHIR build + validation on a million-row LB (resources/s), written to build/bench/
+# FHIR build + validation on a million-row LB (resources/s); push throughput against a real
+# FHIR server beside its raw ingest rate; results in build/bench/
 bench: $(BIN)/trialbridge
 	$(BIN)/python -m bench.fhir --rows 1000000
+	$(BIN)/python -m bench.push --rows 10000
 
 clean:
 	rm -rf $(VENV) build
