@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from trialbridge.conformance import engine as conformance
+from trialbridge.conformance import report_json
+from trialbridge.conformance.engine import Finding
 from trialbridge.errors import UserError
 from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import validated
@@ -193,6 +196,16 @@ def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset
     for dataset in datasets.values():
         xpt.write(dataset, out_dir)
     return datasets
+
+
+def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
+    """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON) from any
+    source, written as validation.json into out_dir."""
+    datasets = read_folder(path)
+    terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
+    findings = conformance.run(datasets, terminology)
+    report_json.write(findings, out_dir)
+    return findings
 
 
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:

@@ -218,6 +218,34 @@ def fhir_tables() -> None:
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    default=".",
+    type=click.Path(path_type=Path),
+    help="Folder for the reports (validation.json).",
+)
+@click.option(
+    "--ct",
+    "ct_file",
+    type=click.Path(path_type=Path),
+    help="CDISC CT release (NCI EVS SDTM Terminology .txt) instead of the shipped subset.",
+)
+def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
+    """Check the SDTM datasets in PATH (XPT or Dataset-JSON, any source) against
+    trialbridge's conformance rules. Exit 1 when a Reject or Error is found."""
+    from trialbridge.conformance.report_json import summary
+
+    findings = api.validate(path, out_dir, ct_file)
+    rows = [(r["rule"], r["severity"], r["count"], r["message"]) for r in summary(findings)]
+    click.echo(_table(("rule", "severity", "count", "message"), rows) if rows else "no findings")
+    click.echo(f"report: {out_dir / 'validation.json'}")
+    if any(f.severity in ("Reject", "Error") for f in findings):
+        sys.exit(EXIT_INTERNAL)
+
+
+@main.command()
 @click.argument("sdtm_dir", type=click.Path(path_type=Path))
 @click.option("--gaps", is_flag=True, help="Name the variables no standard FHIR element holds.")
 def roundtrip(sdtm_dir: Path, gaps: bool) -> None:

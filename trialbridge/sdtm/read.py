@@ -26,10 +26,10 @@ def read_folder(folder: Path) -> dict[str, Dataset]:
         tables = [datasetjson.read(p) for p in paths]
     if not tables:
         raise UserError("no .xpt or Dataset-JSON files", folder, "point at an SDTM folder")
-    return {t.name.upper(): _dataset(t) for t in tables}
+    return {t.name.upper(): dataset_from_table(t) for t in tables}
 
 
-def _dataset(table: Table) -> Dataset:
+def dataset_from_table(table: Table) -> Dataset:
     """The table with SDTMIG metadata where the domain has some; other variables keep the
     file's own label and type."""
     name = table.name.upper()

@@ -1,0 +1,27 @@
+"""Every shipped rule against its own fixtures: the negative one is reported with that rule's
+id, the positive one is clean."""
+
+import pytest
+
+from trialbridge.conformance import engine, fixtures
+from trialbridge.conformance.rule import shipped_rules
+from trialbridge.sdtm.ct import shipped_terminology
+
+RULES = shipped_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_negative_fixture_is_reported(rule):
+    found = engine.run(fixtures.datasets(rule.fixtures.negative), shipped_terminology(), (rule,))
+    assert found and {f.rule for f in found} == {rule.id}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_positive_fixture_is_clean(rule):
+    found = engine.run(fixtures.datasets(rule.fixtures.positive), shipped_terminology(), (rule,))
+    assert found == []
+
+
+def test_rule_ids_are_unique_and_match_their_files():
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids)) >= 25

@@ -1,0 +1,52 @@
+"""What a check sees: the dataset under test, every dataset of the submission (for checks
+across datasets: subjects in DM, SUPP-- parents), the terminology, and the domain prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.dataset import Dataset
+
+
+@dataclass
+class Context:
+    dataset: Dataset
+    domain: str  # LB for the split dataset LBCH
+    datasets: dict[str, Dataset]
+    terminology: Terminology
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.dataset.frame
+
+    def name(self, variable: str) -> str:
+        """--SEQ -> LBSEQ."""
+        return self.domain + variable[2:] if variable.startswith("--") else variable
+
+    def column(self, variable: str) -> pd.Series | None:
+        name = self.name(variable)
+        return self.frame.get(name)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What an operation found: a record (row, 0-based) or the dataset (row None), the
+    variable and the value concerned."""
+
+    row: int | None
+    variable: str
+    value: object
+
+
+def rows(mask: pd.Series, variable: str, values: pd.Series | None = None) -> list[Issue]:
+    """An issue for each True in the mask."""
+    shown = values if values is not None else pd.Series([None] * len(mask), index=mask.index)
+    flagged = mask.fillna(False).to_numpy().nonzero()[0]
+    return [Issue(int(r), variable, _plain(shown.iat[r])) for r in flagged]
+
+
+def _plain(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value

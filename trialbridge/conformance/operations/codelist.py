@@ -1,0 +1,23 @@
+"""Values outside the variable's codelist (from the SDTMIG metadata) in the terminology in
+use: `extensible: false` checks non-extensible codelists, `true` extensible ones."""
+
+from __future__ import annotations
+
+from trialbridge.conformance.context import Context, Issue, rows
+from trialbridge.conformance.operations import operation
+
+
+@operation("in_codelist")
+def in_codelist(context: Context, extensible: str) -> list[Issue]:
+    """`extensible`: "yes" for extensible codelists, "no" for the others."""
+    wanted = extensible == "yes"
+    found = []
+    for variable in context.dataset.variables:
+        codelist = context.terminology.get(variable.codelist) if variable.codelist else None
+        if codelist is None or codelist.extensible != wanted:
+            continue
+        values = context.frame[variable.name]
+        present = values.notna() & values.astype("str").str.strip().ne("")
+        outside = present & ~values.isin(list(codelist.terms))
+        found += rows(outside, variable.name, values)
+    return found

@@ -1,0 +1,39 @@
+"""The findings as JSON: a summary per rule and every finding with its record."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import orjson
+
+from trialbridge.conformance.engine import SEVERITIES, Finding
+from trialbridge.conformance.rule import shipped_rules
+from trialbridge.sdtm.write import write_text
+
+
+def summary(findings: list[Finding]) -> list[dict[str, object]]:
+    """One row per rule that fired: id, severity, count, message; worst severity first."""
+    counts = Counter(f.rule for f in findings)
+    first = {f.rule: f for f in reversed(findings)}
+    rows = [
+        {"rule": rule, "severity": first[rule].severity, "count": n, "message": first[rule].message}
+        for rule, n in counts.items()
+    ]
+    return sorted(rows, key=lambda r: (SEVERITIES.index(str(r["severity"])), str(r["rule"])))
+
+
+def write(findings: list[Finding], folder: Path) -> Path:
+    rules = {r.id: r for r in shipped_rules()}
+    document = {
+        "summary": summary(findings),
+        "findings": [asdict(f) for f in findings],
+        "rules": {
+            rule_id: rules[rule_id].model_dump(exclude={"fixtures"})
+            for rule_id in sorted({f.rule for f in findings})
+            if rule_id in rules
+        },
+    }
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+    return write_text(folder / "validation.json", data + b"\n")
