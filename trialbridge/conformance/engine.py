@@ -54,7 +54,8 @@ def run(
 def _in_scope(scope: Scope, dataset: Dataset, domain: str) -> bool:
     if domain in scope.exclude or dataset.name in scope.exclude:
         return False
-    if scope.domains and domain not in scope.domains and dataset.name not in scope.domains:
+    names = {domain, dataset.name} | ({"SUPPQUAL"} if domain.startswith("SUPP") else set())
+    if scope.domains and not names & set(scope.domains):
         return False
     return not scope.classes or dataset.meta.dataset_class in scope.classes
 
