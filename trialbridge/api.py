@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.conformance import engine as conformance
-from trialbridge.conformance import report_json
+from trialbridge.conformance import report_html, report_json, report_xlsx
 from trialbridge.conformance.engine import Finding
 from trialbridge.errors import UserError
 from trialbridge.fhir import bundles
@@ -200,11 +200,13 @@ def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset
 
 def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
     """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON) from any
-    source, written as validation.json into out_dir."""
+    source, written into out_dir as validation.json, validation.html and validation.xlsx."""
     datasets = read_folder(path)
     terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
     findings = conformance.run(datasets, terminology)
     report_json.write(findings, out_dir)
+    report_html.write(findings, out_dir, f"trialbridge validation: {path.name}")
+    report_xlsx.write(findings, out_dir, list(datasets))
     return findings
 
 

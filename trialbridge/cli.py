@@ -224,7 +224,7 @@ def fhir_tables() -> None:
     "out_dir",
     default=".",
     type=click.Path(path_type=Path),
-    help="Folder for the reports (validation.json).",
+    help="Folder for the reports (validation.json, .html, .xlsx).",
 )
 @click.option(
     "--ct",
@@ -240,7 +240,7 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
     findings = api.validate(path, out_dir, ct_file)
     rows = [(r["rule"], r["severity"], r["count"], r["message"]) for r in summary(findings)]
     click.echo(_table(("rule", "severity", "count", "message"), rows) if rows else "no findings")
-    click.echo(f"report: {out_dir / 'validation.json'}")
+    click.echo(f"reports: validation.json, validation.html, validation.xlsx in {out_dir}")
     if any(f.severity in ("Reject", "Error") for f in findings):
         sys.exit(EXIT_INTERNAL)
 

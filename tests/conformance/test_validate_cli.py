@@ -57,3 +57,22 @@ def test_a_missing_folder_is_one_line(tmp_path: Path):
     assert result.output.splitlines()[-1] == (
         f"error: {tmp_path / 'nowhere'}: SDTM folder not found; give the folder with the .xpt files"
     )
+
+
+def test_html_and_xlsx_reports_carry_the_same_findings(sdtm: Path, tmp_path: Path):
+    import openpyxl
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    run_cli("validate", sdtm, "--out", first)
+    run_cli("validate", sdtm, "--out", second)
+    for name in ("validation.json", "validation.html", "validation.xlsx"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    report = json.loads((first / "validation.json").read_text())
+    html = (first / "validation.html").read_text()
+    assert html.count("<tr data-severity='Warning'>") == len(report["findings"])
+    assert "<svg role='img'" in html and "oninput='filterRows()'" in html
+    book = openpyxl.load_workbook(first / "validation.xlsx")
+    assert book.sheetnames == ["Dataset Summary", "Issue Summary", "Details", "Rules"]
+    assert book["Details"].max_row - 1 == len(report["findings"])
+    lb = [row for row in book["Dataset Summary"].iter_rows(values_only=True) if row[0] == "LB"]
+    assert lb == [("LB", 0, 0, 100, 0)]  # CD19LY and CD20LY: test code and name, 25 each

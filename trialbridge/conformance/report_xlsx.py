@@ -1,0 +1,133 @@
+"""The findings as an XLSX workbook laid out as Pinnacle 21 users know it: Dataset Summary,
+Issue Summary, Details and Rules sheets. Fixed document dates, so same findings, same bytes."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from trialbridge.conformance.engine import SEVERITIES, Finding
+from trialbridge.conformance.rule import shipped_rules
+from trialbridge.sdtm.write import write_text
+
+EPOCH = datetime(2000, 1, 1)
+
+
+def write(findings: list[Finding], folder: Path, datasets: list[str]) -> Path:
+    book = Workbook()
+    book.properties.created = book.properties.modified = EPOCH
+    _sheet(book.active, "Dataset Summary", ["Dataset", *SEVERITIES], _datasets(findings, datasets))
+    _sheet(
+        book.create_sheet(),
+        "Issue Summary",
+        ["Dataset", "Rule", "Pinnacle 21 ID", "Message", "Severity", "Found"],
+        _issues(findings),
+    )
+    _sheet(
+        book.create_sheet(),
+        "Details",
+        [
+            "Dataset",
+            "Record",
+            "USUBJID",
+            "--SEQ",
+            "Variable",
+            "Value",
+            "Rule",
+            "Severity",
+            "Message",
+        ],
+        [
+            [
+                f.dataset,
+                f.record,
+                f.usubjid,
+                f.seq,
+                f.variable,
+                _text(f.value),
+                f.rule,
+                f.severity,
+                f.message,
+            ]
+            for f in findings
+        ],
+    )
+    _sheet(
+        book.create_sheet(),
+        "Rules",
+        ["Rule", "Title", "Severity", "P21", "CORE", "CDISC", "FDA", "Message"],
+        [
+            [
+                r.id,
+                r.title,
+                r.severity,
+                " ".join(r.references.p21),
+                " ".join(r.references.core),
+                " ".join(r.references.cdisc),
+                " ".join(r.references.fda),
+                r.message,
+            ]
+            for r in shipped_rules()
+        ],
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return write_text(folder / "validation.xlsx", _fixed_dates(buffer.getvalue()))
+
+
+def _fixed_dates(data: bytes) -> bytes:
+    """The same workbook with every date fixed at 2000-01-01 (openpyxl stamps the time)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            fixed = zipfile.ZipInfo(item.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = source.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl sets `modified` on save
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content
+                )
+            target.writestr(fixed, content)
+    return out.getvalue()
+
+
+def _sheet(sheet, title: str, header: list[str], rows: list[list[object]]) -> None:  # type: ignore[no-untyped-def]
+    sheet.title = title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+
+
+def _datasets(findings: list[Finding], datasets: list[str]) -> list[list[object]]:
+    counts = Counter((f.dataset, f.severity) for f in findings)
+    names = sorted(set(datasets) | {f.dataset for f in findings})
+    return [[name or "(submission)", *(counts[(name, s)] for s in SEVERITIES)] for name in names]
+
+
+def _issues(findings: list[Finding]) -> list[list[object]]:
+    rules = {r.id: r for r in shipped_rules()}
+    counts = Counter((f.dataset, f.rule) for f in findings)
+    first = {(f.dataset, f.rule): f for f in reversed(findings)}
+    rows = []
+    for (dataset, rule_id), count in sorted(counts.items()):
+        finding = first[(dataset, rule_id)]
+        p21 = " ".join(rules[rule_id].references.p21) if rule_id in rules else ""
+        rows.append(
+            [dataset or "(submission)", rule_id, p21, finding.message, finding.severity, count]
+        )
+    return rows
+
+
+def _text(value: object) -> object:
+    return value if isinstance(value, int | float) or value is None else str(value)
