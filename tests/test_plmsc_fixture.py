@@ -37,7 +37,13 @@ def read(converted: api.Converted, name: str) -> pd.DataFrame:
 
 def test_every_domain_is_written(converted: api.Converted):
     assert [p.name for p in xpt_files(converted)] == [f"{n}.xpt" for n in EXPECTED]
-    assert [p.name for p in converted.files[-2:]] == ["define.xml", "define.html"]
+    assert [p.name for p in converted.files[-5:]] == [
+        "define.xml",
+        "define.html",
+        "validation.json",
+        "validation.html",
+        "validation.xlsx",
+    ]
 
 
 def test_the_issue_facts(converted: api.Converted):

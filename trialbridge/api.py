@@ -38,6 +38,7 @@ class Converted:
     datasets: dict[str, Dataset]
     files: list[Path]
     terminology: str
+    findings: list[Finding]
 
 
 def terminology_for(study_dir: Path, ct_file: Path | None, declared: str | None) -> Terminology:
@@ -107,7 +108,20 @@ def convert(
     files = [target / f.name for f in files]
     if "fhir" in formats:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(datasets, out_dir / "fhir", 500).files
-    return Converted(datasets=datasets, files=files, terminology=ct.version)
+    findings = _reports(datasets, ct, out_dir / "validation", folder.study.studyid)
+    files += [out_dir / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
+    return Converted(datasets=datasets, files=files, terminology=ct.version, findings=findings)
+
+
+def _reports(
+    datasets: dict[str, Dataset], ct: Terminology, folder: Path, title: str
+) -> list[Finding]:
+    """Conformance validation of what was written, its reports beside the datasets."""
+    findings = conformance.run(datasets, ct)
+    report_json.write(findings, folder)
+    report_html.write(findings, folder, f"trialbridge validation: {title}")
+    report_xlsx.write(findings, folder, list(datasets))
+    return findings
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -203,11 +217,7 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Fin
     source, written into out_dir as validation.json, validation.html and validation.xlsx."""
     datasets = read_folder(path)
     terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
-    findings = conformance.run(datasets, terminology)
-    report_json.write(findings, out_dir)
-    report_html.write(findings, out_dir, f"trialbridge validation: {path.name}")
-    report_xlsx.write(findings, out_dir, list(datasets))
-    return findings
+    return _reports(datasets, terminology, out_dir, path.name)
 
 
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
     ]
     click.echo(_table(("domain", "records", "variables", "subjects"), rows))
     click.echo(f"wrote {len(result.files)} files under {out_dir} (CT {result.terminology})")
+    by = Counter(f.severity for f in result.findings)
+    counts = ", ".join(f"{by.get(s, 0)} {s.lower()}" for s in ("Reject", "Error", "Warning"))
+    click.echo(f"validation: {counts} (see {out_dir / 'validation'})")
 
 
 @main.group()

@@ -78,7 +78,8 @@ def test_convert_writes_the_requested_formats(tmp_path: Path):
     names = {p.name for p in (tmp_path / "sdtm").iterdir()}
     assert {"dm.json", "dm.ndjson", "relrec.json", "ts.ndjson"} <= names
     assert not any(n.endswith(".xpt") for n in names)
-    assert len(result.files) == 2 * len(result.datasets) + 2  # and define.xml, define.html
+    # and define.xml, define.html, and the three validation reports
+    assert len(result.files) == 2 * len(result.datasets) + 2 + 3
 
 
 def test_invalid_json_is_a_clear_error(tmp_path: Path):
