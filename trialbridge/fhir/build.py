@@ -230,7 +230,3 @@ def build_definitions(datasets: list[Dataset], study_id: str) -> Built:
     resources = [definition.build(d, study_id, _tags(d, study_id)) for d in datasets]
     ids = pa.array([r["id"] for r in resources], pa.large_string())
     return Built("Basic", "dataset definitions", ids, "", dicts=resources)
-
-
-def mapped_tables(names: list[str]) -> list[Table]:
-    return [t for t in (table(n) for n in names) if t is not None]
