@@ -22,7 +22,9 @@ RELATED = f"{BASE}/StructureDefinition/sdtm-relrec"
 FIELDS = ("RELID", "RELTYPE", "IDVAR", "IDVARVAL")
 
 
-def _target(record: dict[str, Any], built: dict[str, Built], study_id: str) -> tuple[str, int]:
+def _target(
+    record: dict[str, Any], built: dict[str, Built], positions: dict[str, pd.Index], study_id: str
+) -> tuple[str, int]:
     """The dataset and record of the resource a RELREC record names: the record's own
     resource, or for a grouped table (DS) the resource holding the subject's records."""
     domain = record["RDOMAIN"]
@@ -44,9 +46,9 @@ def _target(record: dict[str, Any], built: dict[str, Built], study_id: str) -> t
         key.append(key_text(seq)[0].as_py())
     for name, one in built.items():
         if one.sdtm_domain == domain:
-            row = pd.Index(one.ids.to_pylist()).get_indexer(
-                [resource_id(study_id, spec.resource, name, *key)]
-            )[0]
+            if name not in positions:  # made once per dataset, not once per RELREC record
+                positions[name] = pd.Index(one.ids.to_pylist())
+            row = positions[name].get_indexer([resource_id(study_id, spec.resource, name, *key)])[0]
             if row >= 0:
                 return name, int(row)
     raise UserError(f"RELREC names {domain} {' '.join(key)}, which was not built", "RELREC")
@@ -55,7 +57,8 @@ def _target(record: dict[str, Any], built: dict[str, Built], study_id: str) -> t
 def attach(relrec: Dataset, built: dict[str, Built], study_id: str) -> int:
     """Each RELREC record on the resource it names, with references to its partners."""
     records = relrec.frame.reset_index(drop=True).to_dict("records")
-    found = [_target(r, built, study_id) for r in records]
+    positions: dict[str, pd.Index] = {}
+    found = [_target(r, built, positions, study_id) for r in records]
     targets = [f"{built[name].resource}/{built[name].ids[row].as_py()}" for name, row in found]
     members: dict[tuple[Any, Any], list[str]] = {}
     for record, target in zip(records, targets, strict=True):

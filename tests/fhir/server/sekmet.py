@@ -3,13 +3,16 @@ free loopback port with a file database, stopped (or killed) by the test."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,18 @@ class Sekmet:
         )
         response.raise_for_status()
         return int(response.json()["total"])
+
+
+def built(fhir: Path) -> Counter:
+    """Resources per type in a built FHIR folder (its NDJSON)."""
+    return Counter(
+        json.loads(line)["resourceType"]
+        for path in (fhir / "ndjson").glob("*.ndjson")
+        for line in path.read_text().splitlines()
+    )
+
+
+def copy_of(study: Path, tmp_path: Path) -> Path:
+    """A private copy of the study's built FHIR folder (a push writes its checkpoint there)."""
+    shutil.copytree(study / "fhir", tmp_path / "fhir")
+    return tmp_path / "fhir"

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.fhir.server.proxy import FaultProxy
-from tests.fhir.server.sekmet import Sekmet
+from tests.fhir.server.sekmet import Sekmet, built, copy_of
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
 from trialbridge.roundtrip import compare
@@ -26,31 +25,11 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The PLMSC SDTM, and its FHIR in small bundles (27 of them) so a push takes a while."""
     out = tmp_path_factory.mktemp("plmsc")
     api.convert(STUDY, out)
-    assert run_cli("fhir", "build", out / "sdtm", "--out", out / "fhir", "--bundle-size", "25")
-    return out
-
-
-@pytest.fixture
-def server(tmp_path: Path):
-    (tmp_path / "server").mkdir()
-    running = Sekmet(tmp_path / "server").start()
-    yield running
-    running.stop()
-
-
-def built(fhir: Path) -> Counter:
-    return Counter(
-        json.loads(line)["resourceType"]
-        for path in (fhir / "ndjson").glob("*.ndjson")
-        for line in path.read_text().splitlines()
+    built_fhir = run_cli(
+        "fhir", "build", out / "sdtm", "--out", out / "fhir", "--bundle-size", "25"
     )
-
-
-def copy_of(study: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    shutil.copytree(study / "fhir", tmp_path / "fhir")
-    return tmp_path / "fhir"
+    assert built_fhir.exit_code == 0, built_fhir.output
+    return out
 
 
 def exact(server: Sekmet, fhir: Path) -> None:

@@ -2,13 +2,11 @@
 identical SDTM, a second push changes no count, a refused resource is named with its lineage."""
 
 import json
-import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.fhir.server.sekmet import Sekmet
+from tests.fhir.server.sekmet import Sekmet, built, copy_of
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
 from trialbridge.roundtrip import compare
@@ -21,28 +19,6 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plmsc")
     api.convert(STUDY, out, formats=("xpt", "fhir"))
     return out
-
-
-@pytest.fixture
-def server(tmp_path: Path):
-    (tmp_path / "server").mkdir()
-    running = Sekmet(tmp_path / "server").start()
-    yield running
-    running.stop()
-
-
-def built(fhir: Path) -> Counter:
-    return Counter(
-        json.loads(line)["resourceType"]
-        for path in (fhir / "ndjson").glob("*.ndjson")
-        for line in path.read_text().splitlines()
-    )
-
-
-def copy_of(study: Path, tmp_path: Path) -> Path:
-    fhir = tmp_path / "fhir"
-    shutil.copytree(study / "fhir", fhir)
-    return fhir
 
 
 def test_push_then_pull_gives_back_the_same_sdtm(study: Path, server: Sekmet, tmp_path: Path):
