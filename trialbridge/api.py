@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
-from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.dataset import Dataset, SourceFile
 from trialbridge.sdtm.define_model import Builder
+from trialbridge.sdtm.define_read import Define, read_define
 from trialbridge.sdtm.read import read_folder
 from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, load_study
@@ -108,16 +110,39 @@ def convert(
     files = [target / f.name for f in files]
     if "fhir" in formats:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(datasets, out_dir / "fhir", 500).files
-    findings = _reports(datasets, ct, out_dir / "validation", folder.study.studyid)
+    written = _as_written(datasets, target)
+    define_file = read_define(target / "define.xml")
+    findings = _reports(written, ct, out_dir / "validation", folder.study.studyid, define_file)
     files += [out_dir / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
     return Converted(datasets=datasets, files=files, terminology=ct.version, findings=findings)
 
 
+FILE_KINDS = ("xpt", "json", "ndjson")
+
+
+def _as_written(datasets: dict[str, Dataset], folder: Path) -> dict[str, Dataset]:
+    """The datasets with the files they were written to (the XPT file where there is one), so
+    the checks on file names, sizes and stored lengths see the files."""
+    placed = {}
+    for name, dataset in datasets.items():
+        stem = dataset.filename_stem
+        path = next((p for p in (folder / f"{stem}.{k}" for k in FILE_KINDS) if p.exists()), None)
+        source = None
+        if path is not None:
+            source = SourceFile(path.name, path.stat().st_size, tuple(dataset.table().columns))
+        placed[name] = dataclasses.replace(dataset, source=source)
+    return placed
+
+
 def _reports(
-    datasets: dict[str, Dataset], ct: Terminology, folder: Path, title: str
+    datasets: dict[str, Dataset],
+    ct: Terminology,
+    folder: Path,
+    title: str,
+    define: Define | None = None,
 ) -> list[Finding]:
     """Conformance validation of what was written, its reports beside the datasets."""
-    findings = conformance.run(datasets, ct)
+    findings = conformance.run(datasets, ct, define=define)
     report_json.write(findings, folder)
     report_html.write(findings, folder, f"trialbridge validation: {title}")
     report_xlsx.write(findings, folder, list(datasets))
@@ -217,7 +242,9 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Fin
     source, written into out_dir as validation.json, validation.html and validation.xlsx."""
     datasets = read_folder(path)
     terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
-    return _reports(datasets, terminology, out_dir, path.name)
+    define_path = path / "define.xml"
+    define = read_define(define_path) if define_path.is_file() else None
+    return _reports(datasets, terminology, out_dir, path.name, define)
 
 
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:

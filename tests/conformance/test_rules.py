@@ -12,14 +12,19 @@ RULES = shipped_rules()
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_negative_fixture_is_reported(rule):
-    found = engine.run(fixtures.datasets(rule.fixtures.negative), shipped_terminology(), (rule,))
+    found = _run(rule, rule.fixtures.negative)
     assert found and {f.rule for f in found} == {rule.id}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_positive_fixture_is_clean(rule):
-    found = engine.run(fixtures.datasets(rule.fixtures.positive), shipped_terminology(), (rule,))
+    found = _run(rule, rule.fixtures.positive)
     assert found == []
+
+
+def _run(rule, spec):
+    datasets, define = fixtures.datasets(spec), fixtures.define(spec)
+    return engine.run(datasets, shipped_terminology(), (rule,), define)
 
 
 def test_rule_ids_are_unique_and_match_their_files():

@@ -1,5 +1,6 @@
 """What a check sees: the dataset under test, every dataset of the submission (for checks
-across datasets: subjects in DM, SUPP-- parents), the terminology, and the domain prefix."""
+across datasets: subjects in DM, SUPP-- parents), the terminology, the define.xml and the
+domain prefix."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pandas as pd
 
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.define_read import Define
+from trialbridge.sdtm.metadata import VariableMeta, standard_domains
 
 
 @dataclass
@@ -17,6 +20,7 @@ class Context:
     domain: str  # LB for the split dataset LBCH
     datasets: dict[str, Dataset]
     terminology: Terminology
+    define: Define | None = None  # the folder's define.xml, when it has one
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -25,6 +29,12 @@ class Context:
     def name(self, variable: str) -> str:
         """--SEQ -> LBSEQ."""
         return self.domain + variable[2:] if variable.startswith("--") else variable
+
+    def standard_variables(self) -> tuple[VariableMeta, ...]:
+        """The SDTMIG's variables for the dataset's domain (SUPP-- included); empty for
+        domains the shipped SDTMIG tables do not describe."""
+        meta = standard_domains().get(self.domain)
+        return meta.variables if meta is not None else self.dataset.meta.variables
 
     def column(self, variable: str) -> pd.Series | None:
         name = self.name(variable)

@@ -14,6 +14,7 @@ from trialbridge.errors import UserError
 from trialbridge.fhir.build import domain_of
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.define_read import Define
 from trialbridge.sdtm.metadata import DomainMeta
 
 SEVERITIES = ("Reject", "Error", "Warning", "Notice")
@@ -33,7 +34,10 @@ class Finding:
 
 
 def run(
-    datasets: dict[str, Dataset], terminology: Terminology, rules: tuple[Rule, ...] | None = None
+    datasets: dict[str, Dataset],
+    terminology: Terminology,
+    rules: tuple[Rule, ...] | None = None,
+    define: Define | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules if rules is not None else shipped_rules():
@@ -45,7 +49,7 @@ def run(
             domain = domain_of(dataset)
             if rule.level == "dataset" and not _in_scope(rule.scope, dataset, domain):
                 continue
-            context = Context(dataset, domain, datasets, terminology)
+            context = Context(dataset, domain, datasets, terminology, define)
             issues = check(context, **rule.check.params)
             findings += [_finding(rule, context, issue) for issue in issues]
     return findings
@@ -78,8 +82,17 @@ def _finding(rule: Rule, context: Context, issue: Issue) -> Finding:
         seq=seq,
         variable=issue.variable,
         value=issue.value,
-        message=rule.message.replace("--", context.domain) if context.domain else rule.message,
+        message=_message(rule.message, context.domain),
     )
+
+
+def _message(text: str, domain: str) -> str:
+    """The rule's message for the domain: --SEQ as AESEQ; SUPP-- as SUPPAE in SUPPAE."""
+    if not domain:
+        return text
+    if domain.startswith("SUPP"):
+        return text.replace("SUPP--", domain)
+    return text.replace("--", domain)
 
 
 def _empty() -> Dataset:

@@ -1,5 +1,8 @@
-"""A rule's fixture (datasets written as columns of values in its YAML) as Datasets, typed by
-the SDTMIG metadata where the domain has some (Num variables as numbers)."""
+"""A rule's fixture as Datasets and a define.xml description. Datasets are written as columns
+of values in the rule's YAML, typed by the SDTMIG metadata where the domain has some (Num
+variables as numbers); `_labels` gives variable labels and `_file` the file the dataset came
+from (name, size, stored types and lengths). The top-level `_define` key describes a
+define.xml: dataset -> label and variables (label, type, length, mandatory, terms)."""
 
 from __future__ import annotations
 
@@ -7,18 +10,28 @@ from typing import Any
 
 import pandas as pd
 
-from trialbridge.sdtm.dataset import Column, Dataset, Table
+from trialbridge.sdtm.dataset import Column, Dataset, SourceFile, Table, char_length
+from trialbridge.sdtm.define_read import Define, DefinedDataset, DefinedVariable
 from trialbridge.sdtm.metadata import domain_meta, standard_domains
 from trialbridge.sdtm.read import dataset_from_table
 
+PSEUDO = ("_labels", "_file", "_label")
+
 
 def datasets(spec: dict[str, dict[str, Any]]) -> dict[str, Dataset]:
-    return {name: _dataset(name, columns) for name, columns in spec.items()}
+    return {name: _dataset(name, columns) for name, columns in spec.items() if name[0] != "_"}
+
+
+def define(spec: dict[str, dict[str, Any]]) -> Define | None:
+    described = spec.get("_define")
+    if described is None:
+        return None
+    return {name: _defined(name, body) for name, body in described.items()}
 
 
 def _dataset(name: str, spec: dict[str, Any]) -> Dataset:
     labels = spec.get("_labels", {})
-    columns = {k: v for k, v in spec.items() if k != "_labels"}
+    columns = {k: v for k, v in spec.items() if k not in PSEUDO}
     known = name in standard_domains() or name.startswith("SUPP")
     types = {v.name: v.type for v in domain_meta(name).variables} if known else {}
     frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
@@ -30,6 +43,41 @@ def _dataset(name: str, spec: dict[str, Any]) -> Dataset:
         else:
             frame[column] = frame[column].astype("str").where(frame[column].notna())
         kind = "Num" if numeric else "Char"
+        length = 8 if numeric else char_length(frame[column])
         label = labels.get(column, "")
-        described.append(Column(column, label, kind, 8, "double" if numeric else "string"))
-    return dataset_from_table(Table(name, "", frame, described))
+        described.append(Column(column, label, kind, length, "double" if numeric else "string"))
+    table = Table(name, spec.get("_label", ""), frame, described)
+    return dataset_from_table(table, _source(name, spec.get("_file"), described))
+
+
+def _source(name: str, spec: dict[str, Any] | None, columns: list[Column]) -> SourceFile | None:
+    if spec is None:
+        return None
+    types, lengths = spec.get("types", {}), spec.get("lengths", {})
+    stored = tuple(
+        Column(
+            c.name,
+            c.label,
+            types.get(c.name, c.type),
+            int(lengths.get(c.name, c.length)),
+            c.data_type,
+        )
+        for c in columns
+    )
+    return SourceFile(spec.get("name", f"{name.lower()}.xpt"), int(spec.get("size", 0)), stored)
+
+
+def _defined(name: str, spec: dict[str, Any]) -> DefinedDataset:
+    variables = tuple(
+        DefinedVariable(
+            name=variable,
+            label=body.get("label", ""),
+            data_type=body.get("type", "text"),
+            length=int(body["length"]) if "length" in body else None,
+            mandatory=body.get("mandatory", "No") == "Yes",
+            order=order,
+            terms=tuple(body["terms"]) if "terms" in body else None,
+        )
+        for order, (variable, body) in enumerate(spec.get("variables", {}).items(), 1)
+    )
+    return DefinedDataset(name, spec.get("label", ""), spec.get("href"), variables)

@@ -22,6 +22,16 @@ class Column:
     key_sequence: int | None = None
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """The file a dataset was read from, as it stands on disk, for checks on the file itself
+    (its name, size, and each variable's stored type and length)."""
+
+    name: str
+    size: int
+    columns: tuple[Column, ...]
+
+
 @dataclass
 class Table:
     """A dataset as it stands in a file: any source, with or without SDTMIG metadata."""
@@ -55,6 +65,7 @@ class Dataset:
     variables: list[VariableMeta]
     frame: pd.DataFrame
     lineage: pd.DataFrame
+    source: SourceFile | None = None
 
     @property
     def filename_stem(self) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 from trialbridge.converters.sources import LINEAGE
 from trialbridge.errors import UserError
 from trialbridge.sdtm import datasetjson, xpt
-from trialbridge.sdtm.dataset import Dataset, Table
+from trialbridge.sdtm.dataset import Dataset, SourceFile, Table
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 
 
@@ -26,10 +26,15 @@ def read_folder(folder: Path) -> dict[str, Dataset]:
         tables = [datasetjson.read(p) for p in paths]
     if not tables:
         raise UserError("no .xpt or Dataset-JSON files", folder, "point at an SDTM folder")
-    return {t.name.upper(): dataset_from_table(t) for t in tables}
+    return {
+        t.name.upper(): dataset_from_table(
+            t, SourceFile(p.name, p.stat().st_size, tuple(t.columns))
+        )
+        for t, p in zip(tables, paths, strict=True)
+    }
 
 
-def dataset_from_table(table: Table) -> Dataset:
+def dataset_from_table(table: Table, source: SourceFile | None = None) -> Dataset:
     """The table with SDTMIG metadata where the domain has some; other variables keep the
     file's own label and type."""
     name = table.name.upper()
@@ -67,4 +72,5 @@ def dataset_from_table(table: Table) -> Dataset:
         variables=variables,
         frame=table.frame,
         lineage=lineage,
+        source=source,
     )

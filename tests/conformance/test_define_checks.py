@@ -1,0 +1,85 @@
+"""The PLMSC folder checked against its own define.xml (clean), then against an edited
+define.xml and renamed files, each defect reported by its rule with the place it concerns."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import STUDY, run_cli
+from trialbridge import api
+from trialbridge.sdtm.define_read import read_define
+
+
+@pytest.fixture(scope="module")
+def sdtm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plmsc")
+    api.convert(STUDY, out, formats=("xpt",))
+    return out / "sdtm"
+
+
+def _findings(folder: Path, out: Path) -> list[tuple]:
+    run_cli("validate", folder, "--out", out)
+    report = json.loads((out / "validation.json").read_text())
+    return [(f["rule"], f["dataset"], f["variable"], f["value"]) for f in report["findings"]]
+
+
+def test_the_plmsc_define_describes_its_datasets(sdtm: Path):
+    define = read_define(sdtm / "define.xml")
+    assert sorted(define) == sorted(p.stem.upper() for p in sdtm.glob("*.xpt"))
+    ae = define["AE"]
+    assert (ae.label, ae.href) == ("Adverse Events", "ae.xpt")
+    sex = define["DM"].variable("SEX")
+    assert (sex.data_type, sex.length, sex.mandatory, sex.terms) == ("text", 1, True, ("F", "M"))
+    assert not define["DM"].variable("AGE").mandatory
+
+
+def test_no_define_finding_on_the_plmsc_output(sdtm: Path, tmp_path: Path):
+    rules = {f[0] for f in _findings(sdtm, tmp_path)}
+    assert not rules & {f"TB{n:04d}" for n in range(45, 63)}
+
+
+def test_an_edited_define_and_a_renamed_file_are_reported(sdtm: Path, tmp_path: Path):
+    folder = tmp_path / "sdtm"
+    shutil.copytree(sdtm, folder)
+    text = (folder / "define.xml").read_text()
+    text = text.replace('CodedValue="M"', 'CodedValue="MALE"', 1)
+    text = text.replace(">Reported Term for the Adverse Event<", ">Reported Term<", 1)
+    (folder / "define.xml").write_text(text)
+    (folder / "ts.xpt").rename(folder / "ts_final.xpt")
+    found = _findings(folder, tmp_path / "out")
+    assert ("TB0050", "AE", "AETERM", "Reported Term for the Adverse Event") in found
+    assert ("TB0057", "TS", "(file)", "ts_final.xpt") in found
+    males = [f for f in found if f[0] == "TB0054"]
+    assert males and {(d, v, value) for _, d, v, value in males} == {("DM", "SEX", "M")}
+
+
+def test_a_broken_define_is_one_line(sdtm: Path, tmp_path: Path):
+    folder = tmp_path / "sdtm"
+    shutil.copytree(sdtm, folder)
+    (folder / "define.xml").write_text('<?xml version="1.0"?>\n<ODM>\n  <Study>\n</ODM>\n')
+    result = run_cli("validate", folder, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"error: {folder / 'define.xml'}:4:7: define.xml is not well-formed XML: Opening and"
+        " ending tag mismatch: Study line 3 and ODM; fix the XML or remove define.xml from the"
+        " folder"
+    )
+    assert not (tmp_path / "out" / "validation.json").exists()
+
+
+def test_an_entity_in_define_is_not_expanded(sdtm: Path, tmp_path: Path):
+    folder = tmp_path / "sdtm"
+    shutil.copytree(sdtm, folder)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    text = (folder / "define.xml").read_text()
+    text = text.replace(
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        f"<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE ODM [<!ENTITY x SYSTEM "
+        f'"file://{secret}">]>',
+    )
+    text = text.replace(">Adverse Events<", ">&x;<", 1)
+    (folder / "define.xml").write_text(text)
+    assert "TOP SECRET" not in str(read_define(folder / "define.xml")["AE"])

@@ -1,0 +1,27 @@
+"""Text values longer (in bytes) than the Length define.xml gives their variable."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trialbridge.conformance.context import Context, Issue, rows
+from trialbridge.conformance.operations import operation
+
+
+@operation("define_length")
+def define_length(context: Context) -> list[Issue]:
+    described = (context.define or {}).get(context.dataset.name)
+    if described is None:
+        return []
+    found = []
+    for defined in described.variables:
+        values = context.frame.get(defined.name)
+        if values is None or defined.length is None or pd.api.types.is_numeric_dtype(values):
+            continue
+        present = values.dropna()
+        if present.empty:
+            continue
+        lengths = present.astype("str").str.encode("utf-8").str.len()
+        too_long = lengths.gt(defined.length).reindex(values.index, fill_value=False)
+        found += rows(too_long, defined.name, values)
+    return found
