@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge.conformance import engine as conformance
-from trialbridge.conformance import report_html, report_json, report_xlsx
+from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
 from trialbridge.conformance.engine import Finding
 from trialbridge.errors import UserError
 from trialbridge.fhir import bundles
@@ -143,9 +143,15 @@ def _reports(
 ) -> list[Finding]:
     """Conformance validation of what was written, its reports beside the datasets."""
     findings = conformance.run(datasets, ct, define=define)
+    return _write_reports(findings, folder, title, list(datasets))
+
+
+def _write_reports(
+    findings: list[Finding], folder: Path, title: str, datasets: list[str]
+) -> list[Finding]:
     report_json.write(findings, folder)
     report_html.write(findings, folder, f"trialbridge validation: {title}")
-    report_xlsx.write(findings, folder, list(datasets))
+    report_xlsx.write(findings, folder, datasets)
     return findings
 
 
@@ -238,10 +244,14 @@ def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset
 
 
 def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
-    """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON) from any
-    source, written into out_dir as validation.json, validation.html and validation.xlsx."""
-    datasets = read_folder(path)
+    """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON, with its
+    define.xml if there) from any source, or for a FHIR output folder, written into out_dir as
+    validation.json, validation.html and validation.xlsx."""
     terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
+    if fhir_folder.is_fhir_folder(path):
+        findings, names = fhir_folder.validate(path, terminology)
+        return _write_reports(findings, out_dir, path.name, names)
+    datasets = read_folder(path)
     define_path = path / "define.xml"
     define = read_define(define_path) if define_path.is_file() else None
     return _reports(datasets, terminology, out_dir, path.name, define)

@@ -237,8 +237,9 @@ def fhir_tables() -> None:
     help="CDISC CT release (NCI EVS SDTM Terminology .txt) instead of the shipped subset.",
 )
 def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
-    """Check the SDTM datasets in PATH (XPT or Dataset-JSON, any source) against
-    trialbridge's conformance rules. Exit 1 when a Reject or Error is found."""
+    """Check the SDTM datasets in PATH (XPT or Dataset-JSON, any source, against its
+    define.xml when there is one), or a FHIR output folder (FHIR R4 checks, then the SDTM it
+    carries), against trialbridge's conformance rules. Exit 1 when a Reject or Error is found."""
     from trialbridge.conformance.report_json import summary
 
     findings = api.validate(path, out_dir, ct_file)

@@ -1,0 +1,47 @@
+"""Validation of a FHIR output folder: every resource through the FHIR R4 checks (structure,
+required elements and bindings, invariants, references inside the folder), then the SDTM the
+resources carry through the SDTM rules. FHIR findings are reported like rule findings, under
+the FHIR constraint's key (FHIR:obs-6), with the resource and its SDTM lineage as the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trialbridge.conformance import engine
+from trialbridge.conformance.engine import Finding
+from trialbridge.conformance.rule import shipped_rules
+from trialbridge.fhir import bundles, checks
+from trialbridge.fhir.parse import parse
+from trialbridge.sdtm.ct import Terminology
+
+# checks on files and define.xml, which a FHIR folder does not have
+NOT_FOR_FHIR = frozenset({"define_present", "file_name", "file_size", "stored_length"})
+
+
+def is_fhir_folder(path: Path) -> bool:
+    return (path / "ndjson").is_dir() or (path / "bundles").is_dir()
+
+
+def validate(path: Path, terminology: Terminology) -> tuple[list[Finding], list[str]]:
+    """The findings, and the names they may concern: resource types, then SDTM datasets."""
+    resources = bundles.read(path)
+    found = [_finding(f) for f in checks.validate(resources)]
+    rules = tuple(r for r in shipped_rules() if r.check.operation not in NOT_FOR_FHIR)
+    datasets = parse(resources)
+    kinds = sorted({str(r.get("resourceType")) for r in resources})
+    return found + engine.run(datasets, terminology, rules), kinds + list(datasets)
+
+
+def _finding(found: checks.Finding) -> Finding:
+    kind = found.resource.split("/", 1)[0]
+    return Finding(
+        rule=f"FHIR:{found.rule}",
+        severity="Error",
+        dataset=kind,
+        record=None,
+        usubjid=None,
+        seq=None,
+        variable="",
+        value=f"{found.resource} ({found.record})",
+        message=found.message,
+    )
