@@ -251,6 +251,14 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
 
 
 @main.command()
+def rules() -> None:
+    """Print the conformance rules as a Markdown table (docs/rules.md)."""
+    from trialbridge.conformance.docs import render
+
+    click.echo(render(), nl=False)
+
+
+@main.command()
 @click.argument("sdtm_dir", type=click.Path(path_type=Path))
 @click.option("--gaps", is_flag=True, help="Name the variables no standard FHIR element holds.")
 def roundtrip(sdtm_dir: Path, gaps: bool) -> None:

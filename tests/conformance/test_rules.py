@@ -28,5 +28,17 @@ def _run(rule, spec):
 
 
 def test_rule_ids_are_unique_and_match_their_files():
-    ids = [r.id for r in RULES]
-    assert len(ids) == len(set(ids)) >= 25
+    from tests.helpers import ROOT
+
+    files = sorted(p.stem for p in (ROOT / "trialbridge" / "sdtm" / "rules").glob("*.yaml"))
+    assert [r.id for r in RULES] == files
+    assert len(files) >= 100
+
+
+def test_the_rules_doc_is_current():
+    from tests.helpers import ROOT
+    from trialbridge.conformance.docs import render
+
+    assert (ROOT / "docs" / "rules.md").read_text() == render(), (
+        "run: trialbridge rules > docs/rules.md"
+    )
