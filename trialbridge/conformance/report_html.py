@@ -100,17 +100,27 @@ def _findings(findings: list[Finding]) -> str:
         for h in ("rule", "severity", "dataset", "record", "USUBJID", "--SEQ", "variable", "value")
     )
     rows = []
-    for f in findings:
+    for f in sorted(findings, key=lambda f: SEVERITIES.index(f.severity)):  # worst first
         seq = "" if f.seq is None else f"{f.seq:g}"
-        cells = (f.rule, f.dataset, f.record or "", f.usubjid or "", seq, f.variable)
+        dataset = f.dataset or "(submission)"
+        cells = (f.rule, dataset, f.record or "", f.usubjid or "", seq, f.variable)
         rows.append(
             f"<tr data-severity='{f.severity}'><td>{escape(str(cells[0]))}</td>"
             f"<td>{_badge(f.severity)}</td>"
             + "".join(f"<td>{escape(str(c))}</td>" for c in cells[1:])
-            + f"<td>{escape('' if f.value is None else str(f.value))}</td></tr>"
+            + f"<td>{escape(_shown(f.value))}</td></tr>"
         )
     table = f"<table id='findings'><thead><tr>{header}</tr></thead>"
     return f"{controls}{table}<tbody>{''.join(rows)}</tbody></table>"
+
+
+def _shown(value: object) -> str:
+    """A value as the data manager wrote it: 1 for the number 1.0, nothing for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return str(value)
 
 
 def _rules(findings: list[Finding]) -> str:
