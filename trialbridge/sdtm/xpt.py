@@ -1,4 +1,5 @@
-"""SAS XPORT v5 writing (after checking the FDA's v5 limits) and reading back."""
+"""SAS XPORT v5 writing (after checking the FDA's v5 limits) and reading back, through the
+column-wise codec in xport_write.py and xport_read.py."""
 
 from __future__ import annotations
 
@@ -10,23 +11,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Column, Dataset, Table, numeric_type
+from trialbridge.sdtm.xport_read import read_xport
+from trialbridge.sdtm.xport_write import XportColumn, write_xport
 
 MAX_NAME = 8
 MAX_LABEL = 40
 MAX_VALUE_BYTES = 200
 # The IBM double range is 16**-65 .. 16**63 * (1 - 16**-14) (about 7.24e75), but pyreadstat
-# 1.3 writes every magnitude from 2 * 16**62 (about 9.05e74) upward as infinity (measured), so
-# that is the largest value this writer can hold faithfully.
+# 1.3, the reference writer the tests compare against, writes every magnitude from 2 * 16**62
+# (about 9.05e74) upward as infinity (measured); the limit keeps the two writers agreeing.
 IBM_MAX = 2 * 16.0**62
 IBM_MIN = 16.0**-65
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
-# created/modified stamps of the library and member headers: (byte offset) of each 16-byte field
-_STAMPS = (144, 160, 464, 480)
-_STAMP = re.compile(rb"^\d{2}[A-Z]{3}\d{2}:\d{2}:\d{2}:\d{2}$")
 SAS_EPOCH = datetime(1960, 1, 1)
 
 
@@ -122,19 +121,14 @@ def write(
         _check(dataset)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{dataset.filename_stem}.xpt"
-    frame = _for_writer(dataset)
+    columns = [
+        XportColumn(c.name, c.label, c.type, 8 if c.type == "Num" else c.length)
+        for c in dataset.table().columns
+    ]
     fd, tmp = tempfile.mkstemp(prefix=f".{dataset.filename_stem}.", suffix=".tmp", dir=folder)
-    os.close(fd)
     try:
-        pyreadstat.write_xport(
-            frame,
-            tmp,
-            file_label=dataset.label,
-            column_labels=[v.label for v in dataset.variables],
-            table_name=dataset.name,
-            file_format_version=5,
-        )
-        _stamp(Path(tmp), created)
+        with os.fdopen(fd, "wb") as handle:
+            write_xport(handle, dataset.name, dataset.label, columns, dataset.frame, created)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -142,62 +136,25 @@ def write(
     return target
 
 
-def _stamp(path: Path, created: datetime) -> None:
-    """Overwrite the writer's clock time in the four header timestamp fields."""
-    text = created.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
-    with path.open("r+b") as handle:
-        for offset in _STAMPS:
-            handle.seek(offset)
-            if not _STAMP.match(handle.read(16)):
-                raise RuntimeError(f"unexpected XPT header layout at byte {offset}")
-            handle.seek(offset)
-            handle.write(text)
-
-
-def _for_writer(dataset: Dataset) -> pd.DataFrame:
-    """Object columns (fast path in pyreadstat); missing text as ''."""
-    columns = {}
-    for var in dataset.variables:
-        column = dataset.frame[var.name]
-        if var.type == "Char":
-            columns[var.name] = column.fillna("").astype(object)
-        else:
-            columns[var.name] = column.astype("float64")
-    return pd.DataFrame(columns)
-
-
 def read(path: Path) -> tuple[pd.DataFrame, dict[str, str], str]:
     """(frame, labels by variable, dataset label); blank text comes back as NA."""
-    frame, meta = pyreadstat.read_xport(str(path))
-    for name in frame.columns:
-        if frame[name].dtype == object or str(frame[name].dtype) == "str":
-            text = frame[name].astype("str")
-            frame[name] = text.where(text != "")
-    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
-    return frame, labels, meta.file_label or ""
+    data = read_xport(path)
+    return data.frame, {v.name: v.label for v in data.variables}, data.label
 
 
 def read_table(path: Path) -> Table:
     """An XPT file as a Table: values, labels, types and stored lengths."""
-    frame, meta = pyreadstat.read_xport(str(path))
-    columns = []
-    for name, label in zip(meta.column_names, meta.column_labels, strict=True):
-        char = meta.readstat_variable_types[name] == "string"
-        if char:
-            text = frame[name].astype("str")
-            frame[name] = text.where(text != "")
-        columns.append(
-            Column(
-                name=name,
-                label=label or "",
-                type="Char" if char else "Num",
-                length=int(meta.variable_storage_width[name]),
-                data_type="string" if char else numeric_type(frame[name]),
-            )
+    data = read_xport(path)
+    columns = [
+        Column(
+            name=v.name,
+            label=v.label,
+            type=v.type,
+            length=v.width,
+            data_type="string" if v.type == "Char" else numeric_type(data.frame[v.name]),
         )
+        for v in data.variables
+    ]
     return Table(
-        name=meta.table_name or path.stem.upper(),
-        label=meta.file_label or "",
-        frame=frame,
-        columns=columns,
+        name=data.name or path.stem.upper(), label=data.label, frame=data.frame, columns=columns
     )
