@@ -244,8 +244,10 @@ class Builder:
         """A codelist with the values used (extensions marked), shared by every variable
         bound to the same CDISC codelist."""
         codelist = self.ct.get(short) if short else None
-        used = sorted(set(values.dropna().astype(str)))
-        if codelist is None or not used:
+        if codelist is None:
+            return None
+        used = sorted(set(pd.unique(values.dropna()).astype(str)))
+        if not used:
             return None
         oid = f"CL.{codelist.short_name}"
         existing = self.model.codelists.get(oid)
@@ -343,7 +345,7 @@ def _value_type(values: pd.Series) -> str:
 
 
 def _decimals(values: pd.Series) -> int:
-    text = values.dropna().astype(str)
+    text = pd.Series(pd.unique(values.dropna())).astype(str)
     parts = text.str.split(".", n=1).str[1].fillna("")
     return int(parts.str.len().max()) if len(parts) else 0
 
@@ -351,7 +353,7 @@ def _decimals(values: pd.Series) -> int:
 def _digits(values: pd.Series, column: Column) -> int | None:
     if column.type != "Num" or column.data_type == "integer":
         return None
-    text = values.dropna().map("{:.12g}".format)
+    text = pd.Series(pd.unique(values.dropna())).map("{:.12g}".format)
     parts = text.str.split(".", n=1).str[1].fillna("")
     return int(parts.str.len().max()) if len(parts) else None
 
