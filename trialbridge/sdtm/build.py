@@ -41,8 +41,13 @@ class Built:
 
 def build(folder: StudyFolder, ct: Terminology) -> Built:
     """Datasets by name (DM, AE, ..., SUPPAE, trial design, RELREC), specs in study order."""
+    return derive(folder, Mapper(folder, ct).run(), ct)
+
+
+def derive(folder: StudyFolder, mapped: dict[str, MappedDomain], ct: Terminology) -> Built:
+    """The mapped domains completed: identifiers, reference dates, study days, visits,
+    results, flags, SUPP--, trial design and RELREC."""
     study = folder.study
-    mapped = Mapper(folder, ct).run()
     dm = mapped.get("DM")
     if dm is None:
         raise UserError("the study maps no DM domain", "study.yaml", "add a DM spec to 'domains'")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
@@ -9,22 +12,41 @@ COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 def date_part(iso: pd.Series) -> pd.Series:
     """The calendar date of complete ISO 8601 dates; NaT for partial or missing ones."""
-    text = iso.astype("str").where(iso.notna())
-    complete = text.str.match(COMPLETE_DATE).fillna(False).astype(bool)
-    return pd.to_datetime(text.str.slice(0, 10).where(complete), format="%Y-%m-%d", errors="coerce")
+    return _per_value(iso, _date_part)
 
 
 def moment(iso: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(datetime, has_time) for complete dates; the datetime is midnight when no time is given."""
-    text = iso.astype("str").where(iso.notna())
-    day = date_part(iso)
-    has_time = text.str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}").fillna(False).astype(bool)
+    stamp = _per_value(iso, _moment)
+    has_time = _per_value(iso, _has_time)
+    return stamp, has_time.fillna(False).astype(bool)
+
+
+def _per_value(iso: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`parse` on each distinct value once, spread back to the records (dates repeat)."""
+    codes, uniques = pd.factorize(iso, use_na_sentinel=True)
+    parsed = parse(pd.Series(uniques, dtype="str"))
+    values = parsed.to_numpy()
+    missing = np.array(["NaT"], dtype=values.dtype) if values.dtype.kind == "M" else [False]
+    return pd.Series(np.concatenate([values, missing])[codes], index=iso.index)
+
+
+def _date_part(text: pd.Series) -> pd.Series:
+    complete = text.str.match(COMPLETE_DATE).fillna(False).astype(bool)
+    return pd.to_datetime(text.str.slice(0, 10).where(complete), format="%Y-%m-%d", errors="coerce")
+
+
+def _has_time(text: pd.Series) -> pd.Series:
+    return text.str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}").fillna(False).astype(bool)
+
+
+def _moment(text: pd.Series) -> pd.Series:
     hhmm = text.str.slice(11, 16)
     hhmm = hhmm.where(hhmm.str.len() == 5, hhmm.str.slice(0, 2) + ":00")
     stamp = pd.to_datetime(
         text.str.slice(0, 10) + " " + hhmm, format="%Y-%m-%d %H:%M", errors="coerce"
     )
-    return stamp.where(has_time, day), has_time
+    return stamp.where(_has_time(text), _date_part(text))
 
 
 def on_or_after(left: pd.Series, right: pd.Series) -> pd.Series:
