@@ -29,6 +29,7 @@ test: $(BIN)/trialbridge
 # FHIR server beside its raw ingest rate; results in build/bench/
 bench: $(BIN)/trialbridge
 	$(BIN)/python -m bench.fhir --rows 1000000
+	$(BIN)/python -m bench.validate --rows 1000000
 	$(BIN)/python -m bench.push --rows 10000
 
 clean:

@@ -28,24 +28,55 @@ STUDY = Path(__file__).resolve().parent.parent / "fixtures" / "plmsc-spms"
 PER_SUBJECT = 500
 
 
-def scaled(rows: int) -> dict[str, Dataset]:
+def scaled(rows: int, with_trial_summary: bool = False) -> dict[str, Dataset]:
+    """DM with rows / PER_SUBJECT subjects and an LB of `rows` records that stay consistent:
+    subject s copies base subject s mod 5 (its DM record, its lab records repeated, each
+    repetition a week later with study days recomputed and baseline flags on the first)."""
     with tempfile.TemporaryDirectory() as folder:
         api.convert(STUDY, Path(folder))
         base = read_folder(Path(folder) / "sdtm")
     lb, dm = base["LB"], base["DM"]
-    repeats = -(-rows // len(lb.frame))
-    frame = pd.concat([lb.frame] * repeats, ignore_index=True).iloc[:rows].copy()
-    subject = np.arange(rows) // PER_SUBJECT
-    names = pd.Series([f"BENCH-{i:06d}" for i in range(subject.max() + 1)], dtype="str")
-    frame["USUBJID"] = names.to_numpy()[subject]
-    frame["LBSEQ"] = (np.arange(rows) % PER_SUBJECT + 1).astype("float64")
-    subjects = pd.concat([dm.frame.iloc[[0]]] * len(names), ignore_index=True)
-    subjects["USUBJID"] = names.to_numpy()
+    count = -(-rows // PER_SUBJECT)
+    templates = dm.frame["USUBJID"].tolist()
+    names = np.array([f"BENCH-{i:06d}" for i in range(count)], dtype=object)
+    pieces = []
+    for number, template in enumerate(templates):
+        block = lb.frame[lb.frame["USUBJID"] == template].reset_index(drop=True)
+        subjects = names[number :: len(templates)]
+        within = np.arange(PER_SUBJECT)
+        picked = block.iloc[np.tile(within % len(block), len(subjects))].reset_index(drop=True)
+        picked["USUBJID"] = np.repeat(subjects, PER_SUBJECT)
+        picked["WEEKS"] = np.tile(within // len(block), len(subjects))
+        pieces.append(picked)
+    frame = pd.concat(pieces, ignore_index=True)
+    frame = frame.sort_values(["USUBJID"], kind="stable").iloc[:rows].reset_index(drop=True)
+    frame["LBSEQ"] = (frame.groupby("USUBJID").cumcount() + 1).astype("float64")
+    subjects = dm.frame.iloc[np.arange(count) % len(templates)].reset_index(drop=True)
+    subjects["USUBJID"] = names
+    subjects["SUBJID"] = [f"{i:06d}" for i in range(count)]
+    _shift(frame, subjects)
     no_lineage = pd.DataFrame(index=range(0), columns=lb.lineage.columns)
-    return {
+    datasets = {
         "DM": replace(dm, frame=subjects, lineage=no_lineage),
-        "LB": replace(lb, frame=frame, lineage=no_lineage),
+        "LB": replace(lb, frame=frame[list(lb.frame.columns)], lineage=no_lineage),
     }
+    if with_trial_summary:
+        datasets["TS"] = base["TS"]
+    return datasets
+
+
+def _shift(frame: pd.DataFrame, subjects: pd.DataFrame) -> None:
+    """Repetition k of a subject's lab records is k weeks later: new dates and study days,
+    baseline flags only on the first repetition."""
+    weeks = frame.pop("WEEKS").to_numpy()
+    when = pd.to_datetime(frame["LBDTC"], format="%Y-%m-%dT%H:%M")
+    when = when + pd.to_timedelta(weeks * 7, unit="D")
+    frame["LBDTC"] = when.dt.strftime("%Y-%m-%dT%H:%M").astype("str")
+    start = frame["USUBJID"].map(subjects.set_index("USUBJID")["RFSTDTC"].str[:10])
+    days = (when.dt.normalize() - pd.to_datetime(start, format="%Y-%m-%d")).dt.days
+    frame["LBDY"] = days.where(days < 0, days + 1).astype("float64")
+    for flag in ("LBBLFL", "LBLOBXFL"):
+        frame[flag] = frame[flag].where(weeks == 0)
 
 
 def run(rows: int) -> dict[str, float]:

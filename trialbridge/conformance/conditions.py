@@ -3,11 +3,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from trialbridge.conformance.context import Context
+
+
+def per_value(values: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    """`test` on each distinct text value once, mapped back to every record (codes and dates
+    repeat: a million records hold a few thousand values); missing values give False."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results = np.array([test(str(v)) for v in uniques] + [False], dtype=bool)
+    return pd.Series(results[codes], index=values.index)
+
+
+def each_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`function`, elementwise over a Series, worked out once for each distinct value of a
+    text column and spread back over its records (codes, dates and results repeat: a million
+    records hold far fewer values). Other columns go to `function` whole: to a hash table 1,
+    1.0 and True are one value, to str() they are three."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return function(values)
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    worked = np.asarray(function(pd.Series(distinct, dtype=values.dtype)))
+    return pd.Series(worked[codes], index=values.index)
+
+
+def byte_lengths(values: pd.Series) -> pd.Series:
+    """UTF-8 length of each text value (NaN where missing), computed by Arrow."""
+    text = pa.array(values.astype("str").where(values.notna()), pa.large_string(), from_pandas=True)
+    lengths = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    return pd.Series(lengths, index=values.index, dtype="float64")
 
 
 def populated(values: pd.Series) -> pd.Series:

@@ -4,8 +4,10 @@ domain prefix."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.sdtm.ct import Terminology
@@ -52,11 +54,14 @@ class Issue:
 
 
 def rows(mask: pd.Series, variable: str, values: pd.Series | None = None) -> list[Issue]:
-    """An issue for each True in the mask."""
-    shown = values if values is not None else pd.Series([None] * len(mask), index=mask.index)
-    flagged = mask.fillna(False).to_numpy().nonzero()[0]
-    return [Issue(int(r), variable, _plain(shown.iat[r])) for r in flagged]
+    """An issue for each True in the mask (NA counts as False), with the record's value."""
+    flagged = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
+    if values is None:
+        return [Issue(int(r), variable, None) for r in flagged]
+    shown = values.to_numpy(dtype=object)[flagged]
+    return [Issue(int(r), variable, _plain(v)) for r, v in zip(flagged, shown, strict=True)]
 
 
 def _plain(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+    missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    return None if missing else value

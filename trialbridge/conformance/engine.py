@@ -3,6 +3,7 @@ scope, every issue a finding with the record it concerns."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -51,7 +52,7 @@ def run(
                 continue
             context = Context(dataset, domain, datasets, terminology, define)
             issues = check(context, **rule.check.params)
-            findings += [_finding(rule, context, issue) for issue in issues]
+            findings += _findings(rule, context, issues)
     return findings
 
 
@@ -64,26 +65,43 @@ def _in_scope(scope: Scope, dataset: Dataset, domain: str) -> bool:
     return not scope.classes or dataset.meta.dataset_class in scope.classes
 
 
-def _finding(rule: Rule, context: Context, issue: Issue) -> Finding:
+def _findings(rule: Rule, context: Context, issues: list[Issue]) -> list[Finding]:
+    """Findings for one rule on one dataset; the record's USUBJID and --SEQ are looked up in
+    arrays taken once, as a rule can flag a million records."""
+    if not issues:
+        return []
     frame = context.frame
-    usubjid = seq = None
-    if issue.row is not None:
-        if "USUBJID" in frame:
-            usubjid = frame["USUBJID"].iat[issue.row]
-        seq_name = context.name("--SEQ")
-        if seq_name in frame and pd.notna(frame[seq_name].iat[issue.row]):
-            seq = float(frame[seq_name].iat[issue.row])
-    return Finding(
-        rule=rule.id,
-        severity=rule.severity,
-        dataset=context.dataset.name,
-        record=None if issue.row is None else issue.row + 1,
-        usubjid=None if usubjid is None or pd.isna(usubjid) else str(usubjid),
-        seq=seq,
-        variable=issue.variable,
-        value=issue.value,
-        message=_message(rule.message, context.domain),
-    )
+    subjects = frame["USUBJID"].to_numpy(dtype=object) if "USUBJID" in frame else None
+    seq_name = context.name("--SEQ")
+    numeric = seq_name in frame and pd.api.types.is_numeric_dtype(frame[seq_name])
+    seqs = frame[seq_name].to_numpy(dtype="float64") if numeric else None
+    message = _message(rule.message, context.domain)
+    found = []
+    for issue in issues:
+        usubjid = seq = None
+        if issue.row is not None:
+            if subjects is not None:
+                usubjid = _text(subjects[issue.row])
+            if seqs is not None and not math.isnan(seqs[issue.row]):
+                seq = float(seqs[issue.row])
+        found.append(
+            Finding(
+                rule=rule.id,
+                severity=rule.severity,
+                dataset=context.dataset.name,
+                record=None if issue.row is None else issue.row + 1,
+                usubjid=usubjid,
+                seq=seq,
+                variable=issue.variable,
+                value=issue.value,
+                message=message,
+            )
+        )
+    return found
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def _message(text: str, domain: str) -> str:

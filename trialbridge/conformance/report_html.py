@@ -11,6 +11,7 @@ from pathlib import Path
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.report_json import summary
 from trialbridge.conformance.rule import shipped_rules
+from trialbridge.conformance.sample import PER_RULE, left_out, sample
 from trialbridge.sdtm.write import write_text
 
 COLOURS = {"Reject": "#7f1d1d", "Error": "#dc2626", "Warning": "#d97706", "Notice": "#2563eb"}
@@ -88,19 +89,26 @@ def _summary(findings: list[Finding]) -> str:
 
 
 def _findings(findings: list[Finding]) -> str:
+    shown, hidden = sample(findings), left_out(findings)
     options = "".join(f"<option>{s}</option>" for s in SEVERITIES)
     controls = (
         "<h2>Findings</h2><input id='q' placeholder='filter: dataset, subject, value...' "
         "oninput='filterRows()' size='40'><select id='s' onchange='filterRows()'>"
         f"<option value=''>all severities</option>{options}</select>"
-        f"<span id='shown'>{len(findings)}</span> shown"
+        f"<span id='shown'>{len(shown)}</span> shown"
+        + (
+            f"<p>The first {PER_RULE:,} findings of each rule in each dataset are listed here"
+            f" ({hidden:,} more are in validation.json).</p>"
+            if hidden
+            else ""
+        )
     )
     header = "".join(
         f"<th>{h}</th>"
         for h in ("rule", "severity", "dataset", "record", "USUBJID", "--SEQ", "variable", "value")
     )
     rows = []
-    for f in sorted(findings, key=lambda f: SEVERITIES.index(f.severity)):  # worst first
+    for f in sorted(shown, key=lambda f: SEVERITIES.index(f.severity)):  # worst first
         seq = "" if f.seq is None else f"{f.seq:g}"
         dataset = f.dataset or "(submission)"
         cells = (f.rule, dataset, f.record or "", f.usubjid or "", seq, f.variable)

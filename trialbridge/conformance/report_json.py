@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
 import orjson
@@ -28,7 +27,7 @@ def write(findings: list[Finding], folder: Path) -> Path:
     rules = {r.id: r for r in shipped_rules()}
     document = {
         "summary": summary(findings),
-        "findings": [asdict(f) for f in findings],
+        "findings": findings,  # orjson writes dataclasses field by field
         "rules": {
             rule_id: rules[rule_id].model_dump(exclude={"fixtures"})
             for rule_id in sorted({f.rule for f in findings})

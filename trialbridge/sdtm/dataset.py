@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from trialbridge.converters.sources import LINEAGE
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta
@@ -44,8 +46,9 @@ class Table:
 
 def char_length(values: pd.Series) -> int:
     """The longest value in bytes, at least 1 (XPT cannot hold a zero-length variable)."""
-    lengths = values.dropna().astype("str").str.encode("utf-8").str.len()
-    return max(int(lengths.max()) if len(lengths) else 0, 1)
+    text = pa.array(values.astype("str").where(values.notna()), pa.large_string(), from_pandas=True)
+    longest = pc.max(pc.binary_length(text)).as_py()
+    return max(longest or 0, 1)
 
 
 def numeric_type(values: pd.Series) -> str:

@@ -3,6 +3,8 @@ record: a permissible variable that was not collected is better left out."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from trialbridge.conformance.conditions import populated
 from trialbridge.conformance.context import Context, Issue
 from trialbridge.conformance.operations import operation
@@ -16,5 +18,13 @@ def all_empty(context: Context, core: str) -> list[Issue]:
     return [
         Issue(None, name, None)
         for name in chosen
-        if name in context.frame and not populated(context.frame[name]).any()
+        if name in context.frame and _empty(context.frame[name])
     ]
+
+
+def _empty(values: pd.Series) -> bool:
+    if values.dtype.kind in "biufc":  # a number's text is never blank
+        return not values.notna().any()
+    if isinstance(values.dtype, pd.StringDtype):  # text: each distinct value once
+        values = pd.Series(values.unique(), dtype=values.dtype)
+    return not populated(values).any()

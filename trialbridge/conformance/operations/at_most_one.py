@@ -3,6 +3,9 @@ position, location...); variables of `by` the dataset lacks are left out of the 
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -14,5 +17,10 @@ def at_most_one_flagged(context: Context, flag: str, by: list[str]) -> list[Issu
     if marked is None or not names:
         return []
     flagged = marked.eq("Y")
-    counts = flagged.groupby([context.frame[n] for n in names], dropna=False).transform("sum")
-    return rows(flagged & (counts > 1), context.name(flag), marked)
+    # only flagged records can be repeated flags: group those alone
+    chosen = flagged.fillna(False).to_numpy(dtype=bool)
+    keys = [context.frame[n][chosen] for n in names]
+    counts = flagged[chosen].groupby(keys, dropna=False).transform("sum")
+    repeated = np.zeros(len(flagged), dtype=bool)
+    repeated[chosen] = (counts > 1).to_numpy(dtype=bool)
+    return rows(flagged & pd.Series(repeated, index=flagged.index), context.name(flag), marked)

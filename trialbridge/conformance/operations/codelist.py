@@ -5,8 +5,13 @@ variable's codelist (--ORRES, --STRESC) holds qualitative results only, so numer
 
 from __future__ import annotations
 
+import re
+
+from trialbridge.conformance.conditions import per_value
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
+
+_NUMBER = re.compile(r"\s*[<>]?=?\s*-?\d+(\.\d+)?\s*")
 
 
 @operation("in_codelist")
@@ -19,10 +24,15 @@ def in_codelist(context: Context, extensible: str) -> list[Issue]:
         if codelist is None or codelist.extensible != wanted:
             continue
         values = context.frame[variable.name]
-        present = values.notna() & values.astype("str").str.strip().ne("")
-        if variable.name.endswith(("ORRES", "STRESC")):
-            number = values.astype("str").str.fullmatch(r"\s*[<>]?=?\s*-?\d+(\.\d+)?\s*")
-            present &= ~number.fillna(False).astype(bool)
-        outside = present & ~values.isin(list(codelist.terms))
+        terms = frozenset(codelist.terms)
+        result = variable.name.endswith(("ORRES", "STRESC"))
+        outside = per_value(values, lambda v, t=terms, r=result: _outside(v, t, r))
         found += rows(outside, variable.name, values)
     return found
+
+
+def _outside(value: str, terms: frozenset[str], result: bool) -> bool:
+    """A populated value that is not a term (numbers are not terms of a result codelist)."""
+    if not value.strip() or value in terms:
+        return False
+    return not (result and _NUMBER.fullmatch(value))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 from trialbridge.sdtm.metadata import standard_domains
@@ -13,7 +15,11 @@ def required_not_null(context: Context) -> list[Issue]:
     found: list[Issue] = []
     for variable in meta.variables if meta else ():
         if variable.core == "Req" and variable.name in context.frame:
-            values = context.frame[variable.name]
-            blank = values.isna() | values.astype("str").str.strip().eq("")
-            found += rows(blank, variable.name)
+            found += rows(_blank(context.frame[variable.name]), variable.name)
     return found
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    if values.dtype.kind in "biufc":  # a number's text is never blank
+        return values.isna()
+    return values.isna() | values.astype("str").str.strip().eq("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trialbridge.conformance.conditions import byte_lengths
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -18,10 +19,5 @@ def define_length(context: Context) -> list[Issue]:
         values = context.frame.get(defined.name)
         if values is None or defined.length is None or pd.api.types.is_numeric_dtype(values):
             continue
-        present = values.dropna()
-        if present.empty:
-            continue
-        lengths = present.astype("str").str.encode("utf-8").str.len()
-        too_long = lengths.gt(defined.length).reindex(values.index, fill_value=False)
-        found += rows(too_long, defined.name, values)
+        found += rows(byte_lengths(values).gt(defined.length), defined.name, values)
     return found

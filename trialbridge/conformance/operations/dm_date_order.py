@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+import pandas as pd
+
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.dates import later
 from trialbridge.conformance.operations import operation
@@ -20,6 +23,18 @@ def dm_date_order(
     if values is None or dm is None or reference not in dm.frame or "USUBJID" not in context.frame:
         return []
     per_subject = dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")[reference]
-    theirs = context.frame["USUBJID"].map(per_subject)
-    wrong = later(theirs, values) if relation == "before" else later(values, theirs)
-    return rows(wrong, context.name(date), values)
+    subjects = context.frame["USUBJID"]
+    if not isinstance(values.dtype, pd.StringDtype):
+        wrong = _wrong(subjects.map(per_subject), values, relation)
+        return rows(wrong, context.name(date), values)
+    # a subject's records share a handful of dates: each (subject, date) is compared once
+    subject_codes = pd.factorize(subjects, use_na_sentinel=False)[0].astype("int64")
+    date_codes, dates = pd.factorize(values, use_na_sentinel=False)
+    pairs = pd.factorize(subject_codes * len(dates) + date_codes)[0]
+    first = np.flatnonzero(~pd.Series(pairs).duplicated().to_numpy())
+    wrong = _wrong(subjects.iloc[first].map(per_subject), values.iloc[first], relation)
+    return rows(pd.Series(wrong.to_numpy()[pairs], index=values.index), context.name(date), values)
+
+
+def _wrong(theirs: pd.Series, values: pd.Series, relation: str) -> pd.Series:
+    return later(theirs, values) if relation == "before" else later(values, theirs)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
+from trialbridge.conformance.conditions import per_value
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -21,12 +20,13 @@ def iso8601(context: Context) -> list[Issue]:
     frame = context.frame
     found = []
     for name in (c for c in frame.columns if c.endswith("DTC")):
-        text = frame[name].dropna().astype("str")
-        text = text[text.str.strip() != ""]
-        good = [bool(_DTC.match(v)) and _in_range(v) for v in text]
-        bad = pd.Series([not ok for ok in good], index=text.index, dtype=bool)
-        found += rows(bad.reindex(frame.index, fill_value=False), name, frame[name])
+        bad = per_value(frame[name], _invalid)
+        found += rows(bad, name, frame[name])
     return found
+
+
+def _invalid(value: str) -> bool:
+    return bool(value.strip()) and not (_DTC.match(value) and _in_range(value))
 
 
 def _in_range(value: str) -> bool:

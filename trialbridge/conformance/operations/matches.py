@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
+from trialbridge.conformance.conditions import per_value
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -16,6 +15,5 @@ def matches(context: Context, variable: str, pattern: str) -> list[Issue]:
     if values is None:
         return []
     compiled = re.compile(pattern)
-    present = values.dropna().astype("str")
-    bad = pd.Series([not compiled.fullmatch(v) for v in present], index=present.index, dtype=bool)
-    return rows(bad.reindex(values.index, fill_value=False), context.name(variable), values)
+    bad = per_value(values, lambda v: compiled.fullmatch(v) is None)
+    return rows(bad, context.name(variable), values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trialbridge.conformance.conditions import byte_lengths
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -14,7 +15,5 @@ def max_length(context: Context, limit: str, variables: list[str] | None = None)
     for name in names:
         if name not in frame or frame[name].dtype.kind in "fiu":
             continue
-        text = frame[name].dropna().astype("str")
-        too_long = text.str.encode("utf-8").str.len() > most
-        found += rows(too_long.reindex(frame.index, fill_value=False), name, frame[name])
+        found += rows(byte_lengths(frame[name]).gt(most), name, frame[name])
     return found

@@ -12,8 +12,12 @@ def one_to_one(context: Context, a: str, b: str) -> list[Issue]:
     left, right = context.column(a), context.column(b)
     if left is None or right is None:
         return []
-    pairs = context.frame[[context.name(a), context.name(b)]].dropna()
-    many_b = pairs.groupby(context.name(a))[context.name(b)].transform("nunique") > 1
-    many_a = pairs.groupby(context.name(b))[context.name(a)].transform("nunique") > 1
-    bad = (many_a | many_b).reindex(context.frame.index, fill_value=False)
+    first, second = context.name(a), context.name(b)
+    pairs = context.frame[[first, second]].dropna()
+    # counted over the distinct pairs (a million records hold a few dozen)
+    distinct = pairs.drop_duplicates()
+    many_b = distinct.groupby(first)[second].nunique()
+    many_a = distinct.groupby(second)[first].nunique()
+    bad = pairs[first].isin(many_b.index[many_b > 1]) | pairs[second].isin(many_a.index[many_a > 1])
+    bad = bad.reindex(context.frame.index, fill_value=False)
     return rows(bad, context.name(a), left)

@@ -12,6 +12,8 @@ from trialbridge.conformance.operations import operation
 
 
 def _populated(values: pd.Series) -> pd.Series:
+    if values.dtype.kind in "biufc":  # a number's text is never blank
+        return values.notna()
     return values.notna() & values.astype("str").str.strip().ne("")
 
 

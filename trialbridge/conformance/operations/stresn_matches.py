@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialbridge.conformance.conditions import each_value
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
@@ -15,9 +16,13 @@ def stresn_matches(context: Context) -> list[Issue]:
     text, number = context.column("--STRESC"), context.column("--STRESN")
     if text is None or number is None:
         return []
-    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    parsed = each_value(text, _number).to_numpy(dtype="float64")
     given = pd.to_numeric(number, errors="coerce").to_numpy(dtype="float64")
     numeric = ~np.isnan(parsed)
     close = np.isclose(parsed, given, rtol=1e-12, atol=0.0)
     differs = numeric & (np.isnan(given) | ~close)
     return rows(pd.Series(differs, index=text.index), context.name("--STRESN"), number)
+
+
+def _number(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce")
