@@ -36,9 +36,15 @@ def each_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) ->
 
 def byte_lengths(values: pd.Series) -> pd.Series:
     """UTF-8 length of each text value (NaN where missing), computed by Arrow."""
-    text = pa.array(values.astype("str").where(values.notna()), pa.large_string(), from_pandas=True)
-    lengths = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    lengths = pc.binary_length(arrow_text(values)).to_numpy(zero_copy_only=False)
     return pd.Series(lengths, index=values.index, dtype="float64")
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """The values as an Arrow string array (no copy for Arrow-backed text), nulls kept."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("str").where(values.notna())
+    return pa.array(values, pa.large_string(), from_pandas=True)
 
 
 def populated(values: pd.Series) -> pd.Series:

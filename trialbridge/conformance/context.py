@@ -43,7 +43,7 @@ class Context:
         return self.frame.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """What an operation found: a record (row, 0-based) or the dataset (row None), the
     variable and the value concerned."""
@@ -58,7 +58,7 @@ def rows(mask: pd.Series, variable: str, values: pd.Series | None = None) -> lis
     flagged = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
     if values is None:
         return [Issue(int(r), variable, None) for r in flagged]
-    shown = values.to_numpy(dtype=object)[flagged]
+    shown = values.iloc[flagged].to_numpy(dtype=object)  # only the flagged become objects
     return [Issue(int(r), variable, _plain(v)) for r, v in zip(flagged, shown, strict=True)]
 
 

@@ -21,7 +21,7 @@ from trialbridge.sdtm.metadata import DomainMeta
 SEVERITIES = ("Reject", "Error", "Warning", "Notice")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
     severity: str

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import pandas as pd
+import pyarrow.compute as pc
 
-from trialbridge.conformance.conditions import per_value
+from trialbridge.conformance.conditions import arrow_text, each_value
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 
-_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_OUTSIDE = r"[^\x20-\x7e]"  # any character outside printable ASCII
 
 
 @operation("ascii")
@@ -18,9 +19,10 @@ def ascii_text(context: Context) -> list[Issue]:
     for name in frame.columns:
         if frame[name].dtype.kind in "fiu":
             continue
-        found += rows(per_value(frame[name], _not_ascii), name, frame[name])
+        found += rows(each_value(frame[name], _outside), name, frame[name])
     return found
 
 
-def _not_ascii(value: str) -> bool:
-    return _PRINTABLE.fullmatch(value) is None
+def _outside(values: pd.Series) -> pd.Series:
+    matched = pc.match_substring_regex(arrow_text(values), _OUTSIDE).fill_null(False)
+    return pd.Series(matched.to_numpy(zero_copy_only=False), index=values.index)
