@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STUDY := fixtures/plmsc-spms
 OUT := build/plmsc-spms
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-stages clean
 
 $(BIN)/trialbridge: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -31,6 +31,12 @@ bench: $(BIN)/trialbridge
 	$(BIN)/python -m bench.fhir --rows 1000000
 	$(BIN)/python -m bench.validate --rows 1000000
 	$(BIN)/python -m bench.push --rows 10000
+
+# Every stage on a scaled copy of the study (2,000 subjects, 1M LB records) beside the floors
+# (pyreadstat, pyarrow, orjson), and the whole convert at 1/16, 1/4 and 1x; work in progress
+# (issue 8): the 1x run takes longer than `make bench` may
+bench-stages: $(BIN)/trialbridge
+	$(BIN)/python -m bench.stages --subjects 2000
 
 clean:
 	rm -rf $(VENV) build
