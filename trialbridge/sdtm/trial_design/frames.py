@@ -10,10 +10,14 @@ from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import domain_meta
 
 
-def dataset(name: str, rows: list[dict[str, Any]], study_id: str) -> Dataset:
-    """Rows -> a finalized dataset of domain `name`, with STUDYID and DOMAIN filled in."""
+def dataset(name: str, rows: list[dict[str, Any]] | pd.DataFrame, study_id: str) -> Dataset:
+    """Rows (or a frame) -> a finalized dataset of domain `name`, with STUDYID and DOMAIN
+    filled in."""
     meta = domain_meta(name)
-    frame = pd.DataFrame(rows, columns=sorted({k for r in rows for k in r}) or None)
+    if isinstance(rows, pd.DataFrame):
+        frame = rows[sorted(rows.columns)].copy()
+    else:
+        frame = pd.DataFrame(rows, columns=sorted({k for r in rows for k in r}) or None)
     frame.insert(0, "STUDYID", study_id)
     if meta.variable("DOMAIN"):
         frame.insert(1, "DOMAIN", name)

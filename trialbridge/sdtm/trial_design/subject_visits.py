@@ -43,11 +43,12 @@ def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     dates = _visit_dates(datasets)
     grouped = dates.sort_values("DATE", kind="stable").groupby(["USUBJID", "VISITNUM"])
     sv = grouped.agg(
-        VISIT=("VISIT", "first"),
-        SVSTDTC=("DATE", "first"),
-        SVENDTC=("DATE", "last"),
-        DOMAINS=("DOMAIN", lambda d: ", ".join(sorted(set(d)))),
+        VISIT=("VISIT", "first"), SVSTDTC=("DATE", "first"), SVENDTC=("DATE", "last")
     ).reset_index()
+    keys = ["USUBJID", "VISITNUM"]
+    seen = dates[[*keys, "DOMAIN"]].drop_duplicates().sort_values([*keys, "DOMAIN"])
+    domains = seen.groupby(keys)["DOMAIN"].agg(", ".join).rename("DOMAINS").reset_index()
+    sv = sv.merge(domains, on=keys, how="left")
     planned = {v.visitnum: v for v in study.visits}
     is_planned = sv["VISITNUM"].isin(list(planned))
     sv["VISITDY"] = sv["VISITNUM"].map({n: v.day for n, v in planned.items()}).astype("float64")
@@ -58,4 +59,4 @@ def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     sv["SVSTDY"] = study_day(sv["SVSTDTC"], reference)
     sv["SVENDY"] = study_day(sv["SVENDTC"], reference)
     sv = sv.drop(columns="DOMAINS").sort_values(["USUBJID", "VISITNUM"], ignore_index=True)
-    return dataset("SV", sv.to_dict("records"), study.studyid)
+    return dataset("SV", sv, study.studyid)
