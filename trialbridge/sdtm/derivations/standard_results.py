@@ -85,16 +85,22 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
-    """Round away binary noise from unit conversion (0.1 * 3 -> 0.3)."""
-    finite = values.to_numpy(dtype="float64")
-    text = np.char.mod(f"%.{digits}g", finite)
-    return pd.Series(text.astype("float64"), index=values.index).where(values.notna())
+    """Round away binary noise from unit conversion (0.1 * 3 -> 0.3), each distinct value
+    once (results repeat)."""
+    codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=True)
+    rounded = np.char.mod(f"%.{digits}g", np.asarray(uniques, dtype="float64")).astype("float64")
+    spread = np.append(rounded, np.nan)[codes]
+    return pd.Series(spread, index=values.index)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """Shortest text that reads back as the same number, never in exponent notation."""
-    text = values.astype("str").str.replace(r"\.0$", "", regex=True)
+    """Shortest text that reads back as the same number, never in exponent notation; each
+    distinct value written once."""
+    codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="float64")
+    text = distinct.astype("str").str.replace(r"\.0$", "", regex=True)
     exponent = text.str.contains("e", regex=False).fillna(False).astype(bool)
     if exponent.any():  # rare: 1e-05, 1e+16; positional text keeps STRESC readable
-        text[exponent] = [np.format_float_positional(v, trim="-") for v in values[exponent]]
-    return text.where(values.notna())
+        text[exponent] = [np.format_float_positional(v, trim="-") for v in distinct[exponent]]
+    spread = np.append(text.to_numpy(dtype=object), None)[codes]
+    return pd.Series(spread, index=values.index, dtype="str")
