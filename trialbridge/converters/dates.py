@@ -85,7 +85,22 @@ def _extract(dates: pd.Series, fmt: str, unknown: list[str]) -> pd.DataFrame:
 def assemble(
     dates: pd.Series, fmt: str, unknown: list[str], times: pd.Series | None = None
 ) -> Assembled:
-    """ISO 8601 text for each value; missing in, missing out."""
+    """ISO 8601 text for each value; missing in, missing out. Each distinct (date, time) is
+    worked out once: a million records hold a few thousand."""
+    pairs = pd.DataFrame({"date": dates, "time": times if times is not None else ""})
+    codes = pairs.groupby(["date", "time"], dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    once = _assemble(dates.iloc[first], fmt, unknown, None if times is None else times.iloc[first])
+
+    def spread(values: pd.Series) -> pd.Series:
+        return pd.Series(values.to_numpy()[codes], index=dates.index, dtype=values.dtype)
+
+    return Assembled(spread(once.iso), spread(once.bad_date), spread(once.bad_time))
+
+
+def _assemble(
+    dates: pd.Series, fmt: str, unknown: list[str], times: pd.Series | None = None
+) -> Assembled:
     present = dates.notna()
     parts = _extract(dates, fmt, unknown)
     bad = present & parts["y"].isna()
