@@ -21,7 +21,7 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
         return
     unit = frame.get(f"{p}ORRESU", pd.Series(pd.NA, index=frame.index, dtype="str"))
     testcd = frame[f"{p}TESTCD"]
-    unknown = sorted(set(domain.spec.standard_units) - set(testcd.dropna()))
+    unknown = sorted(set(domain.spec.standard_units) - set(testcd.dropna().unique()))
     if unknown:
         raise UserError(
             f"standard_units names {', '.join(unknown)}, which no {p} record has",

@@ -37,6 +37,18 @@ def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
     return stacked.loc[complete]
 
 
+def _domains(dates: pd.DataFrame) -> pd.DataFrame:
+    """The datasets each visit was seen in, as "LB, VS": each dataset a bit, the bits of a
+    visit summed, and each distinct sum written once."""
+    keys = ["USUBJID", "VISITNUM"]
+    seen = dates[[*keys, "DOMAIN"]].drop_duplicates()
+    names = sorted(seen["DOMAIN"].unique())
+    bit = seen["DOMAIN"].map({name: 1 << i for i, name in enumerate(names)}).astype("int64")
+    masks = bit.groupby([seen["USUBJID"], seen["VISITNUM"]]).sum()
+    text = {m: ", ".join(n for i, n in enumerate(names) if m >> i & 1) for m in masks.unique()}
+    return masks.map(text).rename("DOMAINS").reset_index()
+
+
 def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     """SVSTDTC / SVENDTC are the first and last dates seen for the visit (complete dates only,
     ISO text sorts in time order). Planned visits are SVPRESP=Y and SVOCCUR=Y."""
@@ -45,10 +57,7 @@ def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     sv = grouped.agg(
         VISIT=("VISIT", "first"), SVSTDTC=("DATE", "first"), SVENDTC=("DATE", "last")
     ).reset_index()
-    keys = ["USUBJID", "VISITNUM"]
-    seen = dates[[*keys, "DOMAIN"]].drop_duplicates().sort_values([*keys, "DOMAIN"])
-    domains = seen.groupby(keys)["DOMAIN"].agg(", ".join).rename("DOMAINS").reset_index()
-    sv = sv.merge(domains, on=keys, how="left")
+    sv = sv.merge(_domains(dates), on=["USUBJID", "VISITNUM"], how="left")
     planned = {v.visitnum: v for v in study.visits}
     is_planned = sv["VISITNUM"].isin(list(planned))
     sv["VISITDY"] = sv["VISITNUM"].map({n: v.day for n, v in planned.items()}).astype("float64")
