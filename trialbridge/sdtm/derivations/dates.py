@@ -49,11 +49,21 @@ def _moment(text: pd.Series) -> pd.Series:
     return stamp.where(_has_time(text), _date_part(text))
 
 
-def on_or_after(left: pd.Series, right: pd.Series) -> pd.Series:
-    """left >= right for ISO 8601 values; on the same date without both times, it counts as true."""
-    lt, l_time = moment(left)
-    rt, r_time = moment(right)
-    same_day = date_part(left) == date_part(right)
+Moment = tuple[pd.Series, pd.Series, pd.Series]  # (datetime, has_time, calendar date)
+
+
+def moments(iso: pd.Series) -> Moment:
+    """What on_or_after needs of a column, to work out once where it is compared often."""
+    stamp, has_time = moment(iso)
+    return stamp, has_time, date_part(iso)
+
+
+def on_or_after(left: pd.Series | Moment, right: pd.Series) -> pd.Series:
+    """left >= right for ISO 8601 values; on the same date without both times, it counts as
+    true. `left` may be given as its moments()."""
+    lt, l_time, l_day = left if isinstance(left, tuple) else moments(left)
+    rt, r_time, r_day = moments(right)
+    same_day = l_day == r_day
     return ((lt >= rt) | (same_day & ~(l_time & r_time))).fillna(False).astype(bool)
 
 

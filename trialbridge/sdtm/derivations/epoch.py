@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
-from trialbridge.sdtm.derivations.dates import date_part, date_variable, on_or_after, per_subject
+from trialbridge.sdtm.derivations.dates import (
+    date_part,
+    date_variable,
+    moments,
+    on_or_after,
+    per_subject,
+)
 from trialbridge.study import Study
 
 
@@ -29,10 +35,11 @@ def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
     if date_var is None:
         return
     arm = per_subject(frame, dm, "ACTARMCD").fillna(per_subject(frame, dm, "ARMCD"))
+    when = moments(frame[date_var])  # compared with every element's start
     for planned in study.arms:
         in_arm = arm == planned.armcd
         for etcd in planned.elements:
             epoch = next(e.epoch for e in study.elements if e.etcd == etcd)
             starts = frame["USUBJID"].map(element_starts(dm, study, etcd))
-            entered = in_arm & starts.notna() & on_or_after(frame[date_var], starts)
+            entered = in_arm & starts.notna() & on_or_after(when, starts)
             frame.loc[entered, "EPOCH"] = epoch
