@@ -152,3 +152,32 @@ def test_special_missing_values_and_short_numbers_are_read():
     assert np.isnan(from_ibm(np.frombuffer(raw, dtype=np.uint8).reshape(2, 8))).all()
     short = np.frombuffer(bytes.fromhex("41100000"), dtype=np.uint8).reshape(1, 4)
     assert from_ibm(short).tolist() == [1.0]
+
+
+def test_a_file_that_is_not_xpt_is_one_line(tmp_path):
+    from tests.helpers import run_cli
+
+    (tmp_path / "ae.xpt").write_bytes(b"PK\x03\x04 not a transport file")
+    result = run_cli("validate", tmp_path, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"error: {tmp_path / 'ae.xpt'}: not a SAS XPORT v5 file; give an .xpt file written as"
+        " XPT v5"
+    )
+
+
+def test_a_truncated_xpt_file_is_one_line(tmp_path):
+    from tests.helpers import run_cli
+
+    frame = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "AESEQ": [1.0, 2.0]})
+    whole = tmp_path / "whole.xpt"
+    pyreadstat.write_xport(frame, str(whole), table_name="AE", file_format_version=5)
+    folder = tmp_path / "sdtm"
+    folder.mkdir()
+    (folder / "ae.xpt").write_bytes(whole.read_bytes()[:-75])  # the second record cut short
+    result = run_cli("validate", folder, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"error: {folder / 'ae.xpt'}: XPT file ends inside a record (truncated?); copy or"
+        " export the file again"
+    )

@@ -61,6 +61,11 @@ def read_xport(path: Path) -> Xport:
     body = data[obs + RECORD :]
     end = body.find(_MEMBER_HEAD)
     body = body if end < 0 else body[:end]
+    width = max((v.position + v.width for v in variables), default=0)
+    if width and body[_row_count(body, width) * width :].strip(b" "):
+        raise UserError(
+            "XPT file ends inside a record (truncated?)", path, "copy or export the file again"
+        )
     return Xport(name, label, variables, _frame(body, variables))
 
 
