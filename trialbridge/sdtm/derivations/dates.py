@@ -12,23 +12,25 @@ COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 def date_part(iso: pd.Series) -> pd.Series:
     """The calendar date of complete ISO 8601 dates; NaT for partial or missing ones."""
-    return _per_value(iso, _date_part)
+    return _per_value(iso, _date_part)[0]
 
 
 def moment(iso: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(datetime, has_time) for complete dates; the datetime is midnight when no time is given."""
-    stamp = _per_value(iso, _moment)
-    has_time = _per_value(iso, _has_time)
-    return stamp, has_time.fillna(False).astype(bool)
+    stamp, has_time, _ = moments(iso)
+    return stamp, has_time
 
 
-def _per_value(iso: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """`parse` on each distinct value once, spread back to the records (dates repeat)."""
+def _per_value(iso: pd.Series, *parsers: Callable[[pd.Series], pd.Series]) -> list[pd.Series]:
+    """Each parser on each distinct value once, spread back to the records (dates repeat)."""
     codes, uniques = pd.factorize(iso, use_na_sentinel=True)
-    parsed = parse(pd.Series(uniques, dtype="str"))
-    values = parsed.to_numpy()
-    missing = np.array(["NaT"], dtype=values.dtype) if values.dtype.kind == "M" else [False]
-    return pd.Series(np.concatenate([values, missing])[codes], index=iso.index)
+    distinct = pd.Series(uniques, dtype="str")
+    spread = []
+    for parse in parsers:
+        values = parse(distinct).to_numpy()
+        missing = np.array(["NaT"], dtype=values.dtype) if values.dtype.kind == "M" else [False]
+        spread.append(pd.Series(np.concatenate([values, missing])[codes], index=iso.index))
+    return spread
 
 
 def _date_part(text: pd.Series) -> pd.Series:
@@ -53,9 +55,10 @@ Moment = tuple[pd.Series, pd.Series, pd.Series]  # (datetime, has_time, calendar
 
 
 def moments(iso: pd.Series) -> Moment:
-    """What on_or_after needs of a column, to work out once where it is compared often."""
-    stamp, has_time = moment(iso)
-    return stamp, has_time, date_part(iso)
+    """(datetime, has_time, calendar date), from one pass over the distinct values: what
+    on_or_after needs of a column, to work out once where it is compared often."""
+    stamp, has_time, day = _per_value(iso, _moment, _has_time, _date_part)
+    return stamp, has_time.fillna(False).astype(bool), day
 
 
 def on_or_after(left: pd.Series | Moment, right: pd.Series) -> pd.Series:
