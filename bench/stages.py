@@ -64,12 +64,14 @@ class Memory:
         self._running = False
 
     def _sample(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
+        while self._running:
+            self._read()
+            time.sleep(0.005)
+
+    def _read(self) -> None:
         with open("/proc/self/statm") as handle:
-            while self._running:
-                handle.seek(0)
-                self.peak = max(self.peak, int(handle.read().split()[1]) * page)
-                time.sleep(0.005)
+            resident = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        self.peak = max(self.peak, resident)
 
     @contextmanager
     def watch(self) -> Iterator[None]:
@@ -81,6 +83,7 @@ class Memory:
         finally:
             self._running = False
             sampler.join()
+            self._read()  # work that held the GIL throughout still counts at its end
 
 
 def timed(stages: list[Stage], name: str, rows: int, work: Callable[[], Any]) -> Any:

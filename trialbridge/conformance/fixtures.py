@@ -1,8 +1,9 @@
 """A rule's fixture as Datasets and a define.xml description. Datasets are written as columns
 of values in the rule's YAML, typed by the SDTMIG metadata where the domain has some (Num
-variables as numbers); `_labels` gives variable labels and `_file` the file the dataset came
-from (name, size, stored types and lengths). The top-level `_define` key describes a
-define.xml: dataset -> label and variables (label, type, length, mandatory, terms)."""
+variables as numbers); `_labels` gives variable labels, `_label` the dataset label and `_file`
+the file the dataset came from (name, size, stored types and lengths). The top-level
+`_define` key describes a define.xml: dataset -> label and variables (label, type, length,
+mandatory, terms)."""
 
 from __future__ import annotations
 
