@@ -49,6 +49,8 @@ def arrow_text(values: pd.Series) -> pa.Array:
 
 def populated(values: pd.Series) -> pd.Series:
     """Has a value: not null and not blank text."""
+    if values.dtype.kind in "biufc":  # a number's text is never blank
+        return values.notna()
     return values.notna() & values.astype("str").str.strip().ne("")
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset
-from trialbridge.sdtm.define_read import Define
+from trialbridge.sdtm.define_read import Define, DefinedDataset
 from trialbridge.sdtm.metadata import VariableMeta, standard_domains
 
 
@@ -37,6 +37,10 @@ class Context:
         domains the shipped SDTMIG tables do not describe."""
         meta = standard_domains().get(self.domain)
         return meta.variables if meta is not None else self.dataset.meta.variables
+
+    def defined(self) -> DefinedDataset | None:
+        """define.xml's description of this dataset, if there is a define.xml that has one."""
+        return (self.define or {}).get(self.dataset.name)
 
     def column(self, variable: str) -> pd.Series | None:
         name = self.name(variable)

@@ -23,8 +23,6 @@ def all_empty(context: Context, core: str) -> list[Issue]:
 
 
 def _empty(values: pd.Series) -> bool:
-    if values.dtype.kind in "biufc":  # a number's text is never blank
-        return not values.notna().any()
     if isinstance(values.dtype, pd.StringDtype):  # text: each distinct value once
         values = pd.Series(values.unique(), dtype=values.dtype)
     return not populated(values).any()

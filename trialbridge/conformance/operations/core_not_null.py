@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
+from trialbridge.conformance.conditions import populated
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
 from trialbridge.sdtm.metadata import standard_domains
@@ -15,11 +14,5 @@ def required_not_null(context: Context) -> list[Issue]:
     found: list[Issue] = []
     for variable in meta.variables if meta else ():
         if variable.core == "Req" and variable.name in context.frame:
-            found += rows(_blank(context.frame[variable.name]), variable.name)
+            found += rows(~populated(context.frame[variable.name]), variable.name)
     return found
-
-
-def _blank(values: pd.Series) -> pd.Series:
-    if values.dtype.kind in "biufc":  # a number's text is never blank
-        return values.isna()
-    return values.isna() | values.astype("str").str.strip().eq("")

@@ -11,7 +11,7 @@ from trialbridge.conformance.operations import operation
 
 @operation("define_label")
 def define_label(context: Context, of: Literal["variable", "dataset"]) -> list[Issue]:
-    described = (context.define or {}).get(context.dataset.name)
+    described = context.defined()
     if described is None:
         return []
     if of == "dataset":

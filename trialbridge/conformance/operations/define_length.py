@@ -11,7 +11,7 @@ from trialbridge.conformance.operations import operation
 
 @operation("define_length")
 def define_length(context: Context) -> list[Issue]:
-    described = (context.define or {}).get(context.dataset.name)
+    described = context.defined()
     if described is None:
         return []
     found = []

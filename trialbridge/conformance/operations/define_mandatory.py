@@ -9,7 +9,7 @@ from trialbridge.conformance.operations import operation
 
 @operation("define_mandatory")
 def define_mandatory(context: Context) -> list[Issue]:
-    described = (context.define or {}).get(context.dataset.name)
+    described = context.defined()
     if described is None:
         return []
     found = []

@@ -12,7 +12,7 @@ from trialbridge.sdtm.define_read import NUMERIC_TYPES
 
 @operation("define_type")
 def define_type(context: Context) -> list[Issue]:
-    described = (context.define or {}).get(context.dataset.name)
+    described = context.defined()
     if described is None:
         return []
     found = []

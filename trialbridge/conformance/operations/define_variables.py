@@ -11,7 +11,7 @@ from trialbridge.conformance.operations import operation
 
 @operation("define_variables")
 def define_variables(context: Context, missing_from: Literal["define", "dataset"]) -> list[Issue]:
-    described = (context.define or {}).get(context.dataset.name)
+    described = context.defined()
     if described is None:
         return []
     listed = [v.name for v in described.variables]

@@ -8,8 +8,8 @@ import pandas as pd
 
 from trialbridge.conformance.conditions import populated
 from trialbridge.conformance.context import Context, Issue, rows
-from trialbridge.conformance.keys import key_text
 from trialbridge.conformance.operations import operation
+from trialbridge.fhir.ids import key_text
 
 NEEDED = ("RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL")
 
@@ -27,7 +27,8 @@ def relrec_parent(context: Context) -> list[Issue]:
             missing[records.index] = True
             continue
         subject_level = populated(records["USUBJID"])
-        known = set(zip(parent.frame["USUBJID"], key_text(parent.frame[idvar]), strict=True))
+        keys = key_text(parent.frame[idvar]).to_pylist()
+        known = set(zip(parent.frame["USUBJID"], keys, strict=True))
         pairs = zip(records["USUBJID"], records["IDVARVAL"].astype("str").str.strip(), strict=True)
         absent = pd.Series([p not in known for p in pairs], index=records.index)
         missing[records.index] = subject_level & absent

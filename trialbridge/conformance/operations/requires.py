@@ -7,14 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from trialbridge.conformance.conditions import populated
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
-
-
-def _populated(values: pd.Series) -> pd.Series:
-    if values.dtype.kind in "biufc":  # a number's text is never blank
-        return values.notna()
-    return values.notna() & values.astype("str").str.strip().ne("")
 
 
 @operation("requires")
@@ -30,7 +25,7 @@ def requires(
         column = context.column(variable)
         if column is None:
             return []
-        condition &= _populated(column)
+        condition &= populated(column)
     for variable, wanted in (when or {}).items():
         column = context.column(variable)
         if column is None:
@@ -39,5 +34,5 @@ def requires(
     target = context.column(then)
     if target is None:
         return rows(condition, context.name(then)) if condition.any() else []
-    ok = _populated(target) if equals is None else target.eq(equals)
+    ok = populated(target) if equals is None else target.eq(equals)
     return rows(condition & ~ok, context.name(then), target)

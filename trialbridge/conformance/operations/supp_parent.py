@@ -6,6 +6,7 @@ import pandas as pd
 
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
+from trialbridge.fhir.ids import key_text
 
 
 @operation("supp_parent")
@@ -23,9 +24,8 @@ def supp_parent(context: Context) -> list[Issue]:
         elif name not in parent.frame:
             missing[records.index] = True
         else:
-            values = parent.frame[name]
-            text = values.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
-            known = set(zip(parent.frame["USUBJID"], text, strict=True))
+            keys = key_text(parent.frame[name]).to_pylist()
+            known = set(zip(parent.frame["USUBJID"], keys, strict=True))
             pairs = zip(
                 records["USUBJID"], records["IDVARVAL"].astype(str).str.strip(), strict=True
             )
