@@ -30,7 +30,7 @@ from trialbridge.sdtm.define_model import Builder
 from trialbridge.sdtm.define_read import Define, read_define
 from trialbridge.sdtm.read import read_folder
 from trialbridge.sdtm.write import write_text
-from trialbridge.study import Study, load_study
+from trialbridge.study import Study, StudyFolder, load_study
 
 FORMATS = ("xpt", "json", "ndjson", "fhir")
 
@@ -43,12 +43,12 @@ class Converted:
     findings: list[Finding]
 
 
-def terminology_for(study_dir: Path, ct_file: Path | None, declared: str | None) -> Terminology:
+def terminology_for(folder: StudyFolder, ct_file: Path | None) -> Terminology:
     """The CT to use: an explicit file, else the study's declared file, else the shipped subset."""
     if ct_file is not None:
         return load_terminology(ct_file)
-    if declared:
-        return load_terminology(study_dir / declared)
+    if folder.study.terminology:
+        return load_terminology(folder.path_of("terminology", folder.study.terminology))
     return shipped_terminology()
 
 
@@ -80,7 +80,7 @@ def convert(
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError("the output path is a file", out_dir, "give a folder for --out")
     folder = load_study(study_dir)
-    ct = terminology_for(study_dir, ct_file, folder.study.terminology)
+    ct = terminology_for(folder, ct_file)
     built = build(folder, ct)
     datasets = built.datasets
     if "xpt" in formats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from trialbridge.errors import UserError
-from trialbridge.yamlio import Lines, load_model
+from trialbridge.yamlio import Lines, line_of, read_yaml, validate
 
 
 def _iso_text(value: object) -> object:
@@ -38,20 +38,55 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    """A native record table: one export file and how to read it."""
+    """A native record table: one export file and how to read it.
+
+    CSV and XLSX exports hold one form each. An EDC export holds every form: a source then
+    names the part it reads (an ODM ItemGroupDef OID, a REDCap instrument), and the export is
+    parsed once for all the sources that read it."""
 
     name: str
     file: str
-    format: Literal["csv", "xlsx"] | None = None
+    format: Literal["csv", "xlsx", "odm", "redcap"] | None = None
     sheet: str | None = None
     delimiter: str = ","
     encoding: str = "utf-8"
     missing: list[str] = Field(default_factory=lambda: [""])
+    item_group: str | None = Field(default=None, description="ODM: the ItemGroupDef OID read")
+    metadata: str | None = Field(
+        default=None, description="ODM: a file holding the MetaDataVersion, when `file` has none"
+    )
+    instrument: str | None = Field(default=None, description="REDCap: the instrument read")
+    dictionary: str | None = Field(default=None, description="REDCap: the data dictionary CSV")
+    events: str | None = Field(
+        default=None, description="REDCap: the instrument-event mapping CSV (longitudinal)"
+    )
 
     @property
     def kind(self) -> str:
         """The reader to use: explicit, else from the file extension."""
-        return self.format or ("xlsx" if self.file.lower().endswith(".xlsx") else "csv")
+        if self.format:
+            return self.format
+        suffix = self.file.lower().rsplit(".", 1)[-1]
+        return {"xlsx": "xlsx", "xml": "odm"}.get(suffix, "csv")
+
+    @model_validator(mode="after")
+    def _options_fit_format(self) -> Source:
+        needed = {"odm": ("item_group",), "redcap": ("instrument", "dictionary")}
+        allowed = {
+            "csv": {"delimiter", "encoding", "missing"},
+            "xlsx": {"sheet", "missing"},
+            "odm": {"item_group", "metadata"},
+            "redcap": {"instrument", "dictionary", "events", "encoding", "missing"},
+        }
+        shown = {"csv": "a CSV", "xlsx": "an XLSX", "odm": "an ODM", "redcap": "a REDCap"}
+        for option in needed.get(self.kind, ()):
+            if getattr(self, option) is None:
+                raise ValueError(f"{shown[self.kind]} source needs '{option}'")
+        own = {"name", "file", "format"}
+        extra = sorted(set(self.model_fields_set) - own - allowed[self.kind])
+        if extra:
+            raise ValueError(f"'{extra[0]}' does not apply to {shown[self.kind]} source")
+        return self
 
 
 class Site(Strict):
@@ -227,6 +262,17 @@ class Study(Strict):
         return {site.siteid: site.country for site in self.sites}
 
 
+class Inherited(BaseModel):
+    """The study.yaml a variant `extends`: where it lives and how errors name it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    root: Path
+    shown: str
+    lines: Lines
+    keys: frozenset[str]
+
+
 class StudyFolder(BaseModel):
     """A loaded study folder: the definition, where it lives, and its YAML line map."""
 
@@ -235,24 +281,85 @@ class StudyFolder(BaseModel):
     root: Path
     study: Study
     lines: Lines
+    base: Inherited | None = None
 
     @property
     def path(self) -> Path:
         return self.root / "study.yaml"
 
+    def where(self, *path: Any) -> str:
+        """`file:line` of a study.yaml key path, in the file the key was read from."""
+        shown, lines = self._origin(path[0] if path else None)
+        line = line_of(lines, path)
+        return f"{shown}:{line}" if line else shown
+
+    def _origin(self, key: Any) -> tuple[str, Lines]:
+        if self.base is not None and key in self.base.keys:
+            return self.base.shown, self.base.lines
+        return "study.yaml", self.lines
+
     def source_path(self, source: Source) -> Path:
-        return self.root / source.file
+        return self.path_of("sources", source.file)
+
+    def path_of(self, key: str, relative: str) -> Path:
+        """A path given under a top-level key, relative to the folder of the file that set it."""
+        if self.base is not None and key in self.base.keys:
+            return self.base.root / relative
+        return self.root / relative
 
     def spec_path(self, name: str) -> Path:
-        return self.root / "mappings" / name
+        """The folder's own mappings/NAME, else the extended study's."""
+        own = self.root / "mappings" / name
+        if self.base is None or own.is_file():
+            return own
+        return self.base.root / "mappings" / name
+
+    def spec_shown(self, name: str) -> str:
+        path = self.spec_path(name)
+        if self.base is not None and path.parent.parent == self.base.root:
+            return str(Path(self.base.shown).parent / "mappings" / name)
+        return f"mappings/{name}"
 
 
 def load_study(root: Path) -> StudyFolder:
-    """Load and validate `root/study.yaml`."""
+    """Load and validate `root/study.yaml`, overlaid on the study.yaml it `extends`, if any."""
     if not root.is_dir():
         raise UserError("study folder not found", root, "give the folder that holds study.yaml")
     path = root / "study.yaml"
     if not path.is_file():
         raise UserError("no study.yaml in the study folder", root, "create study.yaml")
-    study, lines = load_model(path, Study, "study.yaml")
-    return StudyFolder(root=root, study=study, lines=lines)
+    data, lines = read_yaml(path, "study.yaml")
+    base = _extended(root, data, lines)
+    if base is None:
+        study = validate(data, Study, lambda key: ("study.yaml", lines))
+        return StudyFolder(root=root, study=study, lines=lines)
+    base_data, inherited = base
+    own = {k: v for k, v in data.items() if k != "extends"}
+    merged = {**{k: v for k, v in base_data.items() if k not in own}, **own}
+    inherited = inherited.model_copy(update={"keys": frozenset(base_data) - set(own)})
+    folder = StudyFolder.model_construct(root=root, lines=lines, base=inherited)
+    study = validate(merged, Study, folder._origin)
+    return StudyFolder(root=root, study=study, lines=lines, base=inherited)
+
+
+def _extended(root: Path, data: Any, lines: Lines) -> tuple[dict, Inherited] | None:
+    """The base study.yaml's data, when this one says `extends: PATH`."""
+    if not isinstance(data, dict) or "extends" not in data:
+        return None
+    shown = str(data["extends"])
+    where = f"study.yaml:{line_of(lines, ('extends',))}"
+    path = root / shown
+    if not path.is_file():
+        raise UserError(
+            f"extends '{shown}': no such file", where, "give the path of the base study.yaml"
+        )
+    base_data, base_lines = read_yaml(path, shown)
+    if not isinstance(base_data, dict):
+        raise UserError("a study.yaml must be a mapping of keys", shown)
+    if "extends" in base_data:
+        raise UserError(
+            f"extends '{shown}', which itself extends another study",
+            where,
+            "extend the base study directly: one level only",
+        )
+    return base_data, Inherited(root=path.parent, shown=shown, lines=base_lines, keys=frozenset())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,10 +98,17 @@ def load_model(path: Path, model: type[M], shown: str | None = None) -> tuple[M,
     """Read `path` and validate it as `model`; a validation error names file and line."""
     shown = shown or str(path)
     data, lines = read_yaml(path, shown)
+    return validate(data, model, lambda key: (shown, lines)), lines
+
+
+def validate(data: Any, model: type[M], origin: Callable[[Any], tuple[str, Lines]]) -> M:
+    """Validate parsed YAML as `model`. `origin(top_level_key)` gives the file shown and the
+    line map that key was read from (a study.yaml may inherit keys from another file)."""
     try:
-        return model.model_validate(data if data is not None else {}), lines
+        return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         first = exc.errors()[0]
+        shown, lines = origin(first["loc"][0] if first["loc"] else None)
         loc = _yaml_path(lines, first["loc"])
         line = line_of(lines, loc)
         missing = first["loc"][-1] if first["type"] == "missing" and first["loc"] else None

@@ -75,10 +75,10 @@ class Mapper:
         specs: dict[str, tuple[DomainSpec, Lines, str]] = {}
         for i, name in enumerate(self.folder.study.domains):
             path = self.folder.spec_path(name)
-            shown = f"mappings/{name}"
+            shown = self.folder.spec_shown(name)
             if not path.is_file():
-                line = line_of(self.folder.lines, ("domains", i))
-                raise UserError(f"mapping spec '{shown}' not found", f"study.yaml:{line}")
+                where = self.folder.where("domains", i)
+                raise UserError(f"mapping spec '{shown}' not found", where)
             spec, lines = load_model(path, DomainSpec, shown)
             if spec.domain in specs:
                 raise UserError(f"domain {spec.domain} is mapped by two specs", shown)

@@ -27,10 +27,7 @@ def _dm_variable(name: str, where: str, what: str) -> None:
 
 
 def _study_references(folder: StudyFolder, specs: Specs) -> None:
-    study, lines = folder.study, folder.lines
-
-    def where(*path: Any) -> str:
-        return f"study.yaml:{line_of(lines, path)}"
+    study, where = folder.study, folder.where
 
     for variable, rule in study.reference_dates.items():
         _dm_variable(variable, where("reference_dates", variable), "reference date")

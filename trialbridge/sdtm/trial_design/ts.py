@@ -12,7 +12,6 @@ from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.sdtm.trial_design.frames import dataset
 from trialbridge.study import StudyFolder, SummaryParameter
-from trialbridge.yamlio import line_of
 
 
 @cache
@@ -73,7 +72,7 @@ def build(folder: StudyFolder, dm: Dataset, ct: Terminology) -> Dataset:
 def _where(folder: StudyFolder, index: int) -> str:
     if index < 0:
         return "study.yaml"
-    return f"study.yaml:{line_of(folder.lines, ('trial_summary', index))}"
+    return folder.where("trial_summary", index)
 
 
 def _record(param: SummaryParameter, ct: Terminology, where: str) -> dict[str, Any]:

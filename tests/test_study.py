@@ -1,0 +1,80 @@
+"""study.yaml `extends`: a variant folder inherits every key it does not set."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trialbridge.errors import UserError
+from trialbridge.study import load_study
+
+BASE = Path(__file__).parent.parent / "fixtures" / "plmsc-spms"
+
+
+def _variant(tmp_path: Path, text: str) -> Path:
+    shutil.copytree(BASE, tmp_path / "base")
+    variant = tmp_path / "variant"
+    variant.mkdir()
+    (variant / "study.yaml").write_text(text)
+    return variant
+
+
+def test_variant_inherits_keys_and_resolves_paths_where_they_were_set(tmp_path: Path):
+    variant = _variant(
+        tmp_path,
+        "extends: ../base/study.yaml\n"
+        "sources:\n  - {name: demographics, file: raw/dm.csv}\n"
+        "domains: [dm.yaml]\n",
+    )
+    (variant / "mappings").mkdir()
+    (variant / "mappings" / "dm.yaml").write_text("domain: DM\n")
+    folder = load_study(variant)
+    assert folder.study.studyid == "PLMSC-SPMS"  # inherited
+    assert [s.name for s in folder.study.sources] == ["demographics"]  # overridden
+    assert folder.source_path(folder.study.sources[0]) == variant / "raw" / "dm.csv"
+    assert folder.spec_path("dm.yaml") == variant / "mappings" / "dm.yaml"
+    assert folder.spec_path("ae.yaml").resolve() == tmp_path / "base" / "mappings" / "ae.yaml"
+    assert folder.spec_shown("ae.yaml") == "../base/mappings/ae.yaml"
+    assert folder.where("domains", 0) == "study.yaml:4"
+    assert folder.where("trial_summary", 0) == "../base/study.yaml:70"
+
+
+def test_inherited_sources_stay_relative_to_the_base(tmp_path: Path):
+    variant = _variant(tmp_path, "extends: ../base/study.yaml\nstudyid: OTHER\n")
+    folder = load_study(variant)
+    source = folder.study.source("vitals")
+    assert folder.source_path(source).resolve() == tmp_path / "base" / "raw" / "vitals.csv"
+
+
+def test_an_error_in_an_inherited_key_names_the_base_file(tmp_path: Path):
+    variant = _variant(tmp_path, "extends: ../base/study.yaml\n")
+    study = tmp_path / "base" / "study.yaml"
+    study.write_text(study.read_text().replace("planned_subjects: 5", "planned_subjects: five"))
+    with pytest.raises(UserError) as caught:
+        load_study(variant)
+    assert caught.value.line() == (
+        "../base/study.yaml:68: planned_subjects: Input should be a valid integer, unable to "
+        "parse string as an integer; see docs/mapping-language.md"
+    )
+
+
+def test_extends_a_missing_file(tmp_path: Path):
+    variant = _variant(tmp_path, "studyid: X\nextends: ../nowhere/study.yaml\n")
+    with pytest.raises(UserError) as caught:
+        load_study(variant)
+    assert caught.value.line() == (
+        "study.yaml:2: extends '../nowhere/study.yaml': no such file; "
+        "give the path of the base study.yaml"
+    )
+
+
+def test_extends_one_level_only(tmp_path: Path):
+    variant = _variant(tmp_path, "extends: ../base/study.yaml\n")
+    base = tmp_path / "base" / "study.yaml"
+    base.write_text("extends: ../other/study.yaml\n" + base.read_text())
+    with pytest.raises(UserError) as caught:
+        load_study(variant)
+    assert caught.value.line() == (
+        "study.yaml:1: extends '../base/study.yaml', which itself extends another study; "
+        "extend the base study directly: one level only"
+    )
