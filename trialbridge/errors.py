@@ -35,6 +35,10 @@ def at(file: str | Path, line: int | None = None, column: str | None = None) -> 
 
 
 def at_row(file: str | Path, row: int, column: str | None = None) -> str:
-    """A data location: `file, row N` or `file, row N, column C` (header is row 1)."""
+    """A data location: `file, row N` or `file, row N, column C` (header is row 1); in an
+    XML export (ODM), `file, line N, item C`: the record's line and the item's name."""
+    if str(file).lower().endswith(".xml"):
+        where = f"{file}, line {row}"
+        return f"{where}, item {column}" if column else where
     where = f"{file}, row {row}"
     return f"{where}, column {column}" if column else where

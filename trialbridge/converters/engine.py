@@ -11,7 +11,8 @@ import pandas as pd
 from pydantic import BaseModel
 
 from trialbridge.converters import references
-from trialbridge.converters.sources import COLUMN, LINEAGE, read_source
+from trialbridge.converters.source_tables import read_tables
+from trialbridge.converters.sources import COLUMN, LINEAGE
 from trialbridge.converters.transforms import (
     EvalContext,
     columns_used,
@@ -93,9 +94,7 @@ class Mapper:
 
     def source(self, name: str) -> pd.DataFrame:
         if name not in self.sources:
-            source = self.folder.study.source(name)
-            path = self.folder.source_path(source)
-            self.sources[name] = read_source(path, source, source.file)
+            self.sources.update(read_tables(self.folder, self.folder.study.source(name)))
         return self.sources[name]
 
     def table(self, name: str) -> pd.DataFrame:

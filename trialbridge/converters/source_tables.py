@@ -1,0 +1,27 @@
+"""Which reader a source needs, and which sources share one EDC export (read once)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trialbridge.converters.odm import read_odm
+from trialbridge.converters.sources import read_source
+from trialbridge.study import Source, StudyFolder
+
+
+def read_tables(folder: StudyFolder, source: Source) -> dict[str, pd.DataFrame]:
+    """The source's table; for an EDC export, the tables of every source reading it."""
+    if source.kind in ("csv", "xlsx"):
+        return {source.name: read_source(folder.source_path(source), source, source.file)}
+    shared = [s for s in folder.study.sources if _same_export(s, source)]
+    root = folder.path_of("sources", ".")
+    if source.kind == "odm":
+        return read_odm(root, shared)
+    from trialbridge.converters.redcap import read_redcap
+
+    return read_redcap(root, shared)
+
+
+def _same_export(one: Source, other: Source) -> bool:
+    fields = ("kind", "file", "metadata", "dictionary", "events", "encoding", "missing")
+    return all(getattr(one, f) == getattr(other, f) for f in fields)
