@@ -26,11 +26,13 @@ test: $(BIN)/trialbridge
 	$(BIN)/pytest
 
 # FHIR build + validation on a million-row LB (resources/s); push throughput against a real
-# FHIR server beside its raw ingest rate; results in build/bench/
+# FHIR server beside its raw ingest rate; an ODM export of 10 million ItemData read as source
+# tables (time, peak memory); results in build/bench/
 bench: $(BIN)/trialbridge
 	$(BIN)/python -m bench.fhir --rows 1000000
 	$(BIN)/python -m bench.validate --rows 1000000
 	$(BIN)/python -m bench.push --rows 10000
+	$(BIN)/python -m bench.odm --items 10000000
 
 # Every stage on a scaled copy of the study (2,000 subjects, 1M LB records) beside the floors
 # (pyreadstat, pyarrow, orjson), and the whole convert at 1/16, 1/4 and 1x; work in progress

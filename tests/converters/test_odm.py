@@ -240,3 +240,23 @@ def test_transactional_file_updates_removes_and_inserts_in_file_order(tmp_path: 
         ["001", "2", "2021-06-13", None, "12.9", 41],  # hgb inserted into the record
         # subject 002 removed; subject 003's record inserted, then removed
     ]
+
+
+def test_typed_item_data_audit_records_and_reference_data(tmp_path: Path):
+    """ODM 1.3's typed ItemDataFloat carries its value as text; an AuditRecord inside a group
+    is not an item; ItemGroupData under ReferenceData is not a subject's record."""
+    text = _small().replace(
+        '<ItemData ItemOID="I.HGB" Value="12.0"/>',
+        '<ItemDataFloat ItemOID="I.HGB">12.0</ItemDataFloat>\n'
+        '            <AuditRecord><UserRef UserOID="U.1"/><LocationRef LocationOID="01"/>'
+        "<DateTimeStamp>2021-07-01T10:00:00</DateTimeStamp></AuditRecord>",
+    )
+    reference = (
+        '  <ReferenceData StudyOID="S.1" MetaDataVersionOID="MDV.1">\n'
+        '    <ItemGroupData ItemGroupOID="IG.LAB"><ItemData ItemOID="I.HGB" Value="1"/>'
+        "</ItemGroupData>\n  </ReferenceData>\n"
+    )
+    text = text.replace("  <ClinicalData", reference + "  <ClinicalData", 1)
+    frame = _read(tmp_path, text)["lab"]
+    assert frame["hgb"].isna().tolist() == [False, True, False]
+    assert frame["hgb"].dropna().tolist() == ["13.1", "12.0"]

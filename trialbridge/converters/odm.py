@@ -12,7 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trialbridge.converters.odm_metadata import KEYS, Metadata
-from trialbridge.converters.odm_stream import REMOVED, Collected, Streamed, read_metadata, stream
+from trialbridge.converters.odm_stream import (
+    REMOVED,
+    Collected,
+    Records,
+    Streamed,
+    read_metadata,
+    stream,
+)
 from trialbridge.converters.odm_transactions import apply_transactions, refuse_duplicates
 from trialbridge.converters.odm_types import first_misfit
 from trialbridge.converters.sources import COLUMN, FILE, ROW
@@ -36,7 +43,13 @@ def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
         oid: _table(streamed, collected, path, first.file)
         for oid, collected in streamed.groups.items()
     }
-    return {s.name: tables[s.item_group or ""].copy() for s in sources}
+    seen: set[str] = set()
+    result = {}
+    for source in sources:  # a second source on the same group gets its own copy
+        group = source.item_group or ""
+        result[source.name] = tables[group].copy() if group in seen else tables[group]
+        seen.add(group)
+    return result
 
 
 def _metadata(root: Path, source: Source) -> Metadata | None:
@@ -54,54 +67,61 @@ def _metadata(root: Path, source: Source) -> Metadata | None:
 
 def _table(streamed: Streamed, collected: Collected, path: Path, shown: str) -> pd.DataFrame:
     meta = streamed.metadata
-    columns = dict(_keys(streamed, collected))
-    for oid, values in _items(collected):
-        _check(values, collected, oid, meta, path, shown)
+    records = collected.records()
+    columns = dict(_keys(streamed, collected.oid, records))
+    for oid, values in _items(collected.items, records):
+        _check(values, records, oid, meta, path, shown)
         columns[meta.items[oid].name] = values
     frame = pd.DataFrame({name: pd.Series(v, dtype=_TEXT) for name, v in columns.items()})
     frame[FILE] = shown
-    frame[ROW] = np.array(collected.lines, dtype=np.int64)
+    frame[ROW] = records.lines
     frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
-    positions = np.array(collected.positions, dtype=np.int64)
-    removed = np.array(collected.removed, dtype=bool)
-    if streamed.file_type == "Transactional" or removed.any() or streamed.tombstones:
+    if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
         items = [meta.items[oid].name for oid in collected.items]
-        return apply_transactions(frame, positions, removed, streamed.tombstones, items, REMOVED)
-    refuse_duplicates(frame, shown)
+        return apply_transactions(
+            frame, records.positions, records.removed, streamed.tombstones, items, REMOVED
+        )
+    refuse_duplicates(frame, _record_keys(streamed, records), shown)
     return frame
 
 
-def _keys(streamed: Streamed, collected: Collected) -> Iterator[tuple[str, pa.Array]]:
+def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
+    """One integer per record that is equal only for records with the same ODM keys: the
+    form instance's keys (few) numbered, then the repeat key beside them."""
+    if len(records) == 0:
+        return np.zeros(0, np.int64)
+    _, form = np.unique(streamed.contexts, axis=0, return_inverse=True)
+    forms = form.reshape(-1)[records.contexts].astype(np.int64)
+    repeat = records.repeat_keys.dictionary_encode().indices
+    codes = repeat.fill_null(-1).to_numpy().astype(np.int64) + 1  # 0: no repeat key
+    return forms * (int(codes.max(initial=0)) + 1) + codes
+
+
+def _keys(streamed: Streamed, group: str, records: Records) -> Iterator[tuple[str, pa.Array]]:
     """The ODM key columns, taken from the per-form contexts."""
-    contexts = np.array(collected.contexts, dtype=np.int64)
-    fields = list(zip(*streamed.contexts, strict=True)) if streamed.contexts else [()] * 6
-    names = [k for k in KEYS if k not in ("ItemGroupOID", "ItemGroupRepeatKey")]
-    for name, values in zip(names, fields, strict=True):
-        yield name, pa.array(values, pa.string()).take(contexts)
+    names = pa.array(streamed.names, pa.string())
+    keys = [k for k in KEYS if k not in ("ItemGroupOID", "ItemGroupRepeatKey")]
+    for i, name in enumerate(keys):
+        codes = streamed.contexts[:, i][records.contexts] if len(records) else []
+        yield name, names.take(pa.array(codes, pa.int32()))
         if name == "FormRepeatKey":
-            yield "ItemGroupOID", pa.array([collected.oid] * len(contexts), pa.string())
-            yield "ItemGroupRepeatKey", pa.array(collected.repeat_keys, pa.string())
+            yield "ItemGroupOID", pa.repeat(group, len(records)).cast(pa.string())
+            yield "ItemGroupRepeatKey", records.repeat_keys
 
 
-def _items(collected: Collected) -> Iterator[tuple[str, pa.Array]]:
+def _items(items: list[str], records: Records) -> Iterator[tuple[str, pa.Array]]:
     """One column per ItemRef: the record's value, or null where the item was not sent."""
-    count = len(collected.contexts)
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int32), pa.array([], pa.string()))
-    chunks = collected.chunks or [empty]
-    rows = np.concatenate([c[0] for c in chunks])
-    slots = np.concatenate([c[1] for c in chunks])
-    values = pa.concat_arrays([c[2] for c in chunks])
-    order = np.argsort(slots, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(slots, minlength=len(collected.items)))])
-    for slot, oid in enumerate(collected.items):
+    order = np.argsort(records.slots, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(records.slots, minlength=len(items)))])
+    for slot, oid in enumerate(items):
         picked = order[bounds[slot] : bounds[slot + 1]]
-        at = np.full(count, -1, dtype=np.int64)
-        at[rows[picked]] = np.arange(len(picked))  # an item sent twice in a record: the last
-        yield oid, values.take(pa.array(picked)).take(pa.array(at, mask=at < 0))
+        at = np.full(len(records), -1, dtype=np.int64)
+        at[records.rows[picked]] = np.arange(len(picked))  # an item sent twice: the last
+        yield oid, records.values.take(pa.array(picked)).take(pa.array(at, mask=at < 0))
 
 
 def _check(
-    values: pa.Array, collected: Collected, oid: str, meta: Metadata, path: Path, shown: str
+    values: pa.Array, records: Records, oid: str, meta: Metadata, path: Path, shown: str
 ) -> None:
     item = meta.items[oid]
     codes = meta.codelists.get(item.codelist) if item.codelist else None
@@ -109,7 +129,7 @@ def _check(
     if bad < 0:
         return
     value = values[bad].as_py()
-    line = _item_line(path, collected.lines[bad], oid)
+    line = _item_line(path, int(records.lines[bad]), oid)
     raise UserError(
         f"value '{value}' of item {item.name} ({oid}) {why}",
         f"{shown}, line {line}",

@@ -6,6 +6,7 @@ tree with its finished ancestors, so memory holds the values read, never the doc
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,34 +24,90 @@ _TAGS = ("{*}MetaDataVersion", "{*}SubjectData", "{*}StudyEventData", "{*}FormDa
 _LEVELS = {"SubjectData": 1, "StudyEventData": 3, "FormData": 5}
 
 
+@dataclass(frozen=True)
+class Records:
+    """One ItemGroup's records as arrays: per record its form instance (an index into the
+    contexts), repeat key, line, position in the file and removal; per value its record,
+    item slot and text."""
+
+    contexts: np.ndarray
+    repeat_keys: pa.Array
+    lines: np.ndarray
+    positions: np.ndarray
+    removed: np.ndarray
+    rows: np.ndarray
+    slots: np.ndarray
+    values: pa.Array | pa.ChunkedArray
+
+    def __len__(self) -> int:
+        return len(self.contexts)
+
+
 @dataclass
 class Collected:
-    """One ItemGroup's records: per-record keys, and (record, item, value) triplets."""
+    """One ItemGroup being read: C arrays for numbers and a list for the latest values,
+    moved into compact arrays every _CHUNK values, so what is held grows with the values."""
 
     oid: str
     items: list[str]
     index: dict[str, int]
-    contexts: list[int] = field(default_factory=list)
+    count: int = 0
+    contexts: array = field(default_factory=lambda: array("i"))
     repeat_keys: list[str | None] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    positions: list[int] = field(default_factory=list)
-    removed: list[bool] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
-    slots: list[int] = field(default_factory=list)
+    lines: array = field(default_factory=lambda: array("q"))
+    positions: array = field(default_factory=lambda: array("q"))
+    removed: array = field(default_factory=lambda: array("b"))
+    rows: array = field(default_factory=lambda: array("i"))
+    slots: array = field(default_factory=lambda: array("h"))
     values: list[str] = field(default_factory=list)
-    chunks: list[tuple[np.ndarray, np.ndarray, pa.Array]] = field(default_factory=list)
+    chunks: list[Records] = field(default_factory=list)
 
     def flush(self) -> None:
-        """Move the Python lists into compact arrays."""
-        if self.values:
-            self.chunks.append(
-                (
-                    np.array(self.rows, dtype=np.int64),
-                    np.array(self.slots, dtype=np.int32),
-                    pa.array(self.values, pa.string()),
-                )
+        """Move the latest records and values into arrays."""
+        if not self.contexts and not self.values:
+            return
+        self.chunks.append(
+            Records(
+                contexts=np.frombuffer(self.contexts, dtype=np.int32),
+                repeat_keys=pa.array(self.repeat_keys, pa.string()),
+                lines=np.frombuffer(self.lines, dtype=np.int64),
+                positions=np.frombuffer(self.positions, dtype=np.int64),
+                removed=np.frombuffer(self.removed, dtype=np.int8).astype(bool),
+                rows=np.frombuffer(self.rows, dtype=np.int32),
+                slots=np.frombuffer(self.slots, dtype=np.int16),
+                values=pa.array(self.values, pa.string()),
             )
-            self.rows, self.slots, self.values = [], [], []
+        )
+        self.contexts, self.lines, self.positions = array("i"), array("q"), array("q")
+        self.removed, self.rows, self.slots = array("b"), array("i"), array("h")
+        self.repeat_keys, self.values = [], []
+
+    def records(self) -> Records:
+        """All records read, after the pass; the chunks are handed over, not kept."""
+        self.flush()
+        chunks, self.chunks = self.chunks or [_EMPTY], []
+        return Records(
+            contexts=np.concatenate([c.contexts for c in chunks]),
+            repeat_keys=pa.concat_arrays([c.repeat_keys for c in chunks]),
+            lines=np.concatenate([c.lines for c in chunks]),
+            positions=np.concatenate([c.positions for c in chunks]),
+            removed=np.concatenate([c.removed for c in chunks]),
+            rows=np.concatenate([c.rows for c in chunks]),
+            slots=np.concatenate([c.slots for c in chunks]),
+            values=pa.chunked_array([c.values for c in chunks], pa.string()),
+        )
+
+
+_EMPTY = Records(
+    np.zeros(0, np.int32),
+    pa.array([], pa.string()),
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros(0, bool),
+    np.zeros(0, np.int32),
+    np.zeros(0, np.int16),
+    pa.array([], pa.string()),
+)
 
 
 @dataclass
@@ -60,7 +117,8 @@ class Streamed:
     metadata: Metadata
     file_type: str
     groups: dict[str, Collected]
-    contexts: list[tuple[str | None, ...]]
+    contexts: np.ndarray  # one row per FormData: codes into `names` of its six keys
+    names: list[str | None]
     tombstones: list[tuple[int, tuple[str | None, ...], int]]
 
 
@@ -71,7 +129,7 @@ class _Reader:
         self.external = metadata
         self.meta: Metadata | None = None
         self.groups: dict[str, Collected] = {}
-        self.contexts: list[tuple[str | None, ...]] = []
+        self.contexts = array("i")
         self.tombstones: list[tuple[int, tuple[str | None, ...], int]] = []
         self.form: etree._Element | None = None
         self.subject: etree._Element | None = None
@@ -80,14 +138,16 @@ class _Reader:
         self.container_removed = False
         self.position = 0
         self.file_type = "Snapshot"
-        self.item_tag = ""
+        self.item_tag = self.form_tag = ""
+        self.names: dict[str | None, str | None] = {}  # one str object per distinct key
+        self.codes: dict[str | None, int] = {}
 
     def run(self) -> Streamed:
         refuse_doctype(self.path, self.shown)
         parsed = etree.iterparse(
             str(self.path),
-            events=("start", "end"),
-            tag=(*_TAGS, "{*}ItemGroupData", "{*}ODM"),
+            events=("end",),
+            tag=(*_TAGS, "{*}ItemGroupData"),
             resolve_entities=False,
             load_dtd=False,
             no_network=True,
@@ -97,37 +157,43 @@ class _Reader:
             remove_pis=True,
         )
         try:
-            for event, element in parsed:
-                self._on(event, element)
+            self._read(parsed)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.path, self.shown) from None
         if self.meta is None:
             self.meta = self._only_version()
             self._collectors()
-        for collected in self.groups.values():
-            collected.flush()
-        return Streamed(self.meta, self.file_type, self.groups, self.contexts, self.tombstones)
+        contexts = np.frombuffer(self.contexts, dtype=np.int32).reshape(-1, 6)
+        names = list(self.codes)
+        return Streamed(self.meta, self.file_type, self.groups, contexts, names, self.tombstones)
 
-    def _on(self, event: str, element: etree._Element) -> None:
-        tag = element.tag
-        local = tag[tag.rfind("}") + 1 :]
-        if event == "start":
-            if local == "ODM":
-                self.file_type = element.get("FileType", "Snapshot")
-                self.item_tag = tag[: tag.rfind("}") + 1] + "ItemData"
-            return
-        if local == "ItemGroupData":
-            self._group(element)
-        elif local == "MetaDataVersion":
-            meta = parse_metadata(element, self.shown)
-            self.versions[meta.oid] = meta
-            element.clear()
-        elif local in _LEVELS:
-            self._finish(element, local)
+    def _read(self, parsed: etree.iterparse) -> None:
+        """End events only; the ItemGroupData test comes first: it is nearly every event."""
+        group_tag = None
+        for _, element in parsed:
+            tag = element.tag
+            if tag == group_tag:
+                self._group(element)
+                continue
+            if group_tag is None:  # the first event: learn the namespace and file type
+                namespace = tag[: tag.rfind("}") + 1]
+                group_tag = namespace + "ItemGroupData"
+                self.item_tag, self.form_tag = namespace + "ItemData", namespace + "FormData"
+                self.file_type = element.getroottree().getroot().get("FileType", "Snapshot")
+                if tag == group_tag:
+                    self._group(element)
+                    continue
+            local = tag[tag.rfind("}") + 1 :]
+            if local == "MetaDataVersion":
+                meta = parse_metadata(element, self.shown)
+                self.versions[meta.oid] = meta
+                element.clear()
+            elif local in _LEVELS:
+                self._finish(element, local)
 
     def _group(self, element: etree._Element) -> None:
         form = element.getparent()
-        if form is None or (not form.tag.endswith("}FormData") and form.tag != "FormData"):
+        if form is None or form.tag != self.form_tag:
             element.clear()  # ReferenceData holds ItemGroupData too: not a subject's record
             return
         if form is not self.form:
@@ -151,38 +217,38 @@ class _Reader:
             del form[0]
 
     def _collect(self, collected: Collected, element: etree._Element) -> None:
-        record = len(collected.contexts)
+        record = collected.count
+        collected.count += 1
         removed = self.container_removed or element.get("TransactionType") == "Remove"
         collected.contexts.append(self.context)
-        collected.repeat_keys.append(element.get("ItemGroupRepeatKey"))
+        repeat = element.get("ItemGroupRepeatKey")
+        collected.repeat_keys.append(self.names.setdefault(repeat, repeat))
         collected.lines.append(element.sourceline or 0)
         collected.positions.append(self.position)
         collected.removed.append(removed)
-        index, rows, slots, values = (
-            collected.index,
-            collected.rows,
-            collected.slots,
-            collected.values,
+        index, item_tag = collected.index, self.item_tag
+        add_row, add_slot, add_value = (
+            collected.rows.append,
+            collected.slots.append,
+            collected.values.append,
         )
         transactional = self.file_type == "Transactional"
         for item in element:
-            if item.tag != self.item_tag:
-                continue
-            oid = item.get("ItemOID")
-            slot = index.get(oid)  # type: ignore[arg-type]
-            if slot is None:
-                raise self._unknown_item(collected, item)
-            if item.get("IsNull") == "Yes":
-                continue
-            value = item.get("Value")
-            if transactional and item.get("TransactionType") == "Remove":
-                value = REMOVED
-            if value is None:
-                continue
-            rows.append(record)
-            slots.append(slot)
-            values.append(value)
-        if len(values) >= _CHUNK:
+            slot = index.get(item.get("ItemOID"))  # type: ignore[arg-type]
+            value = item.get("Value")  # none when IsNull="Yes"
+            if slot is None or value is None or transactional:
+                if item.tag != item_tag and not item.tag.startswith(item_tag):
+                    continue  # an AuditRecord, Signature or Annotation
+                if slot is None:
+                    raise self._unknown_item(collected, item)
+                value = _value(item, value, item_tag, transactional)
+                if value is None:
+                    continue
+            add_row(record)
+            add_slot(slot)
+            add_value(value)
+        values = collected.values
+        if len(values) >= _CHUNK or len(collected.contexts) >= _CHUNK:
             collected.flush()
 
     def _unknown_item(self, collected: Collected, item: etree._Element) -> UserError:
@@ -225,17 +291,16 @@ class _Reader:
         self.container_removed = any(
             e.get("TransactionType") == "Remove" for e in (form, event, subject)
         )
-        self.contexts.append(
-            (
-                subject.get("SubjectKey"),
-                self.site,
-                event.get("StudyEventOID"),
-                event.get("StudyEventRepeatKey"),
-                form.get("FormOID"),
-                form.get("FormRepeatKey"),
-            )
+        keys = (
+            subject.get("SubjectKey"),
+            self.site,
+            event.get("StudyEventOID"),
+            event.get("StudyEventRepeatKey"),
+            form.get("FormOID"),
+            form.get("FormRepeatKey"),
         )
-        self.context = len(self.contexts) - 1
+        self.contexts.extend(self.codes.setdefault(k, len(self.codes)) for k in keys)
+        self.context = len(self.contexts) // 6 - 1
 
     def _check_defined(self, element: etree._Element, attribute: str, defined: set[str]) -> None:
         value = element.get(attribute)
@@ -296,6 +361,18 @@ class _Reader:
                     f"use one of: {', '.join(sorted(self.meta.groups))}",
                 )
             self.groups[oid] = Collected(oid, refs, {item: i for i, item in enumerate(refs)})
+
+
+def _value(
+    item: etree._Element, value: str | None, item_tag: str, transactional: bool
+) -> str | None:
+    """The slow path: a removed item, an IsNull item, or a typed ItemDataString (ODM 1.3's
+    value-as-text form)."""
+    if transactional and item.get("TransactionType") == "Remove":
+        return REMOVED
+    if item.tag != item_tag and item.get("IsNull") != "Yes":
+        return item.text or ""
+    return value
 
 
 def _keys(element: etree._Element, local: str) -> tuple[str | None, ...]:

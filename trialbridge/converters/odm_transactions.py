@@ -14,18 +14,20 @@ _RECORD = [k for k in KEYS if k != "SiteRef"]
 _PREFIX = {1: _RECORD[:1], 3: _RECORD[:3], 5: _RECORD[:5]}
 
 
-def refuse_duplicates(frame: pd.DataFrame, shown: str) -> None:
-    """Two ItemGroupData with the same keys in a snapshot: the export is ambiguous."""
-    keys = frame[_RECORD].fillna("\x00none")
-    twice = keys.duplicated(keep=False)
-    if not twice.any():
+def refuse_duplicates(frame: pd.DataFrame, keys: np.ndarray, shown: str) -> None:
+    """Two ItemGroupData with the same keys in a snapshot: the export is ambiguous. `keys`
+    holds one number per record, equal for equal ODM keys."""
+    if len(keys) == 0 or len(np.unique(keys)) == len(keys):
         return
-    first = frame.loc[twice].iloc[0]
-    lines = frame.loc[(keys == keys.loc[twice].iloc[0]).all(axis=1), ROW].tolist()
+    order = np.argsort(keys, kind="stable")
+    twice = order[1:][keys[order[1:]] == keys[order[:-1]]]
+    second = int(twice.min())
+    first = int(order[np.searchsorted(keys[order], keys[second])])
+    row = frame.iloc[first]
     raise UserError(
-        f"item group {first['ItemGroupOID']} of subject {first['SubjectKey']} at "
-        f"{first['StudyEventOID']} appears twice in a Snapshot file (lines {lines[0]} and "
-        f"{lines[1]})",
+        f"item group {row['ItemGroupOID']} of subject {row['SubjectKey']} at "
+        f"{row['StudyEventOID']} appears twice in a Snapshot file (lines {row[ROW]} and "
+        f"{frame.iloc[second][ROW]})",
         shown,
         "give repeated records an ItemGroupRepeatKey, or export with FileType Transactional",
     )
