@@ -7,6 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from trialbridge.sdtm.lookup import lookup
+
 COMPLETE_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 
@@ -73,7 +75,7 @@ def on_or_after(left: pd.Series | Moment, right: pd.Series) -> pd.Series:
 def per_subject(frame: pd.DataFrame, dm: pd.DataFrame, variable: str) -> pd.Series:
     """DM's `variable` for each row's USUBJID."""
     values = dm.set_index("USUBJID")[variable]
-    return frame["USUBJID"].map(values)
+    return lookup(frame["USUBJID"], values)
 
 
 def date_variable(domain: str, frame: pd.DataFrame) -> str | None:

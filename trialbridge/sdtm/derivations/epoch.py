@@ -12,6 +12,7 @@ from trialbridge.sdtm.derivations.dates import (
     on_or_after,
     per_subject,
 )
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Study
 
 
@@ -40,6 +41,6 @@ def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
         in_arm = arm == planned.armcd
         for etcd in planned.elements:
             epoch = next(e.epoch for e in study.elements if e.etcd == etcd)
-            starts = frame["USUBJID"].map(element_starts(dm, study, etcd))
+            starts = lookup(frame["USUBJID"], element_starts(dm, study, etcd))
             entered = in_arm & starts.notna() & on_or_after(when, starts)
             frame.loc[entered, "EPOCH"] = epoch

@@ -10,6 +10,7 @@ import pandas as pd
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
 from trialbridge.errors import UserError
+from trialbridge.sdtm.lookup import lookup, numbers
 from trialbridge.sdtm.units import Conversions
 
 
@@ -29,13 +30,13 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
             f"use {p}TESTCD values",
         )
     target = (
-        testcd.map(domain.spec.standard_units)
+        lookup(testcd, domain.spec.standard_units)
         .astype("str")
         .where(testcd.isin(list(domain.spec.standard_units)))
     )
     target = target.fillna(unit)
     factor = conversions.factors(unit, target, testcd)
-    numeric = pd.to_numeric(frame[orres], errors="coerce")
+    numeric = numbers(frame[orres])
     has_result = frame[orres].notna()
     no_unit = has_result & unit.isna() & target.notna()
     if no_unit.any():
@@ -79,9 +80,7 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
     for lo_hi in ("LO", "HI"):
         original = f"{p}ORNR{lo_hi}"
         if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
-            frame[f"{p}STNR{lo_hi}"] = _significant(
-                pd.to_numeric(frame[original], errors="coerce") * factor
-            )
+            frame[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor)
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:

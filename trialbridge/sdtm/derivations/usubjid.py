@@ -5,6 +5,7 @@ from __future__ import annotations
 from trialbridge.converters.engine import SUBJECT, MappedDomain
 from trialbridge.converters.transforms import fail_at
 from trialbridge.errors import UserError
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Study
 
 
@@ -64,7 +65,7 @@ def derive_other(domain: MappedDomain, dm: MappedDomain, study: Study) -> None:
     frame["STUDYID"] = study.studyid
     frame["DOMAIN"] = domain.spec.domain
     ids = dm.frame.set_index(SUBJECT)["USUBJID"]
-    frame["USUBJID"] = frame[SUBJECT].map(ids)
+    frame["USUBJID"] = lookup(frame[SUBJECT], ids)
     unknown = frame["USUBJID"].isna()
     if unknown.any():
         fail_at(

@@ -8,6 +8,7 @@ import pandas as pd
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
 from trialbridge.sdtm.derivations.dates import date_variable
+from trialbridge.sdtm.lookup import lookup, per_distinct
 from trialbridge.study import Study
 
 
@@ -27,7 +28,7 @@ def derive(domain: MappedDomain, study: Study) -> None:
             "VISIT",
             f"recode it to a planned VISIT or to '{study.unscheduled_visit}'",
         )
-    frame["VISITNUM"] = frame["VISIT"].map(planned).astype("float64")
+    frame["VISITNUM"] = lookup(frame["VISIT"], planned).astype("float64")
 
 
 def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
@@ -98,4 +99,4 @@ def _apply(domain: MappedDomain, study: Study, lookup: pd.Series) -> None:
     )
     number = pd.Series(lookup.reindex(keys).to_numpy(), index=frame.index[mask])
     frame.loc[mask, "VISITNUM"] = number
-    frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + number.map("{:.2f}".format)
+    frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)

@@ -7,6 +7,7 @@ import pandas as pd
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.sdtm.derivations.dates import COMPLETE_DATE, date_variable
 from trialbridge.sdtm.derivations.study_day import study_day
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.sdtm.trial_design.frames import dataset
 from trialbridge.study import Study
 
@@ -43,28 +44,43 @@ def _domains(dates: pd.DataFrame) -> pd.DataFrame:
     keys = ["USUBJID", "VISITNUM"]
     seen = dates[[*keys, "DOMAIN"]].drop_duplicates()
     names = sorted(seen["DOMAIN"].unique())
-    bit = seen["DOMAIN"].map({name: 1 << i for i, name in enumerate(names)}).astype("int64")
+    bit = lookup(seen["DOMAIN"], {name: 1 << i for i, name in enumerate(names)}).astype("int64")
     masks = bit.groupby([seen["USUBJID"], seen["VISITNUM"]]).sum()
     text = {m: ", ".join(n for i, n in enumerate(names) if m >> i & 1) for m in masks.unique()}
     return masks.map(text).rename("DOMAINS").reset_index()
+
+
+def _first_and_last(dates: pd.DataFrame) -> pd.DataFrame:
+    """Per subject and visit: the VISIT of its earliest record and the first and last dates.
+    Dates are ranked once (few distinct values), so no text is sorted row by row."""
+    rank, ordered = pd.factorize(dates["DATE"], sort=True)
+    ranked = pd.Series(rank, index=dates.index)
+    by = ranked.groupby([dates["USUBJID"], dates["VISITNUM"]], sort=True)
+    first, last = by.idxmin(), by.max()
+    sv = pd.DataFrame(
+        {
+            "VISIT": dates["VISIT"].loc[first.to_numpy()].to_numpy(),
+            "SVSTDTC": ordered.take(ranked.loc[first.to_numpy()].to_numpy()),
+            "SVENDTC": ordered.take(last.to_numpy()),
+        },
+        index=first.index,
+    )
+    return sv.reset_index()
 
 
 def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     """SVSTDTC / SVENDTC are the first and last dates seen for the visit (complete dates only,
     ISO text sorts in time order). Planned visits are SVPRESP=Y and SVOCCUR=Y."""
     dates = _visit_dates(datasets)
-    grouped = dates.sort_values("DATE", kind="stable").groupby(["USUBJID", "VISITNUM"])
-    sv = grouped.agg(
-        VISIT=("VISIT", "first"), SVSTDTC=("DATE", "first"), SVENDTC=("DATE", "last")
-    ).reset_index()
+    sv = _first_and_last(dates)
     sv = sv.merge(_domains(dates), on=["USUBJID", "VISITNUM"], how="left")
     planned = {v.visitnum: v for v in study.visits}
     is_planned = sv["VISITNUM"].isin(list(planned))
-    sv["VISITDY"] = sv["VISITNUM"].map({n: v.day for n, v in planned.items()}).astype("float64")
+    sv["VISITDY"] = lookup(sv["VISITNUM"], {n: v.day for n, v in planned.items()}).astype("float64")
     sv["SVPRESP"] = pd.Series("Y", index=sv.index).where(is_planned)
     sv["SVOCCUR"] = sv["SVPRESP"]
     sv["SVUPDES"] = ("Unscheduled: " + sv["DOMAINS"]).where(~is_planned)
-    reference = sv["USUBJID"].map(dm.frame.set_index("USUBJID")["RFSTDTC"])
+    reference = lookup(sv["USUBJID"], dm.frame.set_index("USUBJID")["RFSTDTC"])
     sv["SVSTDY"] = study_day(sv["SVSTDTC"], reference)
     sv["SVENDY"] = study_day(sv["SVENDTC"], reference)
     sv = sv.drop(columns="DOMAINS").sort_values(["USUBJID", "VISITNUM"], ignore_index=True)
