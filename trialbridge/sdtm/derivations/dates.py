@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from trialbridge.sdtm.lookup import lookup
 
@@ -63,11 +64,27 @@ def moments(iso: pd.Series) -> Moment:
     return stamp, has_time.fillna(False).astype(bool), day
 
 
-def on_or_after(left: pd.Series | Moment, right: pd.Series) -> pd.Series:
+def spread(moment: Moment, codes: np.ndarray, index: pd.Index) -> Moment:
+    """Moments of distinct values given to the rows whose value has each code (-1: missing)."""
+    return tuple(  # type: ignore[return-value]
+        pd.Series(
+            take(
+                part.to_numpy(),
+                codes,
+                allow_fill=True,
+                fill_value=False if part.dtype == bool else None,
+            ),
+            index=index,
+        )
+        for part in moment
+    )
+
+
+def on_or_after(left: pd.Series | Moment, right: pd.Series | Moment) -> pd.Series:
     """left >= right for ISO 8601 values; on the same date without both times, it counts as
-    true. `left` may be given as its moments()."""
+    true. Either side may be given as its moments()."""
     lt, l_time, l_day = left if isinstance(left, tuple) else moments(left)
-    rt, r_time, r_day = moments(right)
+    rt, r_time, r_day = right if isinstance(right, tuple) else moments(right)
     same_day = l_day == r_day
     return ((lt >= rt) | (same_day & ~(l_time & r_time))).fillna(False).astype(bool)
 

@@ -11,8 +11,8 @@ from trialbridge.sdtm.derivations.dates import (
     moments,
     on_or_after,
     per_subject,
+    spread,
 )
-from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Study
 
 
@@ -37,10 +37,14 @@ def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
         return
     arm = per_subject(frame, dm, "ACTARMCD").fillna(per_subject(frame, dm, "ARMCD"))
     when = moments(frame[date_var])  # compared with every element's start
+    subject, subjects = pd.factorize(frame["USUBJID"], use_na_sentinel=True)
     for planned in study.arms:
-        in_arm = arm == planned.armcd
+        in_arm = (arm == planned.armcd).fillna(False).to_numpy(bool)
         for etcd in planned.elements:
             epoch = next(e.epoch for e in study.elements if e.etcd == etcd)
-            starts = lookup(frame["USUBJID"], element_starts(dm, study, etcd))
-            entered = in_arm & starts.notna() & on_or_after(when, starts)
+            starts = element_starts(dm, study, etcd).reindex(subjects)
+            # the starts are parsed per subject, then spread to the records
+            start = moments(pd.Series(starts.to_numpy(), dtype="str"))
+            start = spread(start, subject, frame.index)
+            entered = in_arm & start[0].notna().to_numpy() & on_or_after(when, start).to_numpy()
             frame.loc[entered, "EPOCH"] = epoch

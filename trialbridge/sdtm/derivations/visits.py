@@ -8,7 +8,7 @@ import pandas as pd
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
 from trialbridge.sdtm.derivations.dates import date_variable
-from trialbridge.sdtm.lookup import lookup, per_distinct
+from trialbridge.sdtm.lookup import lookup, lookup_pairs, per_distinct
 from trialbridge.study import Study
 
 
@@ -46,11 +46,9 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     dates["BASE"] = np.where(position >= 0, nums[position.clip(0)], 0.0)
     dates["RANK"] = dates.groupby(["USUBJID", "BASE"]).cumcount() + 1
     numbers = (dates["BASE"] + dates["RANK"] / 100).round(2)
-    lookup = pd.Series(
-        numbers.to_numpy(), index=pd.MultiIndex.from_frame(dates[["USUBJID", "DATE"]])
-    )
+    table = (dates["USUBJID"], dates["DATE"], numbers.to_numpy())
     for domain in domains:
-        _apply(domain, study, lookup)
+        _apply(domain, study, table)
 
 
 def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
@@ -86,7 +84,9 @@ def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
     )
 
 
-def _apply(domain: MappedDomain, study: Study, lookup: pd.Series) -> None:
+def _apply(
+    domain: MappedDomain, study: Study, table: tuple[pd.Series, pd.Series, np.ndarray]
+) -> None:
     frame = domain.frame
     if "VISIT" not in frame or "VISITNUM" not in frame:
         return
@@ -94,9 +94,7 @@ def _apply(domain: MappedDomain, study: Study, lookup: pd.Series) -> None:
     if not mask.any():
         return
     date_var = date_variable(domain.spec.domain, frame)
-    keys = pd.MultiIndex.from_arrays(
-        [frame.loc[mask, "USUBJID"], frame.loc[mask, date_var].str.slice(0, 10)]
-    )
-    number = pd.Series(lookup.reindex(keys).to_numpy(), index=frame.index[mask])
+    day = frame.loc[mask, date_var].str.slice(0, 10)
+    number = lookup_pairs(frame.loc[mask, "USUBJID"], day, table)
     frame.loc[mask, "VISITNUM"] = number
     frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
