@@ -59,8 +59,10 @@ def test_values_are_typed_in_the_json():
             Column("D", "Real", "Num", 8, "double"),
         ],
     )
-    document = {**datasetjson.metadata(table, CONTEXT), "rows": datasetjson.rows(table)}
-    assert document["rows"] == [["x", 1, 0.1], [None, None, -2.5]]
+    body = datasetjson.rows(table, "\n").decode()
+    assert body == '["x",1,0.1]\n[null,null,-2.5]'
+    rows = [json.loads(r) for r in body.splitlines()]
+    document = {**datasetjson.metadata(table, CONTEXT), "rows": rows}
     assert document["columns"][0] == {
         "itemOID": "IT.XX.A",
         "name": "A",
@@ -87,3 +89,28 @@ def test_invalid_json_is_a_clear_error(tmp_path: Path):
     path.write_text("{not json")
     with pytest.raises(Exception, match="not valid JSON"):
         datasetjson.read(path)
+
+
+def test_text_and_numbers_are_escaped_and_exact():
+    """Quotes, backslashes and control characters escaped; other characters as UTF-8;
+    numbers as the shortest text that reads back as the same double, -0 keeping its sign."""
+    text = ['say "hi"', "a\\b", "line\nbreak\ttab", "caf\u00e9 \u2028", None]
+    numbers = [0.1, 1e-05, -0.0, 123456789012.0, None]
+    table = Table(
+        name="XX",
+        label="Example",
+        frame=pd.DataFrame({"T": pd.Series(text, dtype="str"), "N": numbers}),
+        columns=[Column("T", "Text", "Char", 20, "string"), Column("N", "N", "Num", 8, "double")],
+    )
+    body = datasetjson.rows(table, "\n").decode().split("\n")
+    assert body == [
+        '["say \\"hi\\"",0.1]',
+        '["a\\\\b",0.00001]',
+        '["line\\nbreak\\ttab",-0.0]',
+        '["caf\u00e9 \u2028",1.23456789012e+11]',
+        "[null,null]",
+    ]
+    back = [json.loads(row) for row in body]
+    assert [r[0] for r in back] == text
+    assert [r[1] for r in back][:4] == numbers[:4]
+    assert str(back[2][1]) == "-0.0"

@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from trialbridge import __version__
 from trialbridge.errors import UserError
+from trialbridge.sdtm import json_text
 from trialbridge.sdtm.dataset import Column, Table
 from trialbridge.sdtm.write import write_text
 
@@ -78,38 +78,31 @@ def _column(dataset: str, column: Column) -> dict[str, Any]:
     return out
 
 
-def rows(table: Table) -> list[list[Any]]:
-    """Row arrays: text as strings, integers as ints, doubles as shortest round-trip floats,
-    missing as null."""
+def rows(table: Table, separator: str = ",") -> bytes:
+    """The rows as JSON array text, separated by `separator`: text as strings, integers as
+    ints, doubles as the shortest text that reads back as the same double, missing as null.
+    Built column-wise."""
     columns = []
     for column in table.columns:
         values = table.frame[column.name]
         if column.type == "Char":
-            columns.append(values.astype(object).where(values.notna(), None).to_numpy())
-        elif column.data_type == "integer":
-            ints = values.fillna(0).to_numpy(dtype="float64").astype(np.int64).astype(object)
-            columns.append(np.where(values.notna().to_numpy(), ints, None))
+            columns.append(json_text.text_column(values))
         else:
-            floats = values.to_numpy(dtype="float64").astype(object)
-            columns.append(np.where(values.notna().to_numpy(), floats, None))
-    if not columns:
-        return []
-    return np.column_stack(columns).tolist() if len(table.frame) else []
+            columns.append(json_text.number_column(values, column.data_type == "integer"))
+    return json_text.rows(columns, len(table.frame), separator)
 
 
 def write(table: Table, folder: Path, context: FileContext, ndjson: bool = False) -> Path:
     """`<name>.json` (or `.ndjson`), written to a temporary file and renamed into place."""
     suffix = ".ndjson" if ndjson else ".json"
     target = folder / f"{table.name.lower()}{suffix}"
-    head = metadata(table, context)
-    body = rows(table)
+    head = json.dumps(metadata(table, context), separators=(",", ":"), ensure_ascii=False)
     if ndjson:
-        lines = [json.dumps(head, separators=(",", ":"))]
-        lines += [json.dumps(row, separators=(",", ":")) for row in body]
-        text = "\n".join(lines) + "\n"
+        body = rows(table, "\n")
+        text = head.encode() + b"\n" + body + (b"\n" if body else b"")
     else:
-        text = json.dumps({**head, "rows": body}, separators=(",", ":")) + "\n"
-    return write_text(target, text.encode("utf-8"))
+        text = head[:-1].encode() + b',"rows":[' + rows(table) + b"]}\n"
+    return write_text(target, text)
 
 
 def read(path: Path) -> Table:
