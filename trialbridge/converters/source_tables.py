@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trialbridge.converters.odm import read_odm
+from trialbridge.converters.redcap import read_redcap
 from trialbridge.converters.sources import read_source
 from trialbridge.study import Source, StudyFolder
 
@@ -15,11 +16,8 @@ def read_tables(folder: StudyFolder, source: Source) -> dict[str, pd.DataFrame]:
         return {source.name: read_source(folder.source_path(source), source, source.file)}
     shared = [s for s in folder.study.sources if _same_export(s, source)]
     root = folder.path_of("sources", ".")
-    if source.kind == "odm":
-        return read_odm(root, shared)
-    from trialbridge.converters.redcap import read_redcap
-
-    return read_redcap(root, shared)
+    reader = read_odm if source.kind == "odm" else read_redcap
+    return reader(root, shared)
 
 
 def _same_export(one: Source, other: Source) -> bool:
