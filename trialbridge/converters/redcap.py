@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trialbridge.converters.sources import COLUMN, FILE, ROW, _check_header, _encoding_error
+from trialbridge.converters.sources import COLUMN, FILE, ROW, check_header, encoding_error
 from trialbridge.errors import UserError, at_row
 from trialbridge.study import Source
 
@@ -192,7 +192,7 @@ def _read(
             path, dtype=str, keep_default_na=False, encoding=source.encoding, skip_blank_lines=False
         )
     except UnicodeDecodeError:
-        raise _encoding_error(path, source, shown) from None
+        raise encoding_error(path, source, shown) from None
     except LookupError:
         raise UserError(
             f"unknown encoding '{source.encoding}'", shown, "use e.g. utf-8, latin-1, cp1252"
@@ -203,7 +203,7 @@ def _read(
         ) from None
     except pd.errors.ParserError as exc:
         raise UserError(f"cannot parse CSV: {exc}", shown, "fix the row's field count") from None
-    _check_header(frame, shown)
+    check_header(frame, shown)
     frame = pd.DataFrame({name: _clean(frame[name], missing) for name in frame.columns})
     empty = frame.isna().all(axis=1).to_numpy()
     frame[ROW] = np.arange(2, len(frame) + 2)

@@ -33,7 +33,7 @@ def read_source(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
         if source.kind == "xlsx"
         else _read_csv(path, source, shown_as)
     )
-    _check_header(frame, shown_as)
+    check_header(frame, shown_as)
     frame = frame.apply(lambda col: col.str.strip())
     frame = frame.mask(frame.isin(source.missing))
     frame[FILE] = shown_as
@@ -55,7 +55,7 @@ def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
             skip_blank_lines=False,
         )
     except UnicodeDecodeError:
-        raise _encoding_error(path, source, shown_as) from None
+        raise encoding_error(path, source, shown_as) from None
     except LookupError:
         raise UserError(
             f"unknown encoding '{source.encoding}'", shown_as, "use e.g. utf-8, latin-1, cp1252"
@@ -66,7 +66,7 @@ def _read_csv(path: Path, source: Source, shown_as: str) -> pd.DataFrame:
         raise UserError(f"cannot parse CSV: {exc}", shown_as, "fix the row's field count") from None
 
 
-def _encoding_error(path: Path, source: Source, shown_as: str) -> UserError:
+def encoding_error(path: Path, source: Source, shown_as: str) -> UserError:
     """Where the first undecodable byte is: the parser's own offset is per chunk."""
     raw = path.read_bytes()
     try:
@@ -110,7 +110,7 @@ def _cell_text(column: pd.Series) -> pd.Series:
     return values.astype("str").mask(column.isna())
 
 
-def _check_header(frame: pd.DataFrame, shown_as: str) -> None:
+def check_header(frame: pd.DataFrame, shown_as: str) -> None:
     seen: set[str] = set()
     for name in frame.columns:
         base = str(name).split(".")[0] if str(name).rsplit(".", 1)[-1].isdigit() else str(name)
