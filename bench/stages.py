@@ -28,10 +28,12 @@ from bench.scale import scale
 from trialbridge.conformance import engine
 from trialbridge.converters.engine import Mapper
 from trialbridge.fhir.assemble import assemble
+from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.build import derive
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import load_study
+from trialbridge.yamlio import load_model
 
 STUDY = Path(__file__).resolve().parent.parent / "fixtures" / "plmsc-spms"
 SUBJECTS = 2000
@@ -128,20 +130,45 @@ def run_stages(study: Path, out: Path) -> dict[str, Any]:
     if found:
         raise SystemExit(f"the scaled study has FHIR findings: {found[0].line()}")
     timed(stages, "validate SDTM", rows, lambda: engine.run(datasets, ct))
+    observations = _observations(datasets)
     lb = datasets["LB"]
-    floors = _floors(lb, study, out, stages)
+    floors = _floors(lb, _source_files(folder, "LB"), out)
     pipeline = sum(s.seconds for s in stages[:4])
     return {
         "rows": {name: len(d.frame) for name, d in datasets.items()},
         "sdtm_frames_mb": round(sdtm_mb),
         "stages": [s.row() for s in stages[:9]],
         "floors": [s.row() for s in floors],
+        "fhir_observations": [s.row() for s in observations],
         "convert_to_xpt_s": round(pipeline, 2),
         "convert_to_xpt_peak_mb": round(max(s.peak_mb for s in stages[:4])),
     }
 
 
-def _floors(lb: Any, study: Path, out: Path, stages: list[Stage]) -> list[Stage]:
+def _observations(datasets: dict[str, Any]) -> list[Stage]:
+    """LB as Observations (with DM as their Patients): the FHIR target counts Observations."""
+    measured: list[Stage] = []
+    subset = {name: datasets[name] for name in ("DM", "LB")}
+    fhir = timed(measured, "build FHIR DM+LB", 0, lambda: assemble(subset))
+    count = sum(len(b.texts()) for b in fhir.built)
+    measured[-1].rows = count
+    found = timed(measured, "validate FHIR DM+LB", count, fhir.findings)
+    if found:
+        raise SystemExit(f"the scaled LB has FHIR findings: {found[0].line()}")
+    return measured
+
+
+def _source_files(folder: Any, domain: str) -> list[Path]:
+    """The raw files the domain's spec reads (the study's own names, from its mappings)."""
+    for name in folder.study.domains:
+        spec, _ = load_model(folder.spec_path(name), DomainSpec)
+        if spec.domain == domain:
+            sources = [folder.study.source(block.source) for block in spec.sources]
+            return [folder.source_path(source) for source in sources]
+    return []
+
+
+def _floors(lb: Any, lab_files: list[Path], out: Path) -> list[Stage]:
     floors: list[Stage] = []
     frame = xpt_frame(lb)
     labels = [v.label for v in lb.variables]
@@ -158,16 +185,15 @@ def _floors(lb: Any, study: Path, out: Path, stages: list[Stage]) -> list[Stage]
     ours = out / "xpt" / "lb.xpt"
     timed(floors, "trialbridge read LB", len(frame), lambda: xpt.read_table(ours))
     timed(floors, "trialbridge write LB", len(frame), lambda: xpt.write(lb, out / "again"))
-    lab_files = [study / "raw" / "labs_cbc.csv", study / "raw" / "cytokines_flow.csv"]
     csv_rows = sum(sum(1 for _ in p.open()) - 1 for p in lab_files)
-    timed(floors, "pyarrow read lab CSV", csv_rows, lambda: [_arrow_csv(p) for p in lab_files])
+    timed(floors, "pyarrow read LB source CSV", csv_rows, lambda: _arrow_csvs(lab_files))
     records = frame.to_dict("records")
     timed(floors, "orjson dump LB dicts", len(records), lambda: orjson.dumps(records))
     return floors
 
 
-def _arrow_csv(path: Path) -> Any:
-    return pyarrow.csv.read_csv(path)
+def _arrow_csvs(paths: list[Path]) -> list[Any]:
+    return [pyarrow.csv.read_csv(path) for path in paths]
 
 
 def xpt_frame(lb: Any) -> Any:
@@ -231,8 +257,8 @@ def _measure(subjects: int) -> dict[str, Any]:
 
 
 def _ratios(stages: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
-    by = {s["stage"]: s for s in stages["stages"] + stages["floors"]}
-    small, full = growth["1/16"], growth["1x"]
+    by = {s["stage"]: s for s in stages["stages"] + stages["floors"] + stages["fhir_observations"]}
+    small, middle, full = growth["1/16"], growth["1/4"], growth["1x"]
     return {
         "targets": {
             "xpt_write_vs_pyreadstat": round(
@@ -244,7 +270,11 @@ def _ratios(stages: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
             "convert_to_xpt_vs_pyreadstat_lb_write": round(
                 stages["convert_to_xpt_s"] / by["pyreadstat write LB"]["seconds"], 2
             ),
-            "fhir_resources_built_and_validated_per_s": round(
+            "fhir_lb_observations_built_and_validated_per_s": round(
+                by["build FHIR DM+LB"]["rows"]
+                / (by["build FHIR DM+LB"]["seconds"] + by["validate FHIR DM+LB"]["seconds"])
+            ),
+            "fhir_all_resources_built_and_validated_per_s": round(
                 by["build FHIR"]["rows"]
                 / (by["build FHIR"]["seconds"] + by["validate FHIR"]["seconds"])
             ),
@@ -254,13 +284,21 @@ def _ratios(stages: dict[str, Any], growth: dict[str, Any]) -> dict[str, Any]:
             "per_row_cost_1x_vs_1_16": round(
                 (full["seconds"] / full["rows"]) / (small["seconds"] / small["rows"]), 2
             ),
+            # the cost of the added rows, start-up cost removed
+            "marginal_row_cost_1/4_to_1x_vs_1/16_to_1/4": round(
+                _marginal(middle, full) / _marginal(small, middle), 2
+            ),
         }
     }
 
 
+def _marginal(smaller: dict[str, Any], larger: dict[str, Any]) -> float:
+    return (larger["seconds"] - smaller["seconds"]) / (larger["rows"] - smaller["rows"])
+
+
 def _print(results: dict[str, Any]) -> None:
     print(f"{'stage':24} {'seconds':>9} {'rows':>11} {'rows/s':>11} {'peak MB':>8}")
-    for row in results["stages"] + results["floors"]:
+    for row in results["stages"] + results["fhir_observations"] + results["floors"]:
         per_s = row["rows_per_s"] or 0
         print(
             f"{row['stage']:24} {row['seconds']:9.2f} {row['rows']:11,} {per_s:11,}"

@@ -51,8 +51,8 @@ def write_xport(
     written = 0
     for start in range(0, len(frame), CHUNK_ROWS):
         block = _records(frame.iloc[start : start + CHUNK_ROWS], columns, width)
-        handle.write(block)
-        written += len(block)
+        handle.write(memoryview(block).cast("B"))  # the matrix's own bytes, not a copy
+        written += block.nbytes
     handle.write(b" " * (-written % RECORD))
 
 
@@ -102,7 +102,7 @@ def _namestr(column: XportColumn, number: int, position: int) -> bytes:
     )
 
 
-def _records(frame: pd.DataFrame, columns: list[XportColumn], width: int) -> bytes:
+def _records(frame: pd.DataFrame, columns: list[XportColumn], width: int) -> np.ndarray:
     rows = len(frame)
     out = np.empty((rows, width), dtype=np.uint8)
     at = 0
@@ -115,7 +115,7 @@ def _records(frame: pd.DataFrame, columns: list[XportColumn], width: int) -> byt
         else:
             out[:, at:end] = _padded(values, column.width)
         at = end
-    return out.tobytes()
+    return out
 
 
 def _padded(values: pd.Series, width: int) -> np.ndarray:
