@@ -25,6 +25,7 @@ import pyarrow.csv
 import pyreadstat
 
 from bench.scale import scale
+from trialbridge.api import write_files
 from trialbridge.conformance import engine
 from trialbridge.converters.engine import Mapper
 from trialbridge.fhir.assemble import assemble
@@ -115,13 +116,13 @@ def run_stages(study: Path, out: Path) -> dict[str, Any]:
     sdtm_mb = sum(d.frame.memory_usage(deep=True).sum() for d in datasets.values()) / 1e6
     for dataset in datasets.values():
         xpt.check(dataset)
-    timed(stages, "write XPT", rows, lambda: [xpt.write(d, out / "xpt") for d in datasets.values()])
     context = datasetjson.FileContext(folder.study.studyid, folder.study.sponsor, xpt.SAS_EPOCH)
+    timed(stages, "write XPT", rows, lambda: write_files(datasets, out / "xpt", ("xpt",), context))
     timed(
         stages,
         "write Dataset-JSON",
         rows,
-        lambda: [datasetjson.write(d.table(), out / "json", context) for d in datasets.values()],
+        lambda: write_files(datasets, out / "json", ("json",), context),
     )
     fhir = timed(stages, "build FHIR", rows, lambda: assemble(datasets))
     resources = sum(len(b.texts()) for b in fhir.built)
