@@ -50,6 +50,16 @@ def mapped(domain: str, rows: list[dict[str, Any]], **spec: Any) -> MappedDomain
     return MappedDomain(spec=model, meta=domain_meta(domain), frame=frame, spec_file="x.yaml")
 
 
+def fails_with(study: Path, tmp_path: Path, expected: str) -> None:
+    """`convert` refuses the study: exit 2, one line on stderr, no traceback, no output."""
+    out = tmp_path / "out"
+    result = run_cli("convert", study, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"error: {expected}"
+    assert not out.exists()
+
+
 def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"

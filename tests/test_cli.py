@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import STUDY, copy_study, replace_in, run_cli
+from tests.helpers import STUDY, copy_study, fails_with, replace_in, run_cli
 from tests.test_plmsc_fixture import EXPECTED
 
 
@@ -29,15 +29,6 @@ def test_convert_prints_a_summary_table(tmp_path: Path):
     assert rows["AE"][0] == "2" and rows["EX"][0] == "5"
     names = sorted(p.name for p in (tmp_path / "out" / "sdtm").iterdir())
     assert names == sorted([f"{n}.xpt" for n in EXPECTED] + ["define.html", "define.xml"])
-
-
-def fails_with(study: Path, tmp_path: Path, expected: str) -> None:
-    out = tmp_path / "out"
-    result = run_cli("convert", study, "--out", out)
-    assert result.exit_code == 2, result.output
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == f"error: {expected}"
-    assert not out.exists()
 
 
 def test_spec_yaml_syntax_error(tmp_path: Path):
