@@ -6,7 +6,9 @@ pyreadstat writes, so the two writers' files can be compared byte for byte."""
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -20,6 +22,7 @@ from trialbridge.sdtm.ibm import to_ibm
 
 RECORD = 80
 CHUNK_ROWS = 1 << 16
+IN_FLIGHT = 4
 _HEAD = "HEADER RECORD*******{kind} HEADER RECORD!!!!!!!{digits}  "
 _LIBRARY = _HEAD.format(kind="LIBRARY", digits="0" * 30)
 _MEMBER = _HEAD.format(kind="MEMBER ", digits="000000000000000001600000000140")
@@ -49,11 +52,25 @@ def write_xport(
     handle.write(_header(name, label, columns, created))
     width = sum(c.width for c in columns)
     written = 0
-    for start in range(0, len(frame), CHUNK_ROWS):
-        block = _records(frame.iloc[start : start + CHUNK_ROWS], columns, width)
+    for block in _blocks(frame, columns, width):
         handle.write(memoryview(block).cast("B"))  # the matrix's own bytes, not a copy
         written += block.nbytes
     handle.write(b" " * (-written % RECORD))
+
+
+def _blocks(frame: pd.DataFrame, columns: list[XportColumn], width: int) -> Iterator[np.ndarray]:
+    """The record chunks in order, built two at a time (Arrow and numpy release the GIL),
+    with at most IN_FLIGHT chunks held at once."""
+    starts = iter(range(0, len(frame), CHUNK_ROWS))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: deque[Future[np.ndarray]] = deque()
+        for start in starts:
+            chunk = frame.iloc[start : start + CHUNK_ROWS]
+            pending.append(pool.submit(_records, chunk, columns, width))
+            if len(pending) >= IN_FLIGHT:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _header(name: str, label: str, columns: list[XportColumn], created: datetime) -> bytes:
