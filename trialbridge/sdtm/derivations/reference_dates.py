@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.sdtm.derivations.dates import COMPLETE_DATE
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import ReferenceRule, Study
 
 
@@ -20,15 +22,21 @@ def _apply(rule: ReferenceRule, dm: MappedDomain, domains: dict[str, MappedDomai
     stacked = pd.concat([p for p in pairs if len(p)], ignore_index=True)
     if stacked.empty:
         return pd.Series(pd.NA, index=dm.frame.index, dtype="str")
-    stacked = stacked.loc[stacked["value"].str.match(COMPLETE_DATE).fillna(False).astype(bool)]
-    # ISO 8601 text of complete dates sorts chronologically (a date sorts before its times)
-    ordered = stacked.sort_values(["USUBJID", "value"], kind="stable")
-    pick = (
-        ordered.groupby("USUBJID")["value"].first()
-        if rule.first
-        else ordered.groupby("USUBJID")["value"].last()
-    )
-    return dm.frame["USUBJID"].map(pick).astype("str").where(dm.frame["USUBJID"].isin(pick.index))
+    # ISO 8601 text of complete dates sorts chronologically (a date sorts before its times):
+    # the distinct values are ranked once, and each subject keeps its lowest or highest rank
+    rank, distinct = pd.factorize(stacked["value"], sort=True)
+    complete = pd.Series(distinct, dtype="str").str.match(COMPLETE_DATE).fillna(False)
+    keep = complete.to_numpy(bool)[rank]
+    subject, subjects = pd.factorize(stacked["USUBJID"].to_numpy()[keep])
+    ranks = rank[keep]
+    if rule.first:
+        best = np.full(len(subjects), len(distinct), dtype=np.int64)
+        np.minimum.at(best, subject, ranks)
+    else:
+        best = np.full(len(subjects), -1, dtype=np.int64)
+        np.maximum.at(best, subject, ranks)
+    pick = pd.Series(np.asarray(distinct, dtype=object)[best], index=subjects, dtype="str")
+    return lookup(dm.frame["USUBJID"], pick).astype("str")
 
 
 def _dates(ref: str, dm: MappedDomain, domains: dict[str, MappedDomain]) -> pd.DataFrame:

@@ -41,14 +41,33 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     timed = sorted((v.day, v.visitnum) for v in study.visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
-    dates = visits.drop_duplicates(["USUBJID", "DATE"]).sort_values(["USUBJID", "DATE"])
-    position = np.searchsorted(days, dates["DAY"].to_numpy(), side="right") - 1
-    dates["BASE"] = np.where(position >= 0, nums[position.clip(0)], 0.0)
-    dates["RANK"] = dates.groupby(["USUBJID", "BASE"]).cumcount() + 1
-    numbers = (dates["BASE"] + dates["RANK"] / 100).round(2)
-    table = (dates["USUBJID"], dates["DATE"], numbers.to_numpy())
+    subject, date, day = _distinct_days(visits)
+    position = np.searchsorted(days, day, side="right") - 1
+    base = np.where(position >= 0, nums[position.clip(0)], 0.0)
+    numbers = (base + _rank_within(subject, base) / 100).round(2)
+    table = (pd.Series(subject), pd.Series(date), numbers)
     for domain in domains:
         _apply(domain, study, table)
+
+
+def _distinct_days(visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each (subject, date) once, sorted by subject then date, with its study day: both texts
+    ranked once, so the pairs are sorted as integers."""
+    subject_rank, subjects = pd.factorize(visits["USUBJID"], sort=True)
+    date_rank, dates = pd.factorize(visits["DATE"], sort=True)
+    key = subject_rank.astype(np.int64) * (len(dates) + 1) + date_rank
+    _, first = np.unique(key, return_index=True)  # sorted keys: subject, then date order
+    subject = np.asarray(subjects, dtype=object)[subject_rank[first]]
+    date = np.asarray(dates, dtype=object)[date_rank[first]]
+    return subject, date, visits["DAY"].to_numpy(dtype="float64")[first]
+
+
+def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """1, 2, ... along runs of equal (subject, base) in sorted order."""
+    starts = np.ones(len(subject), dtype=bool)
+    starts[1:] = (subject[1:] != subject[:-1]) | (base[1:] != base[:-1])
+    run_start = np.maximum.accumulate(np.where(starts, np.arange(len(subject)), 0))
+    return np.arange(len(subject)) - run_start + 1
 
 
 def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
