@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -31,13 +33,31 @@ def derive(domain: MappedDomain, study: Study) -> None:
     frame["VISITNUM"] = lookup(frame["VISIT"], planned).astype("float64")
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """A domain's unscheduled records as (subject, date) pair codes: each distinct pair once
+    (texts and study day), and which pair each record has."""
+
+    subject: np.ndarray  # per distinct pair
+    date: np.ndarray
+    day: np.ndarray
+    inverse: np.ndarray  # per record: its pair
+
+
 def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     """An unscheduled visit is a subject's date with unscheduled records in any domain. It gets
     the number of the last planned visit whose planned day is on or before its study day, plus
     .01, .02, ... in date order, and the same number in every domain."""
-    visits = pd.concat([_unscheduled(d, study) for d in domains], ignore_index=True)
-    if visits.empty:
+    found = {d.spec.domain: _pairs(*found) for d in domains if (found := _unscheduled(d, study))}
+    if not found:
         return
+    visits = pd.DataFrame(
+        {
+            "USUBJID": np.concatenate([p.subject for p in found.values()]),
+            "DATE": np.concatenate([p.date for p in found.values()]),
+            "DAY": np.concatenate([p.day for p in found.values()]),
+        }
+    )
     timed = sorted((v.day, v.visitnum) for v in study.visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
@@ -47,7 +67,8 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     numbers = (base + _rank_within(subject, base) / 100).round(2)
     table = (pd.Series(subject), pd.Series(date), numbers)
     for domain in domains:
-        _apply(domain, study, table)
+        if domain.spec.domain in found:
+            _apply(domain, study, found[domain.spec.domain], table)
 
 
 def _distinct_days(visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,15 +91,28 @@ def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.arange(len(subject)) - run_start + 1
 
 
-def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
-    """(USUBJID, DATE, DAY) of a domain's unscheduled records; an error if one has no date."""
+def _pairs(subjects: pd.Series, dates: pd.Series, days: pd.Series) -> _Pairs:
+    subject_code, subject_text = pd.factorize(subjects)
+    date_code, date_text = pd.factorize(dates)
+    key = subject_code.astype(np.int64) * (len(date_text) + 1) + date_code
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return _Pairs(
+        subject=np.asarray(subject_text, dtype=object)[subject_code[first]],
+        date=np.asarray(date_text, dtype=object)[date_code[first]],
+        day=days.to_numpy(dtype="float64")[first],
+        inverse=inverse.reshape(-1),
+    )
+
+
+def _unscheduled(
+    domain: MappedDomain, study: Study
+) -> tuple[pd.Series, pd.Series, pd.Series] | None:
+    """(USUBJID, date, study day) of a domain's unscheduled records, none if it has none; an
+    error if one has no date."""
     frame = domain.frame
-    columns = ["USUBJID", "DATE", "DAY"]
-    if "VISIT" not in frame or "VISITNUM" not in frame:
-        return pd.DataFrame(columns=columns)
-    mask = (frame["VISIT"] == study.unscheduled_visit).fillna(False).astype(bool)
-    if not mask.any():
-        return pd.DataFrame(columns=columns)
+    mask = _unscheduled_mask(frame, study)
+    if mask is None:
+        return None
     date_var = date_variable(domain.spec.domain, frame)
     day_var = None if date_var is None else date_var.replace("DTC", "DY")
     if date_var is None or day_var not in frame:
@@ -94,26 +128,31 @@ def _unscheduled(domain: MappedDomain, study: Study) -> pd.DataFrame:
             "give a complete date; subjects need a first dose date (RFSTDTC)",
             "",
         )
-    return pd.DataFrame(
-        {
-            "USUBJID": frame.loc[mask, "USUBJID"],
-            "DATE": frame.loc[mask, date_var].str.slice(0, 10),
-            "DAY": frame.loc[mask, day_var],
-        }
+    return (
+        frame.loc[mask, "USUBJID"],
+        frame.loc[mask, date_var].str.slice(0, 10),
+        frame.loc[mask, day_var],
     )
 
 
-def _apply(
-    domain: MappedDomain, study: Study, table: tuple[pd.Series, pd.Series, np.ndarray]
-) -> None:
-    frame = domain.frame
+def _unscheduled_mask(frame: pd.DataFrame, study: Study) -> pd.Series | None:
     if "VISIT" not in frame or "VISITNUM" not in frame:
-        return
+        return None
     mask = (frame["VISIT"] == study.unscheduled_visit).fillna(False).astype(bool)
-    if not mask.any():
-        return
-    date_var = date_variable(domain.spec.domain, frame)
-    day = frame.loc[mask, date_var].str.slice(0, 10)
-    number = lookup_pairs(frame.loc[mask, "USUBJID"], day, table)
+    return mask if mask.any() else None
+
+
+def _apply(
+    domain: MappedDomain,
+    study: Study,
+    pairs: _Pairs,
+    table: tuple[pd.Series, pd.Series, np.ndarray],
+) -> None:
+    """Each record gets its pair's number, looked up once per distinct pair."""
+    frame = domain.frame
+    mask = _unscheduled_mask(frame, study)
+    assert mask is not None
+    per_pair = lookup_pairs(pd.Series(pairs.subject), pd.Series(pairs.date), table)
+    number = pd.Series(per_pair.to_numpy()[pairs.inverse], index=frame.index[mask])
     frame.loc[mask, "VISITNUM"] = number
     frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
