@@ -78,3 +78,21 @@ def test_extends_one_level_only(tmp_path: Path):
         "study.yaml:1: extends '../base/study.yaml', which itself extends another study; "
         "extend the base study directly: one level only"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{name: labs, file: raw/x.odm.xml}", "an ODM source needs 'item_group'"),
+        (
+            "{name: labs, file: raw/r.csv, format: redcap, instrument: labs}",
+            "a REDCap source needs 'dictionary'",
+        ),
+        ("{name: labs, file: raw/x.xml, item_group: IG.X, sheet: A}", "'sheet' does not apply"),
+    ],
+)
+def test_source_options_must_fit_the_format(tmp_path: Path, source: str, message: str):
+    variant = _variant(tmp_path, f"extends: ../base/study.yaml\nsources:\n  - {source}\n")
+    with pytest.raises(UserError) as caught:
+        load_study(variant)
+    assert caught.value.line().startswith("study.yaml:3: sources.0: " + message)
