@@ -48,7 +48,11 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     """An unscheduled visit is a subject's date with unscheduled records in any domain. It gets
     the number of the last planned visit whose planned day is on or before its study day, plus
     .01, .02, ... in date order, and the same number in every domain."""
-    found = {d.spec.domain: _pairs(*found) for d in domains if (found := _unscheduled(d, study))}
+    found = {
+        domain.spec.domain: _pairs(*records)
+        for domain in domains
+        if (records := _unscheduled(domain, study)) is not None
+    }
     if not found:
         return
     visits = pd.DataFrame(
@@ -92,6 +96,7 @@ def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def _pairs(subjects: pd.Series, dates: pd.Series, days: pd.Series) -> _Pairs:
+    """The distinct (subject, date) pairs of one domain, found from integer codes."""
     subject_code, subject_text = pd.factorize(subjects)
     date_code, date_text = pd.factorize(dates)
     key = subject_code.astype(np.int64) * (len(date_text) + 1) + date_code
