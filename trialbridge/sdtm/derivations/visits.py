@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
 from trialbridge.sdtm.derivations.dates import date_variable
-from trialbridge.sdtm.lookup import lookup, lookup_pairs, per_distinct
+from trialbridge.sdtm.lookup import lookup, per_distinct
 from trialbridge.study import Study
 
 
@@ -35,13 +36,16 @@ def derive(domain: MappedDomain, study: Study) -> None:
 
 @dataclass(frozen=True)
 class _Pairs:
-    """A domain's unscheduled records as (subject, date) pair codes: each distinct pair once
-    (texts and study day), and which pair each record has."""
+    """Unscheduled records as (subject, date) pairs: each distinct pair once (texts and study
+    day, sorted), and which pair each record has."""
 
     subject: np.ndarray  # per distinct pair
     date: np.ndarray
     day: np.ndarray
     inverse: np.ndarray  # per record: its pair
+
+
+_FIELDS = ("subject", "date", "day")
 
 
 def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
@@ -55,36 +59,19 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     }
     if not found:
         return
-    visits = pd.DataFrame(
-        {
-            "USUBJID": np.concatenate([p.subject for p in found.values()]),
-            "DATE": np.concatenate([p.date for p in found.values()]),
-            "DAY": np.concatenate([p.day for p in found.values()]),
-        }
-    )
+    union = _pairs(*(np.concatenate([getattr(p, f) for p in found.values()]) for f in _FIELDS))
     timed = sorted((v.day, v.visitnum) for v in study.visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
-    subject, date, day = _distinct_days(visits)
-    position = np.searchsorted(days, day, side="right") - 1
+    position = np.searchsorted(days, union.day, side="right") - 1
     base = np.where(position >= 0, nums[position.clip(0)], 0.0)
-    numbers = (base + _rank_within(subject, base) / 100).round(2)
-    table = (pd.Series(subject), pd.Series(date), numbers)
+    numbers = (base + _rank_within(union.subject, base) / 100).round(2)
+    every = pd.MultiIndex.from_arrays([union.subject, union.date])
     for domain in domains:
-        if domain.spec.domain in found:
-            _apply(domain, study, found[domain.spec.domain], table)
-
-
-def _distinct_days(visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each (subject, date) once, sorted by subject then date, with its study day: both texts
-    ranked once, so the pairs are sorted as integers."""
-    subject_rank, subjects = pd.factorize(visits["USUBJID"], sort=True)
-    date_rank, dates = pd.factorize(visits["DATE"], sort=True)
-    key = subject_rank.astype(np.int64) * (len(dates) + 1) + date_rank
-    _, first = np.unique(key, return_index=True)  # sorted keys: subject, then date order
-    subject = np.asarray(subjects, dtype=object)[subject_rank[first]]
-    date = np.asarray(dates, dtype=object)[date_rank[first]]
-    return subject, date, visits["DAY"].to_numpy(dtype="float64")[first]
+        pairs = found.get(domain.spec.domain)
+        if pairs is not None:  # each of its pairs is in the union: no miss possible
+            at = every.get_indexer(pd.MultiIndex.from_arrays([pairs.subject, pairs.date]))
+            _apply(domain, study, numbers[at][pairs.inverse])
 
 
 def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -95,16 +82,17 @@ def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.arange(len(subject)) - run_start + 1
 
 
-def _pairs(subjects: pd.Series, dates: pd.Series, days: pd.Series) -> _Pairs:
-    """The distinct (subject, date) pairs of one domain, found from integer codes."""
-    subject_code, subject_text = pd.factorize(subjects)
-    date_code, date_text = pd.factorize(dates)
-    key = subject_code.astype(np.int64) * (len(date_text) + 1) + date_code
+def _pairs(subjects: ArrayLike, dates: ArrayLike, days: ArrayLike) -> _Pairs:
+    """The distinct (subject, date) pairs, sorted by subject then date, with their study days:
+    both texts are ranked once, so the pairs are found and sorted as integers."""
+    subject_rank, subject_text = pd.factorize(subjects, sort=True)
+    date_rank, date_text = pd.factorize(dates, sort=True)
+    key = subject_rank.astype(np.int64) * (len(date_text) + 1) + date_rank
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return _Pairs(
-        subject=np.asarray(subject_text, dtype=object)[subject_code[first]],
-        date=np.asarray(date_text, dtype=object)[date_code[first]],
-        day=days.to_numpy(dtype="float64")[first],
+        subject=np.asarray(subject_text, dtype=object)[subject_rank[first]],
+        date=np.asarray(date_text, dtype=object)[date_rank[first]],
+        day=np.asarray(days, dtype="float64")[first],
         inverse=inverse.reshape(-1),
     )
 
@@ -147,17 +135,11 @@ def _unscheduled_mask(frame: pd.DataFrame, study: Study) -> pd.Series | None:
     return mask if mask.any() else None
 
 
-def _apply(
-    domain: MappedDomain,
-    study: Study,
-    pairs: _Pairs,
-    table: tuple[pd.Series, pd.Series, np.ndarray],
-) -> None:
-    """Each record gets its pair's number, looked up once per distinct pair."""
+def _apply(domain: MappedDomain, study: Study, number: np.ndarray) -> None:
+    """The numbers (one per unscheduled record, in record order) into VISITNUM and VISIT."""
     frame = domain.frame
     mask = _unscheduled_mask(frame, study)
     assert mask is not None
-    per_pair = lookup_pairs(pd.Series(pairs.subject), pd.Series(pairs.date), table)
-    number = pd.Series(per_pair.to_numpy()[pairs.inverse], index=frame.index[mask])
+    number = pd.Series(number, index=frame.index[mask])
     frame.loc[mask, "VISITNUM"] = number
     frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
