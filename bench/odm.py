@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from trialbridge.converters.odm import read_odm
+from trialbridge.converters.odm_stream import stream
 from trialbridge.study import Source
 
 VISITS = 10
@@ -180,8 +181,6 @@ def read_once(path: Path, mode: str) -> dict[str, Any]:
         held = sum(int(t.memory_usage(deep=True).sum()) for t in tables.values())
         rows = sum(len(t) for t in tables.values())
     else:
-        from trialbridge.converters.odm_stream import stream
-
         stream(path, path.name, set())
         held, rows = 0, 0
     seconds = time.perf_counter() - start

@@ -294,9 +294,7 @@ class StudyFolder(BaseModel):
         return f"{shown}:{line}" if line else shown
 
     def _origin(self, key: Any) -> tuple[str, Lines]:
-        if self.base is not None and key in self.base.keys:
-            return self.base.shown, self.base.lines
-        return "study.yaml", self.lines
+        return _origin(self.base, self.lines, key)
 
     def source_path(self, source: Source) -> Path:
         return self.path_of("sources", source.file)
@@ -309,16 +307,24 @@ class StudyFolder(BaseModel):
 
     def spec_path(self, name: str) -> Path:
         """The folder's own mappings/NAME, else the extended study's."""
-        own = self.root / "mappings" / name
-        if self.base is None or own.is_file():
-            return own
-        return self.base.root / "mappings" / name
+        return self._spec_folder(name)[0] / name
 
     def spec_shown(self, name: str) -> str:
-        path = self.spec_path(name)
-        if self.base is not None and path.parent.parent == self.base.root:
-            return str(Path(self.base.shown).parent / "mappings" / name)
-        return f"mappings/{name}"
+        return str(self._spec_folder(name)[1] / name)
+
+    def _spec_folder(self, name: str) -> tuple[Path, Path]:
+        """Where NAME is (the folder, and the folder as errors show it)."""
+        own = self.root / "mappings"
+        if self.base is None or (own / name).is_file():
+            return own, Path("mappings")
+        return self.base.root / "mappings", Path(self.base.shown).parent / "mappings"
+
+
+def _origin(base: Inherited | None, lines: Lines, key: Any) -> tuple[str, Lines]:
+    """The file a top-level key was read from (as errors show it) and its line map."""
+    if base is not None and key in base.keys:
+        return base.shown, base.lines
+    return "study.yaml", lines
 
 
 def load_study(root: Path) -> StudyFolder:
@@ -329,23 +335,16 @@ def load_study(root: Path) -> StudyFolder:
     if not path.is_file():
         raise UserError("no study.yaml in the study folder", root, "create study.yaml")
     data, lines = read_yaml(path, "study.yaml")
-    base = _extended(root, data, lines)
-    if base is None:
-        study = validate(data, Study, lambda key: ("study.yaml", lines))
-        return StudyFolder(root=root, study=study, lines=lines)
-    base_data, inherited = base
-    own = {k: v for k, v in data.items() if k != "extends"}
-    merged = {**{k: v for k, v in base_data.items() if k not in own}, **own}
-    inherited = inherited.model_copy(update={"keys": frozenset(base_data) - set(own)})
-    folder = StudyFolder.model_construct(root=root, lines=lines, base=inherited)
-    study = validate(merged, Study, folder._origin)
-    return StudyFolder(root=root, study=study, lines=lines, base=inherited)
+    data, base = _extended(root, data, lines)
+    study = validate(data, Study, lambda key: _origin(base, lines, key))
+    return StudyFolder(root=root, study=study, lines=lines, base=base)
 
 
-def _extended(root: Path, data: Any, lines: Lines) -> tuple[dict, Inherited] | None:
-    """The base study.yaml's data, when this one says `extends: PATH`."""
+def _extended(root: Path, data: Any, lines: Lines) -> tuple[Any, Inherited | None]:
+    """When this study.yaml says `extends: PATH`: its keys overlaid on the base's, and the
+    base; else the data as read, and no base."""
     if not isinstance(data, dict) or "extends" not in data:
-        return None
+        return data, None
     shown = str(data["extends"])
     where = f"study.yaml:{line_of(lines, ('extends',))}"
     path = root / shown
@@ -362,4 +361,7 @@ def _extended(root: Path, data: Any, lines: Lines) -> tuple[dict, Inherited] | N
             where,
             "extend the base study directly: one level only",
         )
-    return base_data, Inherited(root=path.parent, shown=shown, lines=base_lines, keys=frozenset())
+    own = {k: v for k, v in data.items() if k != "extends"}
+    inherited = {k: v for k, v in base_data.items() if k not in own}
+    base = Inherited(root=path.parent, shown=shown, lines=base_lines, keys=frozenset(inherited))
+    return {**inherited, **own}, base

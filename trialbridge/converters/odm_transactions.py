@@ -50,26 +50,13 @@ def apply_transactions(
             column = frame[name]
             covered &= column.isna().to_numpy() if value is None else (column == value).to_numpy()
         keep &= ~(covered & (positions < at))
-    group_removed = _group_removals(frame, positions, removed)
-    keep &= positions > group_removed
-    frame = frame.loc[keep]
-    keys = frame[_RECORD].fillna("\x00none")
-    merged = frame.groupby([keys[k] for k in _RECORD], sort=False, dropna=False)
-    rest = [c for c in frame.columns if c not in items and c not in _RECORD]
-    result = merged[items].last().reset_index(drop=True)
-    for name in [*_RECORD[::-1], *rest[::-1]]:
-        source = merged[name].first().reset_index(drop=True)
-        result.insert(0, name, source)
-    ordered = [c for c in frame.columns if c in result]
-    result = result[ordered]
+    record = frame[_RECORD].fillna("\x00none").groupby(_RECORD, sort=False).ngroup().to_numpy()
+    last_removal = np.full(record.max(initial=-1) + 1, -1, dtype=np.int64)
+    np.maximum.at(last_removal, record[removed], positions[removed])
+    keep &= positions > last_removal[record]
+    kept = frame.loc[keep]
+    # keys and lineage from the record's first appearance, items from their latest values
+    how = {c: "last" if c in items else "first" for c in frame.columns}
+    result = kept.groupby(record[keep], sort=False).agg(how).reset_index(drop=True)
     result[items] = result[items].mask(result[items] == marker)
-    return result.reset_index(drop=True)
-
-
-def _group_removals(frame: pd.DataFrame, positions: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """For each record, the position of the last Remove of the same record (-1 if none)."""
-    keys = frame[_RECORD].fillna("\x00none")
-    group = keys.groupby(_RECORD, sort=False, dropna=False).ngroup().to_numpy()
-    last = np.full(group.max() + 1 if len(group) else 0, -1, dtype=np.int64)
-    np.maximum.at(last, group[removed], positions[removed])
-    return last[group]
+    return result

@@ -45,7 +45,7 @@ def rows(columns: list[pa.Array], count: int, separator: str) -> bytes:
     if count == 0:
         return b""
     if not columns:
-        return (("[]" + separator) * count)[: -len(separator) or None].encode()
+        return separator.join(["[]"] * count).encode()
     columns = [c.cast(pa.large_string()) for c in columns]
 
     def text(value: str) -> pa.Scalar:

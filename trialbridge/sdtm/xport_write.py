@@ -61,10 +61,9 @@ def write_xport(
 def _blocks(frame: pd.DataFrame, columns: list[XportColumn], width: int) -> Iterator[np.ndarray]:
     """The record chunks in order, built two at a time (Arrow and numpy release the GIL),
     with at most IN_FLIGHT chunks held at once."""
-    starts = iter(range(0, len(frame), CHUNK_ROWS))
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending: deque[Future[np.ndarray]] = deque()
-        for start in starts:
+        for start in range(0, len(frame), CHUNK_ROWS):
             chunk = frame.iloc[start : start + CHUNK_ROWS]
             pending.append(pool.submit(_records, chunk, columns, width))
             if len(pending) >= IN_FLIGHT:
