@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from trialbridge import error_report
 from trialbridge.conformance import engine as conformance
 from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
 from trialbridge.conformance.engine import Finding
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import validated
 from trialbridge.fhir.build import extension_only
@@ -22,9 +23,10 @@ from trialbridge.fhir.parse import parse
 from trialbridge.fhir.server.connect import Access, connect
 from trialbridge.fhir.server.pull import pull
 from trialbridge.fhir.server.push import Summary, manifest, push
+from trialbridge.outputs import staged
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
-from trialbridge.sdtm.build import build
+from trialbridge.sdtm.build import Built, build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset, SourceFile
 from trialbridge.sdtm.define_model import Builder
@@ -63,14 +65,20 @@ def creation_time(study: Study) -> datetime:
     return xpt.SAS_EPOCH
 
 
+CONVERT_OWNS = ("sdtm", "fhir", "validation", error_report.NAME)
+
+
 def convert(
     study_dir: Path,
     out_dir: Path,
     ct_file: Path | None = None,
     formats: tuple[str, ...] = ("xpt",),
 ) -> Converted:
-    """Native records -> SDTM datasets in `out_dir/sdtm`, as XPT v5 and/or Dataset-JSON 1.1.
-    Every dataset is checked before any file is written, so a bad input leaves no output."""
+    """Native records -> SDTM datasets in `out_dir/sdtm`, as XPT v5 and/or Dataset-JSON 1.1,
+    with FHIR in `out_dir/fhir` when asked and the validation reports in `out_dir/validation`.
+    Every problem with the input is gathered before anything is written; the whole output is
+    written beside `out_dir` and swapped in at once, so a failed or killed run leaves the
+    earlier output as it was."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise UserError(
@@ -78,37 +86,52 @@ def convert(
             "--format",
             f"use one or more of {', '.join(FORMATS)}, comma-separated",
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError("the output path is a file", out_dir, "give a folder for --out")
-    folder = load_study(study_dir)
-    ct = terminology_for(folder, ct_file)
-    built = build(folder, ct)
+    with errors_listed_in(out_dir), collecting():
+        folder = load_study(study_dir)
+        ct = terminology_for(folder, ct_file)
+        built = build(folder, ct)
+        if "xpt" in formats:
+            for dataset in built.datasets.values():
+                xpt.check(dataset)
+    with staged(out_dir, CONVERT_OWNS) as stage:
+        written = _write_package(folder, ct, built, formats, stage)
+    files = [out_dir / f.relative_to(stage) for f in written.files]
+    return dataclasses.replace(written, files=files)
+
+
+def _write_package(
+    folder: StudyFolder, ct: Terminology, built: Built, formats: tuple[str, ...], out: Path
+) -> Converted:
+    """sdtm/ (datasets, define.xml, define.html), fhir/ when asked, validation/ reports."""
     datasets = built.datasets
-    if "xpt" in formats:
-        for dataset in datasets.values():
-            xpt.check(dataset)
-    target = out_dir / "sdtm"
-    staging = out_dir / ".sdtm.partial"
+    target = out / "sdtm"
     created = creation_time(folder.study)
     context = datasetjson.FileContext(folder.study.studyid, folder.study.sponsor, created)
     files: list[Path] = []
     define = Builder(folder.study, ct, created, built.specs, built.provenance)
-    shutil.rmtree(staging, ignore_errors=True)
     for dataset, written in zip(
-        datasets.values(), write_files(datasets, staging, formats, context), strict=True
+        datasets.values(), write_files(datasets, target, formats, context), strict=True
     ):
         define.add(dataset, written[0].name)  # the first format asked for, XPT if any
         files += written
-    files += write_define(define, staging)
-    replace_folder(staging, target)
-    files = [target / f.name for f in files]
+    files += write_define(define, target)
     if "fhir" in formats:  # built here, each resource names its native record (meta.source)
-        files += _fhir_write(datasets, out_dir / "fhir", 500).files
-    written = _as_written(datasets, target)
+        files += _fhir_write(datasets, out / "fhir", 500).files
+    placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
-    findings = _reports(written, ct, out_dir / "validation", folder.study.studyid, define_file)
-    files += [out_dir / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
+    findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
+    files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
     return Converted(datasets=datasets, files=files, terminology=ct.version, findings=findings)
+
+
+@contextlib.contextmanager
+def errors_listed_in(folder: Path) -> Iterator[None]:
+    """When a run fails with several problems, list them all in `folder`/errors.csv."""
+    try:
+        yield
+    except UserErrors as exc:
+        error_report.write(exc, folder)
+        raise
 
 
 FILE_KINDS = ("xpt", "json", "ndjson")
@@ -172,17 +195,6 @@ def _write_reports(
     report_html.write(findings, folder, f"trialbridge validation: {title}")
     report_xlsx.write(findings, folder, datasets)
     return findings
-
-
-def replace_folder(staging: Path, target: Path) -> None:
-    """Swap the freshly written folder in: no file of an earlier run survives, and a run that
-    fails before this point leaves the earlier output as it was."""
-    retired = target.with_name(".sdtm.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def write_define(define: Builder, target: Path) -> list[Path]:

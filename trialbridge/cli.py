@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -18,8 +22,22 @@ EXIT_USER = 2
 EXIT_INTERNAL = 1
 
 
+DEBUG_ENV = "TRIALBRIDGE_DEBUG"
+_OS_FIXES = {
+    errno.EACCES: "fix its permissions or choose another path",
+    errno.EPERM: "fix its permissions or choose another path",
+    errno.EROFS: "the file system is read-only; choose another place",
+    errno.ENOSPC: "free some disk space or choose another place",
+    errno.EDQUOT: "free some disk space or choose another place",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EISDIR: "a folder is where a file should be; fix the path",
+    errno.ENAMETOOLONG: "use a shorter path",
+}
+
+
 class _Group(click.Group):
-    """Turn UserError into one line on stderr and exit 2; anything else into exit 1."""
+    """Turn UserError into one line on stderr and exit 2; anything else into exit 1, with
+    the traceback only under --debug (or TRIALBRIDGE_DEBUG=1)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -29,19 +47,47 @@ class _Group(click.Group):
             sys.exit(EXIT_USER)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # internal failure: short message, no traceback
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-            sys.exit(EXIT_INTERNAL)
+        except KeyboardInterrupt:
+            click.echo("interrupted: earlier output is left as it was", err=True)
+            sys.exit(130)
+        except OSError as exc:
+            if exc.errno not in _OS_FIXES or not exc.filename:
+                _internal(exc)
+            click.echo(f"error: {exc.filename}: {exc.strerror}; {_OS_FIXES[exc.errno]}", err=True)
+            sys.exit(EXIT_USER)
+        except Exception as exc:
+            _internal(exc)
+
+
+def _internal(exc: BaseException) -> NoReturn:
+    """An internal failure: one line, or the whole traceback under --debug."""
+    if _debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    detail = " ".join(str(exc).split())[:300]
+    hint = "" if _debugging() else "; run again with --debug for the traceback, and report it"
+    click.echo(f"internal error: {type(exc).__name__}: {detail}{hint}", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _debugging() -> bool:
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context else None
+    flag = bool(root and root.params.get("debug"))
+    return flag or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="trialbridge")
-def main() -> None:
+@click.option(
+    "--debug", is_flag=True, help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1)."
+)
+def main(debug: bool) -> None:
     """trialbridge turns a clinical trial's native records into CDISC SDTM datasets.
 
     A study folder holds study.yaml (identity, design, visits, sources), mappings/*.yaml
     (one declarative spec per domain) and the native record files. Exit codes: 0 success,
-    2 bad input or spec (one line says what, where and how to fix), 1 internal failure.
+    2 bad input or spec (one line says what, where and how to fix; when there are several
+    problems, the line names a file listing them all), 1 internal failure.
     """
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from trialbridge.converters.dates import assemble
 from trialbridge.converters.sources import COLUMN, FILE, ROW
-from trialbridge.errors import UserError, at_row
+from trialbridge.errors import KEEP_PER_KIND, UserError, report_rows, row_error
 from trialbridge.mappings.spec import (
     Concat,
     Condition,
@@ -48,16 +48,33 @@ def fail_at(
     shown: str | None = None,
     melted: bool | None = None,
 ) -> None:
-    """Raise a UserError naming the first offending row's file, row and column. `what` may
-    hold {value}; `shown` names the column for the user when `column` is an internal one
-    ('' to name none); `melted` says whether the value is a melted cell (default: compare)."""
-    first = frame.loc[mask].iloc[0]
-    cell = first[COLUMN]
-    if melted is None:  # while the raw columns are there: is the bad value the melted cell?
-        melted = isinstance(cell, str) and cell in first.index and first[cell] == first[column]
-    col = cell if melted and isinstance(cell, str) else (column if shown is None else shown)
-    where = at_row(first[FILE], int(first[ROW]), col or None)
-    raise UserError(what.format(value=first[column]), where, fix)
+    """Report every offending row by its file, row and column (raised at the first unless
+    the run collects problems). `what` may hold {value}; `shown` names the column for the
+    user when `column` is an internal one ('' to name none); `melted` says whether the value
+    is a melted cell (default: compare)."""
+    bad = frame.loc[mask]
+    cells = bad[COLUMN]
+    is_melted = pd.Series(bool(melted), index=bad.index) & cells.notna()
+    if melted is None:  # while the raw columns are there: is the value the melted cell?
+        for cell in cells.dropna().unique():
+            if cell in bad.columns:
+                rows = cells == cell
+                same = bad.loc[rows, cell].eq(bad.loc[rows, column]).fillna(False)
+                is_melted.loc[rows] = same.astype(bool)
+    default = column if shown is None else shown
+    places = pd.DataFrame(
+        {
+            "file": bad[FILE],
+            "row": bad[ROW],
+            "column": cells.where(is_melted, default),
+            "value": bad[column],
+        }
+    ).drop_duplicates()  # a melted row repeats its source row's other cells
+    errors = [
+        row_error(what.format(value=value), file, int(row), col or None, fix)
+        for file, row, col, value in places.head(KEEP_PER_KIND).itertuples(index=False)
+    ]
+    report_rows(errors, len(places), what)
 
 
 def evaluate(expr: Expr, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:

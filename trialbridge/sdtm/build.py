@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trialbridge.converters.engine import MappedDomain, Mapper, Provenance
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, checkpoint
 from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm import relrec, supp
 from trialbridge.sdtm.ct import Terminology
@@ -41,7 +41,9 @@ class Built:
 
 def build(folder: StudyFolder, ct: Terminology) -> Built:
     """Datasets by name (DM, AE, ..., SUPPAE, trial design, RELREC), specs in study order."""
-    return derive(folder, Mapper(folder, ct).run(), ct)
+    mapped = Mapper(folder, ct).run()
+    checkpoint()  # the derivations need clean mapped values
+    return derive(folder, mapped, ct)
 
 
 def derive(folder: StudyFolder, mapped: dict[str, MappedDomain], ct: Terminology) -> Built:
@@ -51,20 +53,27 @@ def derive(folder: StudyFolder, mapped: dict[str, MappedDomain], ct: Terminology
     dm = mapped.get("DM")
     if dm is None:
         raise UserError("the study maps no DM domain", "study.yaml", "add a DM spec to 'domains'")
+    # each step reads what the one before made: stop after a step that found problems
     usubjid.derive_dm(dm, study)
+    checkpoint()
     for domain in _others(mapped):
         usubjid.derive_other(domain, dm, study)
+    checkpoint()
     reference_dates.derive(dm, mapped, study)
+    checkpoint()
     age.derive(dm, study)
     arms.derive(dm, study)
     country.derive(dm, study)
+    checkpoint()
     conversions = Conversions.load(study.unit_conversions)
     for domain in mapped.values():
         study_day.derive(domain, dm.frame)
         visits.derive(domain, study)
+    checkpoint()
     visits.number_unscheduled(list(mapped.values()), study)
     for domain in mapped.values():
         _derive_domain(domain, dm, folder, conversions)
+    checkpoint()
     datasets: dict[str, Dataset] = {}
     for code in _spec_order(folder, mapped):
         domain = mapped[code]

@@ -1,13 +1,28 @@
-"""Atomic file writes: a temporary file in the same folder, renamed into place."""
+"""Atomic file writes: a temporary file in the same folder, renamed into place, with the
+mode a plain open() would give it (0o666 less the umask), so colleagues can read it."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+_umask_lock = threading.Lock()
+_umask: int | None = None
+
+
+def umask() -> int:
+    """The process umask (read once: reading it means setting it)."""
+    global _umask
+    with _umask_lock:
+        if _umask is None:
+            _umask = os.umask(0o022)
+            os.umask(_umask)
+        return _umask
 
 
 def write_text(target: Path, data: bytes) -> Path:
@@ -22,6 +37,7 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, target)

@@ -3,9 +3,7 @@ column-wise codec in xport_write.py and xport_read.py."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pandas as pd
 
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Column, Dataset, Table, numeric_type
+from trialbridge.sdtm.write import atomic_file
 from trialbridge.sdtm.xport_read import read_xport
 from trialbridge.sdtm.xport_write import XportColumn, write_xport
 
@@ -125,14 +124,8 @@ def write(
         XportColumn(c.name, c.label, c.type, 8 if c.type == "Num" else c.length)
         for c in dataset.table().columns
     ]
-    fd, tmp = tempfile.mkstemp(prefix=f".{dataset.filename_stem}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write_xport(handle, dataset.name, dataset.label, columns, dataset.frame, created)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(target) as handle:
+        write_xport(handle, dataset.name, dataset.label, columns, dataset.frame, created)
     return target
 
 

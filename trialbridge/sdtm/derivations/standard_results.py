@@ -49,19 +49,20 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
             "",
             False,
         )
-    needs = has_result & factor.isna()
+    needs = has_result & factor.isna() & ~no_unit
     if needs.any():
-        first = needs.idxmax()
-        fail_at(
-            frame,
-            needs,
-            f"no conversion from {unit[first]} to {target[first]} for {testcd[first]}",
-            f"{p}ORRESU",
-            "add the factor to unit_conversions in study.yaml",
-            "",
-            False,
-        )
-    text_to_convert = has_result & numeric.isna() & (factor != 1)
+        pairs = pd.DataFrame({"unit": unit, "target": target, "test": testcd}).loc[needs]
+        for one in pairs.drop_duplicates().itertuples(index=False):
+            fail_at(
+                frame,
+                needs & (unit == one.unit) & (target == one.target) & (testcd == one.test),
+                f"no conversion from {one.unit} to {one.target} for {one.test}",
+                f"{p}ORRESU",
+                "add the factor to unit_conversions in study.yaml",
+                "",
+                False,
+            )
+    text_to_convert = has_result & numeric.isna() & factor.notna() & (factor != 1)
     if text_to_convert.any():
         fail_at(
             frame,

@@ -48,7 +48,7 @@ def derive_dm(dm: MappedDomain, study: Study) -> None:
             "keep one record per subject",
             "subject id",
         )
-    same = frame["USUBJID"].duplicated(keep="first")
+    same = frame["USUBJID"].duplicated(keep="first") & ~dup
     if same.any():
         fail_at(
             frame,

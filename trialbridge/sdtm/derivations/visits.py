@@ -110,6 +110,7 @@ def _unscheduled(
     day_var = None if date_var is None else date_var.replace("DTC", "DY")
     if date_var is None or day_var not in frame:
         fail_at(frame, mask, "unscheduled visit without a date", "VISIT", "map the record's date")
+        return None
     no_day = mask & frame[day_var].isna()
     if no_day.any():
         fail_at(
