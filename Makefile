@@ -10,8 +10,8 @@ OUT := build/plmsc-spms
 $(BIN)/trialbridge: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "trialbridge needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
-	@$(PYTHON) -m venv $(VENV) \
-		|| { echo "'$(PYTHON) -m venv' failed; on Debian: apt-get install python3-venv"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null \
+		|| { rm -rf $(VENV) && scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
@@ -21,6 +21,7 @@ demo: $(BIN)/trialbridge
 	$(BIN)/trialbridge roundtrip $(OUT)/sdtm
 
 test: $(BIN)/trialbridge
+	scripts/need-chromium
 	$(BIN)/ruff check trialbridge tests bench
 	$(BIN)/ruff format --check trialbridge tests bench
 	$(BIN)/pytest

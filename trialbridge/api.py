@@ -17,7 +17,7 @@ from trialbridge.conformance import fhir_folder, report_html, report_json, repor
 from trialbridge.conformance.engine import Finding
 from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.fhir import bundles
-from trialbridge.fhir.assemble import validated
+from trialbridge.fhir.assemble import Assembled, validated
 from trialbridge.fhir.build import extension_only
 from trialbridge.fhir.parse import parse
 from trialbridge.fhir.server.connect import Access, connect
@@ -93,14 +93,20 @@ def convert(
         if "xpt" in formats:
             for dataset in built.datasets.values():
                 xpt.check(dataset)
+    resources = validated(built.datasets, out_dir / "fhir") if "fhir" in formats else None
     with staged(out_dir, CONVERT_OWNS) as stage:
-        written = _write_package(folder, ct, built, formats, stage)
+        written = _write_package(folder, ct, built, resources, formats, stage)
     files = [out_dir / f.relative_to(stage) for f in written.files]
     return dataclasses.replace(written, files=files)
 
 
 def _write_package(
-    folder: StudyFolder, ct: Terminology, built: Built, formats: tuple[str, ...], out: Path
+    folder: StudyFolder,
+    ct: Terminology,
+    built: Built,
+    resources: Assembled | None,
+    formats: tuple[str, ...],
+    out: Path,
 ) -> Converted:
     """sdtm/ (datasets, define.xml, define.html), fhir/ when asked, validation/ reports."""
     datasets = built.datasets
@@ -115,8 +121,8 @@ def _write_package(
         define.add(dataset, written[0].name)  # the first format asked for, XPT if any
         files += written
     files += write_define(define, target)
-    if "fhir" in formats:  # built here, each resource names its native record (meta.source)
-        files += _fhir_write(datasets, out / "fhir", 500).files
+    if resources is not None:  # built here, each resource names its native record (meta.source)
+        files += _fhir_write(resources, out / "fhir", 500).files
     placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
@@ -209,10 +215,17 @@ def write_define(define: Builder, target: Path) -> list[Path]:
     return [xml_path, html_path]
 
 
+FHIR_OWNS = ("bundles", "ndjson", bundles.MANIFEST, error_report.NAME)
+
+
 def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int = 500) -> FhirBuilt:
-    """SDTM datasets -> FHIR R4 bundles and NDJSON; domains without a table are listed."""
-    datasets = read_folder(sdtm_dir)
-    return _fhir_write(datasets, out_dir, bundle_size)
+    """SDTM datasets -> FHIR R4 bundles and NDJSON; domains without a table are listed. The
+    folder is swapped in whole (a push checkpoint already there is kept: it is keyed by each
+    bundle's hash)."""
+    resources = validated(read_folder(sdtm_dir), out_dir)
+    with staged(out_dir, FHIR_OWNS) as stage:
+        built = _fhir_write(resources, stage, bundle_size)
+    return dataclasses.replace(built, files=[out_dir / f.relative_to(stage) for f in built.files])
 
 
 @dataclass(frozen=True)
@@ -222,9 +235,8 @@ class FhirBuilt:
     files: list[Path]
 
 
-def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -> FhirBuilt:
-    """Build, validate every resource, then write; invalid FHIR is never written."""
-    result = validated(datasets, out_dir)
+def _fhir_write(result: Assembled, out_dir: Path, bundle_size: int) -> FhirBuilt:
+    """Write resources built and validated (`assemble.validated`): invalid FHIR never is."""
     files = bundles.write(result.built, out_dir, bundle_size)
     counts = {b.dataset: len(b.ids) for b in result.built}
     counts |= {n: c for n, c in result.counts.items() if n not in counts}
@@ -234,10 +246,18 @@ def _fhir_write(datasets: dict[str, Dataset], out_dir: Path, bundle_size: int) -
 def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
     """FHIR resources (NDJSON or bundles) -> SDTM XPT files in out_dir."""
     datasets = parse(bundles.read(fhir_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for dataset in datasets.values():
-        xpt.write(dataset, out_dir)
+    write_sdtm(datasets, out_dir)
     return datasets
+
+
+def write_sdtm(datasets: dict[str, Dataset], out_dir: Path) -> None:
+    """The datasets as XPT files in `out_dir`, swapped in together; other files there (a
+    dataset the input had nothing for, say) are left as they were."""
+    for dataset in datasets.values():
+        xpt.check(dataset)
+    with staged(out_dir, (error_report.NAME,)) as stage:
+        for dataset in datasets.values():
+            xpt.write(dataset, stage, check=False)
 
 
 def fhir_push(
@@ -268,24 +288,27 @@ def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset
         datasets = parse(pull(server, study_id))
     finally:
         server.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for dataset in datasets.values():
-        xpt.write(dataset, out_dir)
+    write_sdtm(datasets, out_dir)
     return datasets
+
+
+REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))
 
 
 def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
     """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON, with its
     define.xml if there) from any source, or for a FHIR output folder, written into out_dir as
-    validation.json, validation.html and validation.xlsx."""
+    validation.json, validation.html and validation.xlsx (swapped in together)."""
     terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
     if fhir_folder.is_fhir_folder(path):
         findings, names = fhir_folder.validate(path, terminology)
-        return _write_reports(findings, out_dir, path.name, names)
+        with staged(out_dir, (*REPORTS, error_report.NAME)) as stage:
+            return _write_reports(findings, stage, path.name, names)
     datasets = read_folder(path)
     define_path = path / "define.xml"
     define = read_define(define_path) if define_path.is_file() else None
-    return _reports(datasets, terminology, out_dir, path.name, define)
+    with staged(out_dir, (*REPORTS, error_report.NAME)) as stage:
+        return _reports(datasets, terminology, stage, path.name, define)
 
 
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:

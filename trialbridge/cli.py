@@ -272,9 +272,10 @@ def fhir_tables() -> None:
 @click.option(
     "--out",
     "out_dir",
-    default=".",
+    default="validation",
+    show_default=True,
     type=click.Path(path_type=Path),
-    help="Folder for the reports (validation.json, .html, .xlsx).",
+    help="Folder for the reports (validation.json, .html, .xlsx), written together.",
 )
 @click.option(
     "--ct",
