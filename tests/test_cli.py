@@ -325,3 +325,19 @@ def test_an_empty_domain_is_not_written(tmp_path: Path):
     assert result.exit_code == 0, result.output
     names = {p.name for p in (tmp_path / "out" / "sdtm").iterdir()}
     assert "ae.xpt" not in names and "suppae.xpt" not in names and "relrec.xpt" not in names
+
+
+def test_a_study_without_visit_records_converts_without_sv(tmp_path: Path):
+    """DM and EX only: no dataset has a visit with a date, so there is no SV (this used to
+    end in an internal error)."""
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "study.yaml",
+        "domains: [dm.yaml, ae.yaml, cm.yaml, ex.yaml, ds.yaml, lb.yaml, qs.yaml, ft.yaml, "
+        "nv.yaml, vs.yaml]",
+        "domains: [dm.yaml, ex.yaml]",
+    )
+    result = run_cli("convert", study, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.stem for p in (tmp_path / "out" / "sdtm").glob("*.xpt"))
+    assert names == ["dm", "ex", "ta", "te", "ti", "ts", "tv"]

@@ -27,6 +27,11 @@ def _iso_text(value: object) -> object:
 
 
 IsoText = Annotated[str, BeforeValidator(_iso_text)]
+# a number that is a number: NaN and infinity are refused
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+# days from a reference date: a century either way holds any trial
+Days = Annotated[int, Field(ge=-36_500, le=36_500)]
+_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 _VAR_REF = re.compile(r"^(\*|[A-Z][A-Z0-9]{1,7})\.(--[A-Z0-9]{1,6}|[A-Z][A-Z0-9]{0,7})$")
 
@@ -69,6 +74,29 @@ class Source(Strict):
         suffix = self.file.lower().rsplit(".", 1)[-1]
         return {"xlsx": "xlsx", "xml": "odm"}.get(suffix, "csv")
 
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1 or not (value == "\t" or (value.isascii() and value.isprintable())):
+            raise ValueError(
+                f"delimiter {value!r} must be one printable ASCII character or a tab, "
+                "e.g. ',' or ';'"
+            )
+        if value == '"':
+            raise ValueError("delimiter '\"' is the quote character; use e.g. ',' or ';'")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _text_encoding(cls, value: str) -> str:
+        try:
+            "".encode(value)  # LookupError also for codecs that are not text encodings
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{value}'; use e.g. utf-8, latin-1, cp1252"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _options_fit_format(self) -> Source:
         needed = {"odm": ("item_group",), "redcap": ("instrument", "dictionary")}
@@ -102,7 +130,7 @@ class Element(Strict):
     element: str
     epoch: str
     start: str = Field(description="DM reference variable the element starts at, e.g. RFXSTDTC")
-    offset_days: int = 0
+    offset_days: Days = 0
     start_rule: str = Field(description="TESTRL: when the element starts, in words")
     end_rule: str | None = Field(default=None, description="TEENRL")
     duration: str | None = Field(default=None, description="TEDUR, ISO 8601 duration")
@@ -115,13 +143,25 @@ class Arm(Strict):
 
 
 class Visit(Strict):
-    visitnum: float
+    visitnum: Finite
     visit: str
-    day: int | None = None
-    window: tuple[int, int] | None = None
+    day: Days | None = None
+    window: tuple[Days, Days] | None = None
     epoch: str | None = None
     start_rule: str | None = Field(default=None, description="TVSTRL; default from day/window")
     end_rule: str | None = Field(default=None, description="TVENRL")
+
+    @model_validator(mode="after")
+    def _day_in_window(self) -> Visit:
+        if self.day == 0 or (self.window and 0 in self.window):
+            raise ValueError("SDTM has no day 0: day 1 is the reference day, -1 the day before")
+        if self.window is not None:
+            low, high = self.window
+            if low > high:
+                raise ValueError(f"window [{low}, {high}] ends before it starts")
+            if self.day is not None and not low <= self.day <= high:
+                raise ValueError(f"day {self.day} is outside its window [{low}, {high}]")
+        return self
 
 
 class ReferenceRule(Strict):
@@ -185,7 +225,7 @@ class UnitConversion(Strict):
 
     from_: str = Field(alias="from")
     to: str
-    factor: float = Field(gt=0)
+    factor: Finite = Field(gt=0)
     test: str | None = None
 
 
@@ -198,7 +238,7 @@ class Study(Strict):
     sponsor: str
     phase: str
     registry_ids: dict[str, str] = Field(default_factory=dict)
-    usubjid: list[str] = Field(default_factory=lambda: ["STUDYID", "SUBJID"])
+    usubjid: list[str] = Field(default_factory=lambda: ["STUDYID", "SUBJID"], min_length=1)
     usubjid_separator: str = "-"
     sites: list[Site]
     elements: list[Element] = Field(default_factory=list)
@@ -208,11 +248,13 @@ class Study(Strict):
     reference_dates: dict[str, ReferenceRule] = Field(default_factory=dict)
     age: AgeRule | None = None
     sources: list[Source]
-    domains: list[str] = Field(description="mapping spec files, relative to mappings/")
+    domains: list[str] = Field(
+        description="mapping spec files, relative to mappings/", min_length=1
+    )
     unit_conversions: list[UnitConversion] = Field(default_factory=list)
     terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
     data_cutoff: IsoText | None = Field(default=None, description="DCUTDTC, ISO 8601 date")
-    planned_subjects: int | None = Field(default=None, description="PLANSUB")
+    planned_subjects: int | None = Field(default=None, ge=0, description="PLANSUB")
     trial_summary: list[SummaryParameter] = Field(default_factory=list)
     criteria: list[Criterion] = Field(default_factory=list)
     sdtm_version: str = "2.0"
@@ -225,10 +267,50 @@ class Study(Strict):
     @classmethod
     def _unique_visits(cls, visits: list[Visit]) -> list[Visit]:
         for attr in ("visitnum", "visit"):
-            values = [getattr(v, attr) for v in visits]
-            dup = sorted({str(x) for x in values if values.count(x) > 1})
-            if dup:
-                raise ValueError(f"duplicate {attr} in visits: {', '.join(dup)}")
+            _unique(visits, attr, "visits")
+        return visits
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[Site]) -> list[Site]:
+        return _unique(sites, "siteid", "sites")
+
+    @field_validator("elements")
+    @classmethod
+    def _unique_elements(cls, elements: list[Element]) -> list[Element]:
+        return _unique(elements, "etcd", "elements")
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique_criteria(cls, criteria: list[Criterion]) -> list[Criterion]:
+        return _unique(criteria, "code", "criteria")
+
+    @field_validator("data_cutoff")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is not None and not _ISO_DATE.match(value):
+            raise ValueError(f"'{value}' is not an ISO 8601 date (yyyy-mm-dd)")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _inside_mappings(cls, domains: list[str]) -> list[str]:
+        for name in domains:
+            parts = Path(name).parts
+            if Path(name).is_absolute() or ".." in parts or not parts:
+                raise ValueError(f"'{name}' is not a file in mappings/; name it from there")
+        return domains
+
+    @field_validator("visits")
+    @classmethod
+    def _visit_epochs_exist(cls, visits: list[Visit], info: ValidationInfo) -> list[Visit]:
+        epochs = {e.epoch for e in info.data.get("elements", [])}
+        for visit in visits:
+            if epochs and visit.epoch is not None and visit.epoch not in epochs:
+                raise ValueError(
+                    f"visit {visit.visit} is in epoch {visit.epoch}, which no element has "
+                    f"(elements' epochs: {', '.join(sorted(epochs))})"
+                )
         return visits
 
     @field_validator("arms")
@@ -246,11 +328,7 @@ class Study(Strict):
     @field_validator("sources")
     @classmethod
     def _unique_sources(cls, sources: list[Source]) -> list[Source]:
-        names = [s.name for s in sources]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"duplicate source name(s): {', '.join(dup)}")
-        return sources
+        return _unique(sources, "name", "sources")
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -260,6 +338,15 @@ class Study(Strict):
 
     def site_country(self) -> dict[str, str]:
         return {site.siteid: site.country for site in self.sites}
+
+
+def _unique(items: list[Any], attr: str, key: str) -> list[Any]:
+    """The items, when no two share `attr`."""
+    values = [getattr(item, attr) for item in items]
+    dup = sorted({str(x) for x in values if values.count(x) > 1})
+    if dup:
+        raise ValueError(f"{attr} {', '.join(dup)} appears twice in {key}")
+    return items
 
 
 class Inherited(BaseModel):
@@ -332,6 +419,8 @@ def load_study(root: Path) -> StudyFolder:
     if not root.is_dir():
         raise UserError("study folder not found", root, "give the folder that holds study.yaml")
     path = root / "study.yaml"
+    if path.is_dir():
+        raise UserError("study.yaml is a folder", root, "make study.yaml the study's YAML file")
     if not path.is_file():
         raise UserError("no study.yaml in the study folder", root, "create study.yaml")
     data, lines = read_yaml(path, "study.yaml")
@@ -345,13 +434,17 @@ def _extended(root: Path, data: Any, lines: Lines) -> tuple[Any, Inherited | Non
     base; else the data as read, and no base."""
     if not isinstance(data, dict) or "extends" not in data:
         return data, None
-    shown = str(data["extends"])
     where = f"study.yaml:{line_of(lines, ('extends',))}"
+    if not isinstance(data["extends"], str):
+        raise UserError("extends must be a path", where, "give the path of the base study.yaml")
+    shown = data["extends"]
     path = root / shown
     if not path.is_file():
         raise UserError(
             f"extends '{shown}': no such file", where, "give the path of the base study.yaml"
         )
+    if path.resolve() == (root / "study.yaml").resolve():
+        raise UserError("study.yaml extends itself", where, "give the path of the base study.yaml")
     base_data, base_lines = read_yaml(path, shown)
     if not isinstance(base_data, dict):
         raise UserError("a study.yaml must be a mapping of keys", shown)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, checkpoint, report
 
 M = TypeVar("M", bound=BaseModel)
 Lines = dict[tuple[Any, ...], int]
@@ -33,6 +33,12 @@ def _construct_mapping(
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a list or mapping is used as a key", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -42,6 +48,12 @@ def _construct_mapping(
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+# Bounds for study.yaml and specs, far above any real study's and far below harm: nesting
+# deeper than this, or aliases that expand to more values, are refused before building data.
+MAX_BYTES = 8_000_000
+MAX_DEPTH = 64
+MAX_VALUES = 1_000_000
 
 
 def _line_map(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> None:
@@ -60,30 +72,121 @@ def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
     """Parse a YAML file safely; return the data and a path -> line map. Errors name the
     file as `shown` (default: the path)."""
     shown = shown or str(path)
-    if not path.is_file():
-        raise UserError("file not found", shown, "check the path")
-    text = path.read_text(encoding="utf-8")
+    text = _text(path, shown)
     try:
+        _check_nesting(text, shown)
         loader = _UniqueKeyLoader(text)  # a SafeLoader: builds no Python objects from tags
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_expansion(node, shown)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.context_mark and exc.problem:
-            opened = exc.context_mark.line + 1
-            problem += f" ({exc.context.removeprefix('while ')} opened on line {opened})"
+        raise _syntax_error(exc, shown) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
         raise UserError(
-            f"YAML syntax error: {problem}", f"{shown}:{line}", "fix the YAML"
+            f"character U+{exc.character:04X} is not allowed in YAML",
+            f"{shown}:{line}",
+            "remove it (control characters and NUL cannot appear in a YAML file)",
         ) from None
     lines: Lines = {}
     if node is not None:
         _line_map(node, (), lines)
     return data, lines
+
+
+def _text(path: Path, shown: str) -> str:
+    """The file as text: UTF-8 (a byte order mark is allowed), of a sane size."""
+    if path.is_dir():
+        raise UserError("is a folder, not a file", shown, "check the path")
+    if not path.is_file():
+        raise UserError("file not found", shown, "check the path")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise UserError(
+            f"the file is {size:,} bytes; YAML files over {MAX_BYTES:,} bytes are refused",
+            shown,
+            "check that this is the right file",
+        )
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UserError("the file is UTF-16", shown, "save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(
+            f"byte 0x{raw[exc.start]:02X} is not UTF-8",
+            f"{shown}:{line}",
+            "save the file as UTF-8",
+        ) from None
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> UserError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.context_mark and exc.problem:
+        opened = exc.context_mark.line + 1
+        problem += f" ({exc.context.removeprefix('while ')} opened on line {opened})"
+    where = f"{shown}:{line}" if line else shown
+    return UserError(f"YAML syntax error: {problem}", where, "fix the YAML")
+
+
+def _check_nesting(text: str, shown: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the event stream, before the (recursive)
+    composer sees it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1
+                raise UserError(
+                    f"lists and mappings nest more than {MAX_DEPTH} deep",
+                    f"{shown}:{line}",
+                    "flatten the YAML; no study definition nests this deep",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_expansion(root: yaml.Node, shown: str) -> None:
+    """Refuse aliases that refer to themselves, or expand to more than MAX_VALUES values
+    (the 'billion laughs' of YAML), counting each shared node once per use."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int, open_: set[int]) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_ or depth > 4 * MAX_DEPTH:
+            raise UserError(
+                "an alias refers to the list or mapping that holds it",
+                f"{shown}:{node.start_mark.line + 1}",
+                "replace the alias with the values it should repeat",
+            )
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        open_.add(key)
+        total = 1 + sum(size(child, depth + 1, open_) for child in children)
+        open_.discard(key)
+        if total > MAX_VALUES:
+            raise UserError(
+                f"aliases expand to more than {MAX_VALUES:,} values",
+                f"{shown}:{node.start_mark.line + 1}",
+                "write the values out, or use fewer nested aliases",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0, set())
 
 
 def line_of(lines: Lines, loc: tuple[Any, ...]) -> int | None:
@@ -104,23 +207,53 @@ def load_model(path: Path, model: type[M], shown: str | None = None) -> tuple[M,
 def validate(data: Any, model: type[M], origin: Callable[[Any], tuple[str, Lines]]) -> M:
     """Validate parsed YAML as `model`. `origin(top_level_key)` gives the file shown and the
     line map that key was read from (a study.yaml may inherit keys from another file)."""
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        shown, lines = origin(first["loc"][0] if first["loc"] else None)
-        loc = _yaml_path(lines, first["loc"])
-        line = line_of(lines, loc)
-        missing = first["loc"][-1] if first["type"] == "missing" and first["loc"] else None
-        field = ".".join(str(part) for part in (*loc, *([missing] if missing else []))) or (
-            "(top level)"
-        )
-        message = first["msg"].removeprefix("Value error, ")
+    if data is not None and not isinstance(data, dict):
+        shown, _ = origin(None)
         raise UserError(
-            f"{field}: {message}",
-            f"{shown}:{line}" if line else shown,
-            "see docs/mapping-language.md",
-        ) from None
+            f"the file holds a {type(data).__name__}, not a mapping of keys",
+            shown,
+            "write it as `key: value` lines (see docs/mapping-language.md)",
+        )
+    if data is None:
+        shown, _ = origin(None)
+        raise UserError("the file is empty", shown, "see docs/mapping-language.md")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = _distinct(exc.errors())
+    for error in errors:  # every mistake in the file, when the run gathers problems
+        report(_validation_error(error, origin))
+    checkpoint()
+    raise AssertionError("unreachable: report() raised or checkpoint() did")
+
+
+def _distinct(errors: list[Any]) -> list[Any]:
+    """One error per place: a value that fits no member of a union fails each member."""
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for error in errors:
+        if error["loc"][:2] not in seen:
+            seen.add(error["loc"][:2])
+            kept.append(error)
+    return kept
+
+
+def _validation_error(error: Any, origin: Callable[[Any], tuple[str, Lines]]) -> UserError:
+    shown, lines = origin(error["loc"][0] if error["loc"] else None)
+    loc = _yaml_path(lines, error["loc"])
+    line = line_of(lines, loc)
+    missing = error["loc"][-1] if error["type"] == "missing" and error["loc"] else None
+    field = ".".join(str(part) for part in (*loc, *([missing] if missing else []))) or (
+        "(top level)"
+    )
+    message = error["msg"].removeprefix("Value error, ")
+    return UserError(
+        f"{field}: {message}",
+        f"{shown}:{line}" if line else shown,
+        "see docs/mapping-language.md",
+        file=shown,
+        row=line,
+    )
 
 
 def _yaml_path(lines: Lines, loc: tuple[Any, ...]) -> tuple[Any, ...]:

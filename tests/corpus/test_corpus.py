@@ -42,8 +42,12 @@ def test_the_corpus_is_well_formed():
 
 @pytest.fixture(scope="session")
 def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_bases(tmp_path_factory.mktemp("corpus-bases"))
+
+
+def make_bases(root: Path) -> dict[str, Path]:
     """Each base input once, and an earlier output to find intact after a failed run."""
-    root = tmp_path_factory.mktemp("corpus-bases")
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "fixtures", root / "fixtures")
     study = root / "fixtures" / "plmsc-spms"
     converted = root / "earlier"
@@ -98,6 +102,19 @@ def _edit(edit: dict[str, Any], folder: Path, tmp: Path) -> None:
         raise AssertionError(f"unknown edit {edit}")
 
 
+def fill(text: str, paths: dict[str, str]) -> str:
+    for key, value in paths.items():
+        text = text.replace(key, value)
+    return text
+
+
+def unfill(text: str, paths: dict[str, str]) -> str:
+    """The case's paths back to their placeholders (longest first: {out} is under {tmp})."""
+    for key, value in sorted(paths.items(), key=lambda kv: -len(kv[1])):
+        text = text.replace(value, key)
+    return text
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under `folder` by relative path: its SHA-256 (links by target)."""
     if not folder.exists():
@@ -122,17 +139,11 @@ def test_bad_input(case: dict[str, Any], bases: dict[str, Path], tmp_path: Path)
         shutil.copytree(bases["earlier"], out)
     before = snapshot(out)
     paths = {"{in}": str(folder), "{out}": str(out), "{tmp}": str(tmp_path)}
-
-    def fill(text: str) -> str:
-        for key, value in paths.items():
-            text = text.replace(key, value)
-        return text
-
-    result = run_cli(*[fill(str(a)) for a in case["run"]])
+    result = run_cli(*[fill(str(a), paths) for a in case["run"]])
     assert "Traceback" not in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == case.get("exit", 2), result.output
-    assert result.stderr == fill(case["line"]) + "\n"
+    assert result.stderr == fill(case["line"], paths) + "\n"
     after = snapshot(out)
     added = {k for k in after if k not in before and k.split("/")[-1] not in ALLOWED}
     assert not added, f"new files in the earlier output: {sorted(added)}"

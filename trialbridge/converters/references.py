@@ -28,33 +28,76 @@ def _dm_variable(name: str, where: str, what: str) -> None:
 
 def _study_references(folder: StudyFolder, specs: Specs) -> None:
     study, where = folder.study, folder.where
-
+    dm_dates = _mapped(specs["DM"][0]) if "DM" in specs else set()
     for variable, rule in study.reference_dates.items():
-        _dm_variable(variable, where("reference_dates", variable), "reference date")
+        here = where("reference_dates", variable)
+        _dm_variable(variable, here, "reference date")
+        if not variable.endswith("DTC"):
+            raise UserError(
+                f"reference date '{variable}' is not a DM date", here, "use e.g. RFSTDTC"
+            )
         for i, ref in enumerate(rule.refs):
-            domain, name = ref.split(".")
             key = "first" if rule.first is not None else "last"
-            here = where("reference_dates", variable, key, i)
-            if domain != "*" and domain not in specs:
-                raise UserError(
-                    f"'{ref}' names domain {domain}, which no spec in 'domains' maps", here
-                )
-            if domain != "*" and domain_meta(domain).variable(name.replace("--", domain)) is None:
-                raise UserError(f"'{ref}': {domain} has no variable {name}", here)
+            _reference(ref, specs, dm_dates, where("reference_dates", variable, key, i))
+        dm_dates.add(variable)
     for i, element in enumerate(study.elements):
-        _dm_variable(element.start, where("elements", i, "start"), "element start")
+        _dm_date(element.start, dm_dates, where("elements", i, "start"), "element start")
     if study.age is not None:
-        _dm_variable(study.age.birth, where("age", "birth"), "age birth date")
-        _dm_variable(study.age.at, where("age", "at"), "age reference date")
+        _dm_date(study.age.birth, dm_dates, where("age", "birth"), "age birth date")
+        _dm_date(study.age.at, dm_dates, where("age", "at"), "age reference date")
+    for spec, lines, shown in specs.values():
+        if spec.baseline is not None:
+            here = f"{shown}:{line_of(lines, ('baseline', 'at'))}"
+            _dm_date(spec.baseline.at, dm_dates, here, "baseline reference date")
     if study.arms and "DM" in specs:
         dm, dm_lines, shown = specs["DM"]
-        mapped = {n for block in dm.sources for n in block.variables}
-        if "ARMCD" not in mapped:
+        if "ARMCD" not in _mapped(dm):
             raise UserError(
                 "study.yaml defines arms, but the DM spec does not map ARMCD",
                 f"{shown}:{line_of(dm_lines, ('sources',))}",
                 "map ARMCD (the planned arm code) in the DM spec",
             )
+
+
+def _reference(ref: str, specs: Specs, dm_dates: set[str], here: str) -> None:
+    """DOMAIN.VARIABLE must name a mapped domain and a variable its spec maps (a DM
+    reference date may also be one set by an earlier rule)."""
+    domain, name = ref.split(".")
+    if domain == "*":
+        return
+    if domain not in specs:
+        raise UserError(f"'{ref}' names domain {domain}, which no spec in 'domains' maps", here)
+    variable = name.replace("--", domain)
+    if domain_meta(domain).variable(variable) is None:
+        raise UserError(f"'{ref}': {domain} has no variable {name}", here)
+    known = dm_dates if domain == "DM" else _mapped(specs[domain][0])
+    if variable not in known:
+        raise UserError(
+            f"'{ref}': the {domain} spec does not map {variable}",
+            here,
+            f"map {variable} in {specs[domain][2]}, or name a date it maps",
+        )
+
+
+def _dm_date(name: str, available: set[str], where: str, what: str) -> None:
+    """A DM date a rule starts from: a DM variable the DM spec maps or a reference date."""
+    _dm_variable(name, where, what)
+    if name not in available:
+        raise UserError(
+            f"{what} '{name}' is neither mapped by the DM spec nor a reference date",
+            where,
+            f"map {name} in the DM spec or add it under reference_dates",
+        )
+
+
+def _mapped(spec: DomainSpec) -> set[str]:
+    """The variables a spec maps (its blocks' variables and melt columns' sets)."""
+    names: set[str] = set()
+    for block in spec.sources:
+        names |= set(block.variables)
+        if block.melt:
+            names |= {n for sets in block.melt.columns.values() for n in sets}
+    return names
 
 
 def _spec_references(
@@ -79,7 +122,6 @@ def _spec_references(
                     f"baseline groups by {name}, not a {spec.domain} variable",
                     where("baseline", "by", i),
                 )
-        _dm_variable(spec.baseline.at, where("baseline", "at"), "baseline reference date")
         for i, flag in enumerate(spec.baseline.flags):
             if meta.variable(spec.domain + flag) is None:
                 raise UserError(

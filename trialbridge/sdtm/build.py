@@ -60,6 +60,13 @@ def derive(folder: StudyFolder, mapped: dict[str, MappedDomain], ct: Terminology
         usubjid.derive_other(domain, dm, study)
     checkpoint()
     reference_dates.derive(dm, mapped, study)
+    if "RFSTDTC" not in dm.frame:
+        raise UserError(
+            "DM has no RFSTDTC, the date study days (--DY) count from",
+            folder.where("reference_dates") if study.reference_dates else "study.yaml",
+            "add 'RFSTDTC: {first: [EX.EXSTDTC]}' under reference_dates, or map RFSTDTC in "
+            "the DM spec",
+        )
     checkpoint()
     age.derive(dm, study)
     arms.derive(dm, study)

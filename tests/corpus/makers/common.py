@@ -47,3 +47,8 @@ def nested(
 ) -> bytes:
     """`opening` `depth` times, `inner`, then `closing` as many times."""
     return (opening * depth + inner + closing * depth).encode()
+
+
+def nested_block(folder: Path, path: Path, depth: int) -> bytes:
+    """Mappings nested `depth` deep by indentation."""
+    return "".join(f"{'  ' * level}k{level}:\n" for level in range(depth)).encode() + b"  x: 1\n"

@@ -18,10 +18,10 @@ def derive(dm: MappedDomain, domains: dict[str, MappedDomain], study: Study) -> 
 
 
 def _apply(rule: ReferenceRule, dm: MappedDomain, domains: dict[str, MappedDomain]) -> pd.Series:
-    pairs = [_dates(ref, dm, domains) for ref in rule.refs]
-    stacked = pd.concat([p for p in pairs if len(p)], ignore_index=True)
-    if stacked.empty:
+    pairs = [p for p in (_dates(ref, dm, domains) for ref in rule.refs) if len(p)]
+    if not pairs:  # no subject has any of the dates
         return pd.Series(pd.NA, index=dm.frame.index, dtype="str")
+    stacked = pd.concat(pairs, ignore_index=True)
     # ISO 8601 text of complete dates sorts chronologically (a date sorts before its times):
     # the distinct values are ranked once, and each subject keeps its lowest or highest rank
     rank, distinct = pd.factorize(stacked["value"], sort=True)

@@ -72,6 +72,8 @@ def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
     """SVSTDTC / SVENDTC are the first and last dates seen for the visit (complete dates only,
     ISO text sorts in time order). Planned visits are SVPRESP=Y and SVOCCUR=Y."""
     dates = _visit_dates(datasets)
+    if dates.empty:  # no dataset has a visit with a date: no SV records
+        return dataset("SV", pd.DataFrame(columns=["USUBJID"]), study.studyid)
     sv = _first_and_last(dates)
     sv = sv.merge(_domains(dates), on=["USUBJID", "VISITNUM"], how="left")
     planned = {v.visitnum: v for v in study.visits}
