@@ -79,7 +79,11 @@ class Mapper:
             shown = self.folder.spec_shown(name)
             if not path.is_file():
                 where = self.folder.where("domains", i)
-                raise UserError(f"mapping spec '{shown}' not found", where)
+                raise UserError(
+                    f"mapping spec '{shown}' not found",
+                    where,
+                    "create it, or remove it from 'domains'",
+                )
             spec, lines = load_model(path, DomainSpec, shown)
             if spec.domain in specs:
                 raise UserError(f"domain {spec.domain} is mapped by two specs", shown)
@@ -360,7 +364,9 @@ def _build_order(specs: dict[str, tuple[DomainSpec, Lines, str]]) -> list[str]:
         sorter.prepare()
     except CycleError as exc:
         raise UserError(
-            f"lookups between domains form a cycle: {exc.args[1]}", "mappings/"
+            f"lookups between domains form a cycle: {' -> '.join(reversed(exc.args[1]))}",
+            "mappings/",
+            "a domain cannot look up or join a domain that reads it",
         ) from None
     rank = {d: i for i, d in enumerate(specs)}
     order: list[str] = []

@@ -121,6 +121,7 @@ def _spec_references(
                 raise UserError(
                     f"baseline groups by {name}, not a {spec.domain} variable",
                     where("baseline", "by", i),
+                    f"group by {spec.domain} variables, e.g. {spec.domain}TESTCD",
                 )
         for i, flag in enumerate(spec.baseline.flags):
             if meta.variable(spec.domain + flag) is None:
@@ -135,11 +136,14 @@ def _spec_references(
                 raise UserError(
                     f"table '{table}' is neither a source in study.yaml nor a mapped domain",
                     where(*path),
+                    "name a source or a domain in 'domains'",
                 )
     for i, rel in enumerate(spec.relationships):
         if rel.with_ not in domains:
             raise UserError(
-                f"relationship with {rel.with_}, which no spec maps", where("relationships", i)
+                f"relationship with {rel.with_}, which no spec maps",
+                where("relationships", i),
+                "map that domain, or remove the relationship",
             )
 
 

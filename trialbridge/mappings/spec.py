@@ -215,12 +215,13 @@ class DomainSpec(Strict):
     relationships: list[Relationship] = Field(default_factory=list)
     comment: str | None = Field(default=None, description="dataset comment for Define-XML")
 
-    @model_validator(mode="after")
-    def _supp_names(self) -> DomainSpec:
-        for qnam in self.supplemental:
+    @field_validator("supplemental")
+    @classmethod
+    def _supp_names(cls, supplemental: dict[str, SuppVariable]) -> dict[str, SuppVariable]:
+        for qnam in supplemental:
             if not (len(qnam) <= 8 and qnam[:1].isalpha() and qnam.isalnum() and qnam.isupper()):
                 raise ValueError(f"QNAM '{qnam}' must be 1-8 upper-case letters or digits")
-        return self
+        return supplemental
 
 
 for _model in (ConcatArgs, Case, WhenArgs, Condition):
