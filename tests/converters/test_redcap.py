@@ -9,7 +9,7 @@ import pytest
 
 from trialbridge.converters.redcap import checkbox_column, read_redcap
 from trialbridge.converters.sources import COLUMN, FILE, ROW
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.study import Source
 
 HEADER = (
@@ -164,16 +164,33 @@ def test_repeating_instrument_keeps_its_own_rows(tmp_path: Path):
 
 
 def test_event_designations_decide_which_rows_an_instrument_has(tmp_path: Path):
-    # vitals only at screening: the week 4 rows are not vitals rows, even when filled
-    events = (
-        "arm_num,unique_event_name,form\n1,screening_arm_1,vitals\n1,week_4_arm_1,demographics\n"
-    )
-    root = _project(tmp_path, events=events)
+    # vitals designated at screening only: its week 4 rows are not vitals rows
+    events = "arm_num,unique_event_name,form\n1,screening_arm_1,vitals\n"
+    events += "1,week_4_arm_1,demographics\n1,week_4_arm_1,adverse_events\n"
+    root = _project(tmp_path, records=[RECORDS[0], RECORDS[1], RECORDS[3], RECORDS[5]])
+    (root / "raw" / "redcap" / "events.csv").write_text(events)
     vs = read_redcap(root, [_source("vitals")])["vitals"]
     assert vs[ROW].tolist() == [2]
     # without an events file every row with a filled field counts
     vs = read_redcap(root, [_source("vitals", events=None)])["vitals"]
-    assert vs[ROW].tolist() == [2, 3, 8]
+    assert vs[ROW].tolist() == [2]
+
+
+def test_values_in_an_event_not_designated_for_their_instrument_are_errors(tmp_path: Path):
+    """Filled vitals at week 4, where vitals is not designated: dropping them would lose
+    them unseen, so every such row is named."""
+    events = "arm_num,unique_event_name,form\n1,screening_arm_1,vitals\n"
+    events += "1,week_4_arm_1,demographics\n1,week_4_arm_1,adverse_events\n"
+    root = _project(tmp_path, events=events)
+    with pytest.raises(UserErrors), collecting() as problems:
+        read_redcap(root, [_source("vitals")])
+    assert [e.line() for e in problems.kept] == [
+        f"{RECORDS_AT}, row {row}, column redcap_event_name: event 'week_4_arm_1' is not "
+        "designated for instrument 'vitals', yet the row fills its fields; export the "
+        "records, the data dictionary and the instrument designations of one project "
+        "together; in REDCap, designate the instrument for the event or clear the values"
+        for row in (3, 8)
+    ]
 
 
 def test_classic_project_with_data_access_groups_and_no_status(tmp_path: Path):

@@ -53,11 +53,23 @@ def test_wrong_encoding_is_a_clear_error(tmp_path: Path):
 def test_duplicate_and_empty_header_cells(tmp_path: Path):
     path = tmp_path / "x.csv"
     path.write_text("A,B,A\n1,2,3\n")
-    with pytest.raises(UserError, match=r"raw/x.csv:1: column 'A' appears twice in the header"):
+    with pytest.raises(UserError) as caught:
         read_source(path, Source(name="x", file="x.csv"), "raw/x.csv")
+    assert caught.value.line() == (
+        "raw/x.csv, row 1: column 'A' appears twice in the header (cells 1 and 3); give every "
+        "column its own name"
+    )
     path.write_text("A,,C\n1,2,3\n")
-    with pytest.raises(UserError, match="a header cell is empty"):
+    with pytest.raises(UserError) as caught:
         read_source(path, Source(name="x", file="x.csv"), "raw/x.csv")
+    assert caught.value.line() == (
+        "raw/x.csv, row 1: header cell 2 is empty; name every column that holds data"
+    )
+    path.write_text("A,A.1\n1,2\n")  # pandas would have taken A.1 for a second A
+    assert list(read_source(path, Source(name="x", file="x.csv"), "x.csv").columns[:2]) == [
+        "A",
+        "A.1",
+    ]
 
 
 def test_empty_file(tmp_path: Path):
@@ -75,15 +87,12 @@ def test_blank_lines_do_not_shift_row_numbers(tmp_path: Path):
     assert frame[ROW].tolist() == [2, 4]
 
 
-def test_unknown_encoding_and_broken_workbook(tmp_path: Path):
-    path = tmp_path / "x.csv"
-    path.write_text("A\n1\n")
-    with pytest.raises(UserError, match="unknown encoding 'utf-99'"):
-        read_source(path, Source(name="x", file="x.csv", encoding="utf-99"), "x.csv")
+def test_broken_workbook(tmp_path: Path):
     book = tmp_path / "x.xlsx"
     book.write_text("not a zip")
-    with pytest.raises(UserError, match=r"not an \.xlsx workbook"):
+    with pytest.raises(UserError) as caught:
         read_source(book, Source(name="x", file="x.xlsx"), "x.xlsx")
+    assert caught.value.line() == "x.xlsx: not an .xlsx workbook; export the form as .xlsx or CSV"
 
 
 def test_xlsx_date_cells_become_iso_text(tmp_path: Path):

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trialbridge.converters.sources import COLUMN, FILE, ROW, check_header, encoding_error
-from trialbridge.errors import UserError, at_row
+from trialbridge.converters.csv_text import read_csv_table
+from trialbridge.converters.lineage import COLUMN, FILE, ROW, ROWS_READ, ROWS_SKIPPED
+from trialbridge.converters.source_cells import counted, report_at_rows
+from trialbridge.errors import KEEP_PER_KIND, UserError, at_row, checkpoint, report
 from trialbridge.study import Source
 
 RECORD_KEYS = (
@@ -158,6 +160,7 @@ def read_redcap(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
     events = _read_events(root, first, dictionary) if first.events else None
     records = _read(root, first.file, first, "records export", "file", first.missing)
     _check_records(records, dictionary, events, first.file)
+    holding = _holding(records, dictionary)
     tables: dict[str, pd.DataFrame] = {}
     result = {}
     for source in sources:  # a second source on the same instrument gets its own copy
@@ -165,8 +168,8 @@ def read_redcap(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
         if instrument in tables:
             result[source.name] = tables[instrument].copy()
         else:
-            tables[instrument] = _table(records, dictionary, events, instrument, first.file)
-            result[source.name] = tables[instrument]
+            table = _table(records, dictionary, events, instrument, first.file, holding)
+            tables[instrument] = result[source.name] = table
     return result
 
 
@@ -187,32 +190,13 @@ def _read(
     """All cells as trimmed text (missing markers -> NA) and ROW, the spreadsheet row (header
     1); blank lines are dropped once they have been counted."""
     path = _require(root, shown, source, what, option)
-    try:
-        frame = pd.read_csv(  # the C parser skips a UTF-8 byte order mark
-            path, dtype=str, keep_default_na=False, encoding=source.encoding, skip_blank_lines=False
-        )
-    except UnicodeDecodeError:
-        raise encoding_error(path, source, shown) from None
-    except LookupError:
-        raise UserError(
-            f"unknown encoding '{source.encoding}'", shown, "use e.g. utf-8, latin-1, cp1252"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise UserError(
-            "file is empty", shown, "export it again from REDCap, with its header row"
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise UserError(f"cannot parse CSV: {exc}", shown, "fix the row's field count") from None
-    check_header(frame, shown)
-    frame = pd.DataFrame({name: _clean(frame[name], missing) for name in frame.columns})
-    empty = frame.isna().all(axis=1).to_numpy()
-    frame[ROW] = np.arange(2, len(frame) + 2)
-    return frame.loc[~empty].reset_index(drop=True)
-
-
-def _clean(values: pd.Series, missing: list[str]) -> pd.Series:
-    trimmed = values.str.strip()
-    return trimmed.mask(trimmed.isin(missing))
+    return read_csv_table(
+        path,
+        shown,
+        encoding=source.encoding,
+        missing=missing,
+        fix_empty="export it again from REDCap, with its header row",
+    )
 
 
 def _read_dictionary(root: Path, source: Source) -> Dictionary:
@@ -325,20 +309,26 @@ def _check_records(
         )
     known = _known_columns(dictionary)
     for name in records.columns.drop(ROW):
-        if name not in known:
-            raise UserError(
-                f"REDCap field '{name}' is not in the data dictionary",
-                at_row(shown, 1, name),
-                _FIX_EXPORT,
+        if name not in known:  # a header problem: one per column, all of them
+            report(
+                UserError(
+                    f"REDCap field '{name}' is not in the data dictionary",
+                    at_row(shown, 1, name),
+                    _FIX_EXPORT,
+                    file=shown,
+                    row=1,
+                    column=name,
+                )
             )
-    _first_bad(records, record_id, records[record_id].isna(), "the record id is empty", shown)
+    checkpoint()  # the checks below read the header's columns: stop at its problems
+    _report_bad(records, record_id, records[record_id].isna(), "the record id is empty", shown)
     if events is not None:
         _check_events(records, events, shown)
     if "redcap_repeat_instrument" in records.columns:
         repeat = records["redcap_repeat_instrument"]
         bad = repeat.notna() & ~repeat.isin(dictionary.forms)
         what = "repeating instrument '{}' is not a form of the data dictionary"
-        _first_bad(records, "redcap_repeat_instrument", bad, what, shown)
+        _report_bad(records, "redcap_repeat_instrument", bad, what, shown)
 
 
 def _known_columns(dictionary: Dictionary) -> set[str]:
@@ -362,21 +352,33 @@ def _check_events(records: pd.DataFrame, events: pd.DataFrame, shown: str) -> No
     event = records["redcap_event_name"]
     bad = event.isna() | ~event.isin(events["unique_event_name"])
     what = "event '{}' is not in the instrument designations"
-    _first_bad(records, "redcap_event_name", bad, what, shown)
+    _report_bad(records, "redcap_event_name", bad, what, shown)
 
 
-def _first_bad(frame: pd.DataFrame, column: str, bad: pd.Series, what: str, shown: str) -> None:
-    """Raise for the first flagged row, naming its value where `what` has a slot for it."""
-    flags = bad.to_numpy(dtype=bool)
+def _report_bad(
+    frame: pd.DataFrame, column: str, bad: pd.Series | np.ndarray, what: str, shown: str
+) -> None:
+    """Report every flagged row, naming its value where `what` has a slot for it."""
+    flags = np.asarray(bad, dtype=bool)
     if not flags.any():
         return
-    at = int(np.argmax(flags))
-    value = frame[column].iloc[at]
-    raise UserError(
-        what.format("" if pd.isna(value) else value),
-        at_row(shown, int(frame[ROW].iloc[at]), column),
-        _FIX_EXPORT,
-    )
+    values = frame[column].to_numpy()[flags][:KEEP_PER_KIND]
+    texts = [what.format("" if pd.isna(value) else value) for value in values]
+    rows = frame[ROW].to_numpy()[flags]
+    report_at_rows(shown, rows, texts, _FIX_EXPORT, kind=what, column=column)
+
+
+def _holding(records: pd.DataFrame, dictionary: Dictionary) -> np.ndarray:
+    """Rows that fill a field of any instrument (a checkbox: ticked), the record id aside."""
+    fields = [f for f in dictionary.fields if f.name != dictionary.record_id]
+    return _filled(records, [f for f in fields if all(c in records for c in f.columns())])
+
+
+def _filled(records: pd.DataFrame, fields: list[Field]) -> np.ndarray:
+    ticks = [name for f in fields if f.type == "checkbox" for name in f.columns()]
+    plain = [name for f in fields if f.type != "checkbox" for name in f.columns()]
+    filled = records[plain].notna().any(axis=1) | records[ticks].eq("1").any(axis=1)
+    return filled.to_numpy(dtype=bool)
 
 
 def _table(
@@ -385,8 +387,10 @@ def _table(
     events: pd.DataFrame | None,
     instrument: str,
     shown: str,
+    holding: np.ndarray,
 ) -> pd.DataFrame:
-    """The instrument's rows: key columns, its fields in dictionary order, its status."""
+    """The instrument's rows: key columns, its fields in dictionary order, its status; with
+    the rows of the export it left out counted by reason."""
     record_id = dictionary.record_id
     fields = [f for f in dictionary.fields if f.form == instrument and f.name != record_id]
     own = [name for field in fields for name in field.columns()]
@@ -400,32 +404,66 @@ def _table(
     complete = f"{instrument}_complete"
     keys = [name for name in RECORD_KEYS if name in records.columns]
     status = [complete] if complete in records.columns else []
-    keep = _rows(records, fields, instrument, events)
+    keep = _rows(records, fields, instrument, events, shown)
     table = records.loc[keep, [record_id, *keys, *own, *status, ROW]].reset_index(drop=True)
     _check_values(table, fields, status, shown)
     table.insert(len(table.columns) - 1, FILE, shown)
     table[COLUMN] = pd.Series(pd.NA, index=table.index, dtype="str")
-    return table
+    skipped = dict(records.attrs[ROWS_SKIPPED])
+    skipped["rows of other instruments"] = int((~keep & holding).sum())
+    skipped["rows holding no instrument's values"] = int((~keep & ~holding).sum())
+    return counted(table, records.attrs[ROWS_READ], skipped)
 
 
 def _rows(
-    records: pd.DataFrame, fields: list[Field], instrument: str, events: pd.DataFrame | None
+    records: pd.DataFrame,
+    fields: list[Field],
+    instrument: str,
+    events: pd.DataFrame | None,
+    shown: str,
 ) -> np.ndarray:
     """Rows of a repeating instrument are marked with it; other rows hold the instrument when
-    their event is designated for it and one of its fields is filled (a checkbox: ticked)."""
-    ticks = [name for f in fields if f.type == "checkbox" for name in f.columns()]
-    plain = [name for f in fields if f.type != "checkbox" for name in f.columns()]
-    filled = records[plain].notna().any(axis=1) | records[ticks].eq("1").any(axis=1)
+    their event is designated for it and one of its fields is filled (a checkbox: ticked).
+    A row that fills the instrument's fields but is not its own is an error: its values
+    would be lost."""
+    filled = _filled(records, fields)
+    designated = np.ones(len(records), dtype=bool)
     if events is not None:
-        designated = events.loc[events["form"] == instrument, "unique_event_name"]
-        filled &= records["redcap_event_name"].isin(designated)
-    if "redcap_repeat_instrument" not in records.columns:
-        return filled.to_numpy(dtype=bool)
-    repeat = records["redcap_repeat_instrument"]
-    return (repeat.eq(instrument) | (repeat.isna() & filled)).to_numpy(dtype=bool)
+        events_of = events.loc[events["form"] == instrument, "unique_event_name"]
+        designated = records["redcap_event_name"].isin(events_of).to_numpy(dtype=bool)
+    if "redcap_repeat_instrument" in records.columns:
+        repeat = records["redcap_repeat_instrument"]
+        mine, plain = repeat.eq(instrument).to_numpy(dtype=bool), repeat.isna().to_numpy(bool)
+    else:
+        mine, plain = np.zeros(len(records), dtype=bool), np.ones(len(records), dtype=bool)
+    keep = mine | (plain & filled & designated)
+    what = f"event '{{}}' is not designated for instrument '{instrument}', yet the row fills "
+    what += "its fields"
+    _report_stray(records, "redcap_event_name", filled & plain & ~designated, what, shown)
+    what = f"the row is one of repeating instrument '{{}}', yet it fills fields of '{instrument}'"
+    _report_stray(records, "redcap_repeat_instrument", filled & ~plain & ~mine, what, shown)
+    return keep
+
+
+def _report_stray(
+    records: pd.DataFrame, column: str, stray: np.ndarray, what: str, shown: str
+) -> None:
+    if not stray.any():
+        return
+    values = records[column].to_numpy()[stray][:KEEP_PER_KIND]
+    report_at_rows(
+        shown,
+        records[ROW].to_numpy()[stray],
+        [what.format(value) for value in values],
+        "export the records, the data dictionary and the instrument designations of one "
+        "project together; in REDCap, designate the instrument for the event or clear the values",
+        kind=what,
+        column=column,
+    )
 
 
 def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], shown: str) -> None:
+    """Every value against its field: all misfits of a column reported at once."""
     checks = [(name, field.rule()) for field in fields for name in field.columns()]
     checks += [(name, _STATUS) for name in status]
     if "redcap_repeat_instance" in table.columns:
@@ -434,14 +472,15 @@ def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], s
         if rule is None:
             continue
         bad = _misfits(table[name], rule)
-        if bad.any():
-            at = int(np.argmax(bad))
-            raise UserError(
-                f"value '{table[name].iloc[at]}' of field {name} ({rule.kind}) is not "
-                f"{rule.expected}",
-                at_row(shown, int(table[ROW].iloc[at]), name),
-                rule.fix,
-            )
+        if not bad.any():
+            continue
+        kind = f"value of field {name} ({rule.kind}) is not {rule.expected}"
+        values = table[name].to_numpy()[bad][:KEEP_PER_KIND]
+        texts = [
+            f"value '{value}' of field {name} ({rule.kind}) is not {rule.expected}"
+            for value in values
+        ]
+        report_at_rows(shown, table[ROW].to_numpy()[bad], texts, rule.fix, kind=kind, column=name)
 
 
 def _misfits(values: pd.Series, rule: Rule) -> np.ndarray:

@@ -1,0 +1,14 @@
+"""The lineage columns every source table carries: the file and row a record came from, and
+(after a melt) the source column of its value."""
+
+from __future__ import annotations
+
+FILE = "__file"
+ROW = "__row"
+COLUMN = "__column"
+LINEAGE = (FILE, ROW, COLUMN)
+
+# what a reader reports beside the table, in its attrs (see `counted`)
+ROWS_READ = "rows_read"
+ROWS_SKIPPED = "rows_skipped"
+BLANK = "blank"

@@ -1,0 +1,192 @@
+"""Checks on the text every reader hands over, and the reporting of a problem at many rows.
+
+A control character in a value passes mapping and breaks the outputs much later (an XLSX
+report, an XPT read by SAS): every reader refuses it where it was read, naming the cell. A
+problem found at many rows goes to `report_rows`: the first KEEP_PER_KIND rows as errors, the
+rest counted, so one run lists them all."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trialbridge.converters.lineage import ROW, ROWS_READ, ROWS_SKIPPED
+from trialbridge.errors import KEEP_PER_KIND, UserError, report_rows, row_error
+
+# C0 controls but tab, DEL and the C1 controls: not text in any SDTM or FHIR value
+CONTROL = r"[\x00-\x08\x0A-\x1F\x7F-\x9F]"
+MAX_VALUE_BYTES = 1 << 20
+FIX_CONTROL = "remove it from the source value: SDTM and FHIR values are printable text"
+FIX_BREAK = "join the value's lines into one: an SDTM value is one line of text"
+FIX_SIZE = "no CRF value is this long: check the export (an unclosed quote, a binary file?)"
+
+Values = pa.Array | pa.ChunkedArray
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # the text dtype of every source table
+
+
+def report_at_rows(
+    shown: str,
+    rows: np.ndarray | Sequence[int],
+    what: str | Sequence[str],
+    fix: str,
+    *,
+    kind: str,
+    column: str | None = None,
+) -> None:
+    """One problem at each of `rows` (all of them, in order): errors for the first
+    KEEP_PER_KIND, the rest counted. `what` is one text for all, or one per kept row."""
+    count = len(rows)
+    if not count:
+        return
+    kept = [int(row) for row in rows[:KEEP_PER_KIND]]
+    texts = [what] * len(kept) if isinstance(what, str) else list(what)[: len(kept)]
+    assert len(texts) == len(kept), "one text per kept row"
+    pairs = zip(texts, kept, strict=True)
+    errors = [row_error(text, shown, row, column, fix) for text, row in pairs]
+    report_rows(errors, count, kind)
+
+
+def control_characters(values: Values) -> np.ndarray:
+    """Positions of the values holding a control character other than tab. Printable ASCII,
+    nearly every value, is cleared by a fast byte test; the rest go through the pattern."""
+    values = _one_chunk(values)
+    suspect = pc.fill_null(pc.invert(pc.ascii_is_printable(values)), False)
+    at = pc.indices_nonzero(suspect)
+    if len(at) == 0:
+        return np.zeros(0, np.int64)
+    hit = pc.fill_null(pc.match_substring_regex(values.take(at), CONTROL), False)
+    return at.filter(hit).to_numpy().astype(np.int64)
+
+
+def oversized(values: Values, limit: int = MAX_VALUE_BYTES) -> np.ndarray:
+    """Positions of the values longer than `limit` bytes."""
+    values = _one_chunk(values)
+    long = pc.fill_null(pc.greater(pc.binary_length(values), limit), False)
+    return pc.indices_nonzero(long).to_numpy().astype(np.int64)
+
+
+def _one_chunk(values: Values) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def control_named(value: str) -> str:
+    """The first control character (other than a line break) of a value, as the user can
+    look it up."""
+    found = next(c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r")
+    name = _CONTROL_NAMES.get(found)
+    return f"the control character U+{ord(found):04X}" + (f" ({name})" if name else "")
+
+
+_CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL", "\x0b": "VT", "\x0c": "FF"}
+
+
+def check_cells(values: Values, rows: np.ndarray, shown: str, column: str) -> None:
+    """Report every value of one column that holds a control character or is too long;
+    `rows` gives each value's row (in an XML export, its line)."""
+    bad = control_characters(values)
+    if len(bad):
+        breaks = pc.match_substring_regex(_one_chunk(values).take(pa.array(bad)), r"[\n\r]")
+        broken = breaks.to_numpy(zero_copy_only=False).astype(bool)
+        lines = bad[broken]
+        report_at_rows(
+            shown,
+            rows[lines],
+            "the value holds a line break",
+            FIX_BREAK,
+            kind="line break",
+            column=column,
+        )
+        others = bad[~broken]
+        texts = [
+            f"the value holds {control_named(values[int(i)].as_py())}"
+            for i in others[:KEEP_PER_KIND]
+        ]
+        report_at_rows(
+            shown, rows[others], texts, FIX_CONTROL, kind="control character", column=column
+        )
+    long = oversized(values)
+    if len(long):
+        lengths = pc.binary_length(_one_chunk(values).take(pa.array(long[:KEEP_PER_KIND])))
+        texts = [
+            f"the value is {n:,} bytes long, more than the limit of {MAX_VALUE_BYTES:,}"
+            for n in lengths.to_pylist()
+        ]
+        report_at_rows(shown, rows[long], texts, FIX_SIZE, kind="value too long", column=column)
+
+
+def check_header(names: Sequence[str], shown: str) -> None:
+    """Every header cell named, once, in printable text."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            raise UserError(
+                f"header cell {position} is empty",
+                f"{shown}, row 1",
+                "name every column that holds data",
+            )
+        if any(unicodedata.category(c) == "Cc" and c != "\t" for c in name):
+            held = "a line break" if "\n" in name or "\r" in name else control_named(name)
+            raise UserError(
+                f"header cell {position} holds {held}",
+                f"{shown}, row 1",
+                "name the column in printable text",
+            )
+        if name in seen:
+            raise UserError(
+                f"column '{name}' appears twice in the header (cells {seen[name]} and {position})",
+                f"{shown}, row 1",
+                "give every column its own name",
+            )
+        seen[name] = position
+
+
+def text_frame(
+    names: Sequence[str],
+    columns: Sequence[Values | list[str | None]],
+    rows: np.ndarray,
+    shown: str,
+    missing: Sequence[str],
+) -> tuple[pd.DataFrame, int]:
+    """Raw text columns as a source table: every value checked (control characters, size),
+    trimmed, missing markers as NA; rows left with no value dropped. With ROW from `rows`;
+    also returns how many blank rows were dropped."""
+    kept = []
+    filled = np.zeros(len(rows), dtype=bool)
+    for name, column in zip(names, columns, strict=True):
+        raw = column if isinstance(column, pa.Array | pa.ChunkedArray) else _text_array(column)
+        check_cells(raw, rows, shown, name)
+        value = _missing_as_null(pc.utf8_trim_whitespace(raw), missing)
+        filled |= pc.is_valid(value).to_numpy(zero_copy_only=False)
+        kept.append(value)
+    table = pa.table(kept, names=list(names)).filter(pa.array(filled))
+    frame = table.to_pandas(types_mapper=_text_type)
+    frame[ROW] = rows[filled]
+    return frame, int((~filled).sum())
+
+
+def _text_array(values: list[str | None]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _text_type(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    return TEXT if kind == pa.string() else None
+
+
+def _missing_as_null(values: Values, missing: Sequence[str]) -> Values:
+    if not missing:
+        return values
+    marked = pc.is_in(values, value_set=pa.array(list(missing), pa.string()))
+    return pc.if_else(marked, pa.scalar(None, pa.string()), values)
+
+
+def counted(frame: pd.DataFrame, read: int, skipped: dict[str, int]) -> pd.DataFrame:
+    """Note on the table what the reader read and what it left out, by reason, so that a
+    reconciliation can prove nothing went missing: rows_read == len(frame) + sum(skipped)."""
+    frame.attrs[ROWS_READ] = int(read)
+    frame.attrs[ROWS_SKIPPED] = {reason: int(n) for reason, n in skipped.items()}
+    return frame
