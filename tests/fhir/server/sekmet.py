@@ -3,6 +3,7 @@ free loopback port with a file database, stopped (or killed) by the test."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -113,3 +114,16 @@ def copy_of(study: Path, tmp_path: Path) -> Path:
     """A private copy of the study's built FHIR folder (a push writes its checkpoint there)."""
     shutil.copytree(study / "fhir", tmp_path / "fhir")
     return tmp_path / "fhir"
+
+
+def rewrite_bundle(fhir: Path, name: str, bundle: dict[str, Any]) -> None:
+    """Replace a built bundle, and its SHA-256 in the manifest, as a rebuild would."""
+    data = json.dumps(bundle).encode()
+    (fhir / "bundles" / name).write_bytes(data)
+    listing = fhir / "bundles" / "manifest.json"
+    manifest = json.loads(listing.read_text())
+    for listed in manifest["bundles"]:
+        if listed["file"] == name:
+            listed["sha256"] = hashlib.sha256(data).hexdigest()
+            listed["entries"] = len(bundle["entry"])
+    listing.write_text(json.dumps(manifest, indent=2))

@@ -65,7 +65,7 @@ def _push_process(fhir: Path, base: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_commits(fhir: Path, at_least: int) -> None:
+def _wait_for_commits(fhir: Path, at_least: int, push: subprocess.Popen) -> None:
     checkpoint = fhir / ".push-checkpoint.json"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -73,14 +73,16 @@ def _wait_for_commits(fhir: Path, at_least: int) -> None:
             done = sum(len(v) for v in json.loads(checkpoint.read_text()).values())
             if done >= at_least:
                 return
+        if push.poll() is not None:
+            raise AssertionError(f"the push ended early: {push.communicate()[0]}")
         time.sleep(0.05)
-    raise AssertionError("the push committed nothing")
+    raise AssertionError(f"the push committed fewer than {at_least} bundles in 120 s")
 
 
 def test_the_server_killed_mid_push_and_restarted(study, server, tmp_path):
     fhir = copy_of(study, tmp_path)
     push = _push_process(fhir, server.base)
-    _wait_for_commits(fhir, 4)
+    _wait_for_commits(fhir, 4, push)
     server.stop(hard=True)  # SIGKILL: whatever was in flight is lost
     time.sleep(1.5)
     server.start()  # same port, same database file
@@ -94,7 +96,7 @@ def test_the_server_killed_mid_push_and_restarted(study, server, tmp_path):
 def test_an_interrupted_push_resumes_where_it_stopped(study, server, tmp_path):
     fhir = copy_of(study, tmp_path)
     push = _push_process(fhir, server.base)
-    _wait_for_commits(fhir, 6)
+    _wait_for_commits(fhir, 6, push)
     os.kill(push.pid, signal.SIGKILL)  # the client dies mid-push
     push.wait()
     result = run_cli("fhir", "push", fhir, "--server", server.base)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fhir.server.sekmet import Sekmet, built, copy_of
+from tests.fhir.server.sekmet import Sekmet, built, copy_of, rewrite_bundle
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
 from trialbridge.roundtrip import compare
@@ -60,7 +60,7 @@ def test_a_refused_resource_is_named_with_its_sdtm_record(
     bundle = json.loads(path.read_text())
     entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "AdverseEvent")
     entry["resource"]["date"] = "21/06/2021"  # not a FHIR dateTime: the server refuses it
-    path.write_text(json.dumps(bundle))
+    rewrite_bundle(fhir, path.name, bundle)
     result = run_cli("fhir", "push", fhir, "--server", server.base)
     assert result.exit_code == 1
     (line,) = [x for x in result.output.splitlines() if x.startswith("  refused:")]
@@ -76,7 +76,7 @@ def test_fail_fast_stops_at_the_first_refusal(study: Path, server: Sekmet, tmp_p
     path = fhir / "bundles" / "bundle-0001.json"  # wave 0: Patients
     bundle = json.loads(path.read_text())
     bundle["entry"][0]["resource"]["birthDate"] = "14/03/1983"
-    path.write_text(json.dumps(bundle))
+    rewrite_bundle(fhir, path.name, bundle)
     result = run_cli("fhir", "push", fhir, "--server", server.base, "--fail-fast")
     assert result.exit_code == 1
     assert "bundles 1 sent" in result.output  # the later waves were not sent

@@ -3,6 +3,7 @@
 import threading
 import time
 from email.utils import formatdate
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -33,11 +34,14 @@ def test_one_token_for_many_threads_renewed_before_it_expires(monkeypatch):
     calls = []
     now = [1_000_000.0]
 
-    def token_endpoint(url, data, headers, verify, timeout):
-        calls.append(data["grant_type"])
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        calls.append(parse_qs(request.content.decode())["grant_type"][0])
         return httpx.Response(200, json={"access_token": f"t{len(calls)}", "expires_in": 120})
 
-    monkeypatch.setattr(auth.httpx, "post", token_endpoint)
+    real = httpx.Client
+    monkeypatch.setattr(
+        auth.httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(token_endpoint), **kw)
+    )
     monkeypatch.setattr(auth.time, "time", lambda: now[0])
     client = auth.ClientCredentials("https://idp/token", "id", "secret", verify=True, scope="s")
     seen = []

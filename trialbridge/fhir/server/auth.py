@@ -1,25 +1,33 @@
 """Credentials for a FHIR server: none, basic, bearer, OAuth2 client credentials and SMART
 Backend Services (a signed JWT client assertion). Secrets come from an environment variable or
-a file, never from the command line, and never appear in messages or logs."""
+a file (credentials.py), never from the command line, and never appear in messages or logs:
+`scrub` takes them out of any text a server sends back."""
 
 from __future__ import annotations
 
 import base64
-import os
+import math
 import ssl
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
 import jwt
 
 from trialbridge.errors import UserError
+from trialbridge.fhir.server.answers import Answer, MiB, json_of, receive
+from trialbridge.fhir.server.credentials import SigningKey
+from trialbridge.fhir.server.origin import redact
 
 REFRESH_MARGIN = 60  # seconds before expiry a token is renewed
+LIFETIME = (2 * REFRESH_MARGIN, 24 * 3600.0)  # a token's lifetime as used, whatever it says
+DEFAULT_LIFETIME = 300.0
+TOKEN_ANSWER_LIMIT = 1 * MiB
 
 
 class Auth(Protocol):
@@ -29,24 +37,16 @@ class Auth(Protocol):
         """After a 401: get a fresh token if this kind can; True when it did."""
         ...
 
+    def scrub(self, text: str) -> str:
+        """`text` with this credential's secrets replaced by ***."""
+        ...
 
-def secret(env: str | None, file: Path | None, what: str) -> str:
-    """A secret from an environment variable or a file (first line), named in errors only by
-    where it was looked for."""
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise UserError(f"{what}: environment variable {env} is not set", "--token-env")
-        return value
-    if file:
-        try:
-            value = file.read_text(encoding="utf-8").strip()
-        except OSError as problem:
-            raise UserError(f"{what}: cannot read {file}: {problem.strerror}", file) from None
-        if not value:
-            raise UserError(f"{what}: {file} is empty", file)
-        return value
-    raise UserError(f"{what} needs --token-env VAR or --token-file FILE", "command line")
+
+def _scrubbed(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        if value:
+            text = text.replace(value, "***")
+    return text
 
 
 class NoAuth:
@@ -56,6 +56,9 @@ class NoAuth:
     def renew(self) -> bool:
         return False
 
+    def scrub(self, text: str) -> str:
+        return text
+
 
 @dataclass
 class Basic:
@@ -63,11 +66,16 @@ class Basic:
     password: str = field(repr=False)
 
     def headers(self) -> dict[str, str]:
-        pair = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-        return {"Authorization": f"Basic {pair}"}
+        return {"Authorization": f"Basic {self._pair()}"}
+
+    def _pair(self) -> str:
+        return base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
 
     def renew(self) -> bool:
         return False
+
+    def scrub(self, text: str) -> str:
+        return _scrubbed(text, [self._pair(), self.password])
 
 
 @dataclass
@@ -79,6 +87,9 @@ class Bearer:
 
     def renew(self) -> bool:
         return False
+
+    def scrub(self, text: str) -> str:
+        return _scrubbed(text, [self.token])
 
 
 @dataclass
@@ -101,6 +112,12 @@ class TokenEndpoint:
     def form(self) -> tuple[dict[str, str], dict[str, str]]:  # (form fields, headers)
         raise NotImplementedError
 
+    def secrets(self) -> list[str]:
+        return [self._token.value] if self._token else []
+
+    def scrub(self, text: str) -> str:
+        return _scrubbed(text, self.secrets())
+
     def headers(self) -> dict[str, str]:
         with self._lock:
             if self._token is None or self._token.expires - REFRESH_MARGIN < time.time():
@@ -114,30 +131,71 @@ class TokenEndpoint:
 
     def _fetch(self) -> _Token:
         fields, headers = self.form()
+        where = redact(self.token_url)
         try:
-            response = httpx.post(
-                self.token_url, data=fields, headers=headers, verify=self.verify, timeout=30
-            )
+            with httpx.Client(verify=self.verify, timeout=30, follow_redirects=False) as client:
+                form = urlencode(fields).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                answer = receive(client, "POST", self.token_url, TOKEN_ANSWER_LIMIT, form, headers)
         except httpx.HTTPError as problem:
-            raise UserError(f"token endpoint unreachable: {problem}", self.token_url) from None
-        if response.status_code != 200:
+            text = self.scrub(redact(str(problem)))
+            raise UserError(f"token endpoint unreachable: {text}", where) from None
+        if 300 <= answer.status_code < 400:
             raise UserError(
-                f"token endpoint refused the credentials (HTTP {response.status_code}: "
-                f"{_error_text(response)})",
-                self.token_url,
+                f"the token endpoint redirected (HTTP {answer.status_code}) to "
+                f"{redact(answer.headers.get('Location', 'nowhere'))}; not followed",
+                where,
+                "give --token-url the address it redirects to, if it is the right one",
+            )
+        if answer.status_code != 200:
+            raise UserError(
+                f"token endpoint refused the credentials (HTTP {answer.status_code}: "
+                f"{_error_text(answer)})",
+                where,
                 "check the client id, key or secret, and the scope",
             )
-        body = response.json()
-        lifetime = float(body.get("expires_in", 300))
-        return _Token(body["access_token"], time.time() + lifetime)
+        return _token(json_of(answer, "the token endpoint's answer", where), where)
 
 
-def _error_text(response: httpx.Response) -> str:
+def _token(body: Any, where: str) -> _Token:
+    """The access token of a token endpoint's answer, fit to go into a header."""
+    value = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value or not value.isascii():
+        raise UserError(
+            "the token endpoint's answer has no access_token of printable ASCII",
+            where,
+            "check --token-url: it must be the OAuth2 token endpoint",
+        )
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise UserError(
+            "the token endpoint's access_token holds a control character",
+            where,
+            "ask the token endpoint's administrator",
+        )
+    lifetime = _lifetime(body.get("expires_in"))
+    return _Token(value, time.time() + lifetime)
+
+
+def _lifetime(expires_in: object) -> float:
+    """Seconds a token is used for: what the endpoint says, kept within LIFETIME (a token renewed
+    every request, or kept a year, helps nobody; a 401 renews it anyway)."""
     try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    return str(body.get("error_description") or body.get("error") or body)[:200]
+        seconds = float(expires_in)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = DEFAULT_LIFETIME
+    if math.isnan(seconds):
+        seconds = DEFAULT_LIFETIME
+    return min(max(seconds, LIFETIME[0]), LIFETIME[1])
+
+
+def _error_text(answer: Answer) -> str:
+    try:
+        body = json_of(answer, "", "")
+    except UserError:
+        return " ".join(answer.text[:200].split()) or "no body"
+    if isinstance(body, dict):
+        body = body.get("error_description") or body.get("error") or body
+    return " ".join(str(body)[:200].split())
 
 
 class ClientCredentials(TokenEndpoint):
@@ -148,24 +206,29 @@ class ClientCredentials(TokenEndpoint):
         self.client_id = client_id
         self._secret = client_secret
 
+    def _pair(self) -> str:
+        return base64.b64encode(f"{self.client_id}:{self._secret}".encode()).decode()
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self._pair(), self._secret]
+
     def form(self) -> tuple[dict[str, str], dict[str, str]]:
-        pair = base64.b64encode(f"{self.client_id}:{self._secret}".encode()).decode()
         fields = {"grant_type": "client_credentials", "scope": self.scope}
-        return fields, {"Authorization": f"Basic {pair}"}
+        return fields, {"Authorization": f"Basic {self._pair()}"}
 
 
 class SmartBackend(TokenEndpoint):
     """SMART Backend Services: a JWT signed with the client's private key (RS384 for RSA,
-    ES384 for EC keys), five minutes valid, a fresh jti each time."""
+    ES384 for EC P-384 keys, checked when read), five minutes valid, a fresh jti each time."""
 
     def __init__(
-        self, token_url: str, client_id: str, key_pem: bytes, kid: str | None, **kw: object
+        self, token_url: str, client_id: str, key: SigningKey, kid: str | None, **kw: object
     ) -> None:
         super().__init__(token_url, **kw)  # type: ignore[arg-type]
         self.client_id = client_id
-        self._key = key_pem
+        self._key = key
         self.kid = kid
-        self.algorithm = "ES384" if b"EC PRIVATE KEY" in key_pem or _is_ec(key_pem) else "RS384"
+        self.algorithm = key.algorithm
 
     def form(self) -> tuple[dict[str, str], dict[str, str]]:
         now = int(time.time())
@@ -178,10 +241,7 @@ class SmartBackend(TokenEndpoint):
             "jti": str(uuid.uuid4()),
         }
         headers = {"kid": self.kid} if self.kid else None
-        try:
-            assertion = jwt.encode(claims, self._key, algorithm=self.algorithm, headers=headers)
-        except (ValueError, TypeError) as problem:
-            raise UserError(f"cannot sign with the private key: {problem}", "--key-file") from None
+        assertion = jwt.encode(claims, self._key.key, algorithm=self.algorithm, headers=headers)  # type: ignore[arg-type]
         fields = {
             "grant_type": "client_credentials",
             "scope": self.scope,
@@ -189,13 +249,3 @@ class SmartBackend(TokenEndpoint):
             "client_assertion": assertion,
         }
         return fields, {}
-
-
-def _is_ec(key_pem: bytes) -> bool:
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        return isinstance(load_pem_private_key(key_pem, password=None), ec.EllipticCurvePrivateKey)
-    except ValueError:
-        return False

@@ -1,4 +1,5 @@
-"""A Server from command-line choices: which credentials, where the secret is, which CA."""
+"""A Server from command-line choices: which credentials, where the secret is, which CA. Every
+secret, key and address is checked here, before any request."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.server import auth
+from trialbridge.fhir.server import auth, credentials
+from trialbridge.fhir.server.origin import parse, redact, without_userinfo
 from trialbridge.fhir.server.transport import Server
 
 T = TypeVar("T")
@@ -33,8 +35,7 @@ class Access:
 
 
 def connect(access: Access, connections: int = 8) -> Server:
-    if not access.url.startswith(("http://", "https://")):
-        raise UserError(f"'{access.url}' is not an http(s) URL", "--server")
+    url = parse(access.url, "--server", "the address", "give the FHIR base URL (https://host/path)")
     if access.ca_bundle is not None and not access.ca_bundle.is_file():
         raise UserError("CA bundle not found", access.ca_bundle, "give a PEM file")
     verify: bool | ssl.SSLContext = True
@@ -43,7 +44,17 @@ def connect(access: Access, connections: int = 8) -> Server:
             verify = ssl.create_default_context(cafile=str(access.ca_bundle))
         except ssl.SSLError as problem:
             raise UserError(f"not a PEM CA bundle: {problem}", access.ca_bundle) from None
-    return Server(access.url, _auth(access, verify), verify=verify, connections=connections)
+    if not url.userinfo:
+        return Server(str(url), _auth(access, verify), verify=verify, connections=connections)
+    if access.kind != "none":  # https://user:password@host is Basic auth, as curl and httpx take it
+        raise UserError(
+            f"{redact(access.url)} holds a user name and password, and --auth {access.kind} "
+            "gives credentials too",
+            "--server",
+            "leave the user name and password out of --server",
+        )
+    basic = auth.Basic(credentials.user_name(url.username), url.password)
+    return Server(str(without_userinfo(url)), basic, verify=verify, connections=connections)
 
 
 def _auth(access: Access, verify: bool | ssl.SSLContext) -> auth.Auth:
@@ -51,25 +62,33 @@ def _auth(access: Access, verify: bool | ssl.SSLContext) -> auth.Auth:
     if kind == "none":
         return auth.NoAuth()
     if kind == "bearer":
-        return auth.Bearer(auth.secret(access.token_env, access.token_file, "bearer token"))
+        token = credentials.secret(access.token_env, access.token_file, "bearer token", True)
+        return auth.Bearer(token)
     if kind == "basic":
-        user = _needed(access.user, "--user", kind)
-        return auth.Basic(user, auth.secret(access.token_env, access.token_file, "password"))
-    token_url = _needed(access.token_url, "--token-url", kind)
+        user = credentials.user_name(_needed(access.user, "--user", kind))
+        return auth.Basic(user, credentials.secret(access.token_env, access.token_file, "password"))
+    token_url = _token_url(_needed(access.token_url, "--token-url", kind))
     client_id = _needed(access.client_id, "--client-id", kind)
     if kind == "client-credentials":
-        client_secret = auth.secret(access.token_env, access.token_file, "client secret")
+        secret = credentials.secret(access.token_env, access.token_file, "client secret")
         return auth.ClientCredentials(
-            token_url, client_id, client_secret, verify=verify, scope=access.scope
+            token_url, client_id, secret, verify=verify, scope=access.scope
         )
-    key_file = _needed(access.key_file, "--key-file", kind)
-    try:
-        key = Path(key_file).read_bytes()
-    except OSError as problem:
-        raise UserError(f"cannot read the private key: {problem.strerror}", key_file) from None
+    key = credentials.signing_key(_needed(access.key_file, "--key-file", kind))
     return auth.SmartBackend(
         token_url, client_id, key, access.kid, verify=verify, scope=access.scope
     )
+
+
+def _token_url(text: str) -> str:
+    url = parse(text, "--token-url", "the token endpoint", "give its https:// URL")
+    if url.userinfo:
+        raise UserError(
+            f"{redact(text)} holds a user name and password",
+            "--token-url",
+            "leave them out: the client secret goes in --token-env or --token-file",
+        )
+    return text
 
 
 def _needed(value: T | None, option: str, kind: str) -> T:

@@ -1,8 +1,12 @@
 """Send built transaction bundles to a FHIR server: wave by wave (what others refer to first),
-the bundles of a wave in parallel, each retried by the transport, each committed one recorded
-in the checkpoint. A transaction the server refuses is split: each of its resources is PUT on
-its own, so one bad resource is reported (with the server's words and the SDTM record it came
-from) and the others still arrive."""
+the bundles of a wave in parallel, each retried by the transport. A bundle counts as done (in
+the checkpoint) only when the server accepted every one of its entries, so the next run sends
+again whatever was refused. A transaction the server refuses is split: each of its resources is
+PUT on its own, so one bad resource is reported (with the server's words and the SDTM record it
+came from) and the others still arrive.
+
+Each bundle is checked as it is sent: its bytes are the ones the manifest records, and its
+entries name URLs on the server's origin only (relative, as fhir build writes them)."""
 
 from __future__ import annotations
 
@@ -14,13 +18,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.bundles import MANIFEST
+from trialbridge.fhir.server.answers import Answer, issues_text
 from trialbridge.fhir.server.checkpoint import Checkpoint
-from trialbridge.fhir.server.transport import Server, outcome_text
+from trialbridge.fhir.server.manifest import FIX, bundle_bytes
+from trialbridge.fhir.server.manifest import manifest as manifest
+from trialbridge.fhir.server.origin import origin, redact
+from trialbridge.fhir.server.transport import Server
 from trialbridge.fhir.table import SDTM_ORDER
+
+SPLIT = (400, 404, 409, 412, 413, 422)  # a refused transaction: send its resources one by one
+METHODS = ("PUT", "POST")
+
+
+@dataclass
+class Outcome:
+    """What the server did with one bundle."""
+
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def refuse(self, count: int, why: str) -> None:
+        self.failed += count
+        self.failures.append(why)
 
 
 @dataclass
@@ -36,23 +61,14 @@ class Summary:
     retries: int = 0  # requests repeated after a dropped connection, a timeout, 429 or 5xx
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, created: int, updated: int, failures: list[str]) -> None:
+    def add(self, outcome: Outcome) -> None:
         with self._lock:
             self.bundles += 1
-            self.sent += created + updated + len(failures)
-            self.created += created
-            self.updated += updated
-            self.failed += len(failures)
-            self.failures += failures
-
-
-def manifest(folder: Path) -> list[dict[str, Any]]:
-    path = folder / "bundles" / MANIFEST
-    if not path.exists():
-        raise UserError(
-            "no bundles/manifest.json", folder, "build the bundles with trialbridge fhir build"
-        )
-    return orjson.loads(path.read_bytes())["bundles"]
+            self.sent += outcome.created + outcome.updated + outcome.failed
+            self.created += outcome.created
+            self.updated += outcome.updated
+            self.failed += outcome.failed
+            self.failures += outcome.failures
 
 
 def push(
@@ -62,25 +78,27 @@ def push(
     fail_fast: bool = False,
     progress: Callable[[int], None] = lambda entries: None,
 ) -> Summary:
-    listed = manifest(folder)
+    listed = list(enumerate(manifest(folder), 1))
     checkpoint = Checkpoint(folder, server.base_url)
     summary = Summary()
     start = time.perf_counter()
-    for wave in sorted({b["wave"] for b in listed}):
+    for wave in sorted({b["wave"] for _, b in listed}):
         todo = []
-        for bundle in (b for b in listed if b["wave"] == wave):
+        for number, bundle in (pair for pair in listed if pair[1]["wave"] == wave):
             if checkpoint.done(bundle["file"], bundle["sha256"]):
                 summary.skipped += 1
                 progress(bundle["entries"])
             else:
-                todo.append(bundle)
+                todo.append((number, bundle))
 
-        def send(bundle: dict[str, Any]) -> None:
+        def send(pair: tuple[int, dict[str, Any]]) -> None:
             if fail_fast and summary.failed:
                 return
-            created, updated, failures = _send(folder / "bundles" / bundle["file"], server)
-            summary.add(created, updated, failures)
-            checkpoint.commit(bundle["file"], bundle["sha256"])
+            number, bundle = pair
+            outcome = _send(folder, bundle, number, server)
+            summary.add(outcome)
+            if not outcome.failed:
+                checkpoint.commit(bundle["file"], bundle["sha256"])
             progress(bundle["entries"])
 
         with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -92,62 +110,132 @@ def push(
     return summary
 
 
-def _send(path: Path, server: Server) -> tuple[int, int, list[str]]:
-    """(created, updated, failures) for one bundle."""
-    body = path.read_bytes()
-    response = server.request("POST", "", body, Prefer="return=minimal")
-    if response.status_code < 300:
-        return _statuses(response.json())
-    if response.status_code not in (400, 404, 409, 412, 413, 422):
+def _send(folder: Path, bundle: dict[str, Any], number: int, server: Server) -> Outcome:
+    data = bundle_bytes(folder, bundle, number)
+    path = folder / "bundles" / bundle["file"]
+    entries = _entries(data, path, bundle["entries"], server)
+    answer = server.request("POST", "", data, Prefer="return=minimal")
+    if answer.status_code < 300:
+        return _answered(answer, entries, bundle["file"], server)
+    if answer.status_code not in SPLIT:
         raise UserError(
-            f"{path.name}: HTTP {response.status_code}: {outcome_text(response)}", server.base_url
+            f"{bundle['file']}: HTTP {answer.status_code}: {server.outcome(answer)}",
+            server.base_url,
         )
-    return _one_by_one(orjson.loads(body), server)
+    return _one_by_one(entries, server)
 
 
-def _statuses(reply: dict[str, Any]) -> tuple[int, int, list[str]]:
-    created = updated = 0
-    for entry in reply.get("entry", []):
-        status = str(entry.get("response", {}).get("status", ""))
-        if status.startswith("201"):
-            created += 1
-        elif status.startswith("200"):
-            updated += 1
-    return created, updated, []
+def _entries(data: bytes, path: Path, expected: int, server: Server) -> list[dict[str, Any]]:
+    """The bundle's entries, each a resource to PUT (or POST) at a URL on the server's origin."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as problem:
+        raise UserError(f"not valid JSON: {problem.msg}", path, FIX) from None
+    is_transaction = isinstance(document, dict) and document.get("type") == "transaction"
+    entries = document.get("entry") if is_transaction else None
+    if not isinstance(entries, list):
+        raise UserError("not a transaction Bundle with a list of entries", path, FIX)
+    if len(entries) != expected:
+        raise UserError(f"holds {len(entries)} entries, the manifest says {expected}", path, FIX)
+    for number, entry in enumerate(entries, 1):
+        _check_entry(entry, f"{path}, entry {number}", server)
+    return entries
 
 
-def _one_by_one(bundle: dict[str, Any], server: Server) -> tuple[int, int, list[str]]:
-    """The refused transaction's resources, each PUT on its own."""
-    created = updated = 0
-    failures = []
-    for entry in bundle.get("entry", []):
+def _check_entry(entry: Any, where: str, server: Server) -> None:
+    request = entry.get("request") if isinstance(entry, dict) else None
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(request, dict) or not isinstance(resource, dict):
+        raise UserError("not an entry with a resource and a request", where, FIX)
+    url = request.get("url")
+    if request.get("method") not in METHODS or not isinstance(url, str) or not url:
+        raise UserError("the request is not a PUT or POST to a URL", where, FIX)
+    try:
+        target = httpx.URL(server.url(url))
+    except httpx.InvalidURL:
+        raise UserError(f"request.url {redact(url)!r} is not a valid URL", where, FIX) from None
+    if target.scheme not in ("http", "https") or origin(target) != server.origin:
+        raise UserError(
+            f"request.url is on another origin than --server: {redact(url)}; not sent, so that "
+            f"credentials and data stay with {server.origin}",
+            where,
+            "use URLs relative to the server (Type/id), as trialbridge fhir build writes them",
+        )
+
+
+def _answered(answer: Answer, entries: list[dict[str, Any]], name: str, server: Server) -> Outcome:
+    """The transaction-response, entry by entry; anything else leaves the bundle not done."""
+    outcome = Outcome()
+    try:
+        reply = orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        reply = None
+    answered = reply.get("entry") if isinstance(reply, dict) else None
+    if not isinstance(reply, dict) or reply.get("resourceType") != "Bundle":
+        kind = reply.get("resourceType") if isinstance(reply, dict) else "a body that is not JSON"
+        outcome.refuse(
+            len(entries),
+            f"{name}: the server answered HTTP {answer.status_code} with {kind}, not a "
+            f"transaction-response ({server.outcome(answer)}); not counted as arrived",
+        )
+        return outcome
+    if not isinstance(answered, list) or len(answered) != len(entries):
+        count = len(answered) if isinstance(answered, list) else 0
+        outcome.refuse(
+            len(entries),
+            f"{name}: the server's transaction-response answers {count} of the "
+            f"{len(entries)} entries sent; not counted as arrived",
+        )
+        return outcome
+    for sent, got in zip(entries, answered, strict=True):
+        response = got.get("response") if isinstance(got, dict) else None
+        status = str(response.get("status", "")) if isinstance(response, dict) else ""
+        code = status.split(" ", 1)[0]
+        if code == "201":
+            outcome.created += 1
+        elif code.isdigit() and len(code) == 3 and code.startswith("2"):
+            outcome.updated += 1
+        else:
+            said = response.get("outcome") if isinstance(response, dict) else None
+            text = _said(said, server) or f"status {status or 'missing'}"
+            url = sent["request"]["url"]
+            outcome.refuse(1, f"{url}: {text} ({lineage(sent['resource'])})")
+    return outcome
+
+
+def _said(outcome: Any, server: Server) -> str:
+    """The text of an entry's OperationOutcome, if it has one, without any credential."""
+    return server.auth.scrub(redact(issues_text(outcome) or ""))
+
+
+def _one_by_one(entries: list[dict[str, Any]], server: Server) -> Outcome:
+    """The refused transaction's resources, each sent on its own."""
+    outcome = Outcome()
+    for entry in entries:
         resource = entry["resource"]
         url = entry["request"]["url"]
-        response = server.request("PUT", url, orjson.dumps(resource))
-        if response.status_code == 201:
-            created += 1
-        elif response.status_code < 300:
-            updated += 1
+        answer = server.request(entry["request"]["method"], url, orjson.dumps(resource))
+        if answer.status_code == 201:
+            outcome.created += 1
+        elif answer.status_code < 300:
+            outcome.updated += 1
         else:
-            failures.append(f"{url}: {outcome_text(response)} ({lineage(resource)})")
-    return created, updated, failures
+            outcome.refuse(1, f"{url}: {server.outcome(answer)} ({lineage(resource)})")
+    return outcome
 
 
 def lineage(resource: dict[str, Any]) -> str:
     """The SDTM record a resource came from: dataset, record number, native source row."""
-    meta = resource.get("meta", {})
+    meta = _dict(resource.get("meta"))
+    tags = [_dict(t) for t in meta.get("tag", [])] if isinstance(meta.get("tag"), list) else []
     dataset = next(
-        (
-            t.get("code")
-            for t in meta.get("tag", [])
-            if t.get("system", "").endswith("sdtm-dataset")
-        ),
-        None,
+        (t.get("code") for t in tags if str(t.get("system", "")).endswith("sdtm-dataset")), None
     )
+    extensions = resource.get("extension")
     order = next(
         (
             e.get("valueInteger")
-            for e in resource.get("extension", [])
+            for e in (_dict(x) for x in (extensions if isinstance(extensions, list) else []))
             if e.get("url") == SDTM_ORDER
         ),
         None,
@@ -156,3 +244,7 @@ def lineage(resource: dict[str, Any]) -> str:
     if meta.get("source"):
         parts.append(str(meta["source"]))
     return ", ".join(parts) or "no SDTM lineage"
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

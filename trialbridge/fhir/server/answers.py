@@ -1,0 +1,132 @@
+"""A server's answer read whole, within a bound (a hostile or broken server cannot make the client
+hold gigabytes), and what it says: its JSON, the text of its OperationOutcome, its Retry-After."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from trialbridge.errors import UserError
+from trialbridge.fhir.server.origin import redact
+
+MiB = 1024 * 1024
+JSON_LIMIT = 256 * MiB  # a search page, a transaction-response, an $export manifest
+_SECONDS = re.compile(r"[0-9]{1,12}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # as requested (for resolving relative links); shown only through redact()
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+def receive(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    limit: int,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """Send one request and read its answer, refused with one line past `limit` bytes (the
+    body as decoded, so a compressed bomb is caught too)."""
+    with client.stream(method, url, content=content, headers=headers) as response:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_big(url, limit)
+        chunks = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_big(url, limit)
+                chunks.append(chunk)
+        except httpx.DecodingError as problem:
+            raise UserError(
+                f"the answer to {method} {redact(url)} does not decode "
+                f"(Content-Encoding {response.headers.get('Content-Encoding', '')}: {problem})",
+                redact(url),
+                "ask the server's administrator to check its compression",
+            ) from None
+        return Answer(response.status_code, response.headers, b"".join(chunks), url)
+
+
+def _too_big(url: str, limit: int) -> UserError:
+    return UserError(
+        f"the server's answer is larger than {limit // MiB:,} MiB; not read",
+        redact(url),
+        "ask the server's administrator why it answers so much (or page the request)",
+    )
+
+
+def json_of(answer: Answer, what: str, where: str) -> Any:
+    """The answer's JSON, or one line naming `what` was expected and what came instead."""
+    try:
+        return orjson.loads(answer.content)
+    except orjson.JSONDecodeError as problem:
+        kind = answer.headers.get("Content-Type", "no Content-Type")
+        start = " ".join(answer.text[:80].split())
+        raise UserError(
+            f"{what}: HTTP {answer.status_code} with a body that is not JSON ({kind}: {start!r}; "
+            f"{problem.msg})",
+            where,
+            "check that --server is the FHIR base URL, or ask the server's administrator",
+        ) from None
+
+
+def outcome_text(answer: Answer | httpx.Response) -> str:
+    """The diagnostics of an OperationOutcome, else the start of the body, on one line."""
+    try:
+        body = orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        return " ".join(answer.content[:300].decode("utf-8", "replace").split()) or "no body"
+    return issues_text(body) or " ".join(str(body)[:300].split())
+
+
+def issues_text(body: Any) -> str | None:
+    """The issues of an OperationOutcome on one line; None for anything else."""
+    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
+        return None
+    issues = body.get("issue")
+    texts = (
+        [_issue_text(i) for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
+    )
+    return (
+        " ".join("; ".join(t for t in texts if t)[:500].split()) or "OperationOutcome without text"
+    )
+
+
+def _issue_text(issue: dict[str, Any]) -> str:
+    details = issue.get("details")
+    text = details.get("text") if isinstance(details, dict) else None
+    found = issue.get("diagnostics") or text or issue.get("code") or ""
+    return str(found)
+
+
+def retry_after(answer: Answer | httpx.Response) -> float | None:
+    """Retry-After as seconds from now (a number of seconds, or an HTTP date); None when absent
+    or unreadable; infinity for a number too long to be meant."""
+    value = answer.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        return float(value) if _SECONDS.fullmatch(value) else math.inf
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
