@@ -10,7 +10,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -32,6 +32,7 @@ _OS_FIXES = {
     errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
     errno.EISDIR: "a folder is where a file should be; fix the path",
     errno.ENAMETOOLONG: "use a shorter path",
+    errno.ENOENT: "check the path",
 }
 
 
@@ -39,12 +40,20 @@ class _Group(click.Group):
     """Turn UserError into one line on stderr and exit 2; anything else into exit 1, with
     the traceback only under --debug (or TRIALBRIDGE_DEBUG=1)."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _UsageLine(exc) from None
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except UserError as exc:
             click.echo(f"error: {exc.line()}", err=True)
             sys.exit(EXIT_USER)
+        except click.UsageError as exc:
+            raise _UsageLine(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -57,6 +66,21 @@ class _Group(click.Group):
             sys.exit(EXIT_USER)
         except Exception as exc:
             _internal(exc)
+
+
+class _UsageLine(click.ClickException):
+    """A command line mistake as the one line every bad input gets (click prints usage)."""
+
+    exit_code = EXIT_USER
+
+    def __init__(self, error: click.UsageError):
+        super().__init__(error.format_message())
+        path = error.ctx.command_path if error.ctx else "trialbridge"
+        self.help = f"{path} --help"
+
+    def show(self, file: Any = None) -> None:
+        message = " ".join(self.format_message().split()).rstrip(".")
+        click.echo(f"error: {message}; see '{self.help}'", err=True)
 
 
 def _internal(exc: BaseException) -> NoReturn:
@@ -76,7 +100,7 @@ def _debugging() -> bool:
     return flag or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, name="trialbridge")
 @click.version_option(__version__, prog_name="trialbridge")
 @click.option(
     "--debug", is_flag=True, help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1)."

@@ -29,11 +29,18 @@ def staged(out_dir: Path, owns: Iterable[str] = ()) -> Iterator[Path]:
     """A fresh folder to write the run's output into; swapped in for `out_dir` when the
     block ends without an exception, removed otherwise."""
     out = _checked(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _sweep(out)
     stage = out.parent / f".{out.name}{_PREFIX}{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep(out)
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+    except OSError as exc:
+        raise UserError(
+            f"cannot create the output folder: {exc.strerror}",
+            out_dir,
+            "give --out a folder in a place you may write to (its parent folder too)",
+        ) from None
     try:
         yield stage
         commit(stage, out, {*owns, *(p.name for p in stage.iterdir())})
@@ -64,6 +71,11 @@ def _checked(out_dir: Path) -> Path:
     out = Path(os.path.realpath(out_dir))
     if out.exists() and not out.is_dir():
         raise UserError("the output path is a file", out_dir, "give a folder for --out")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UserError(
+            f"{above} is a file, not a folder", out_dir, "give --out a path through folders"
+        )
     here = Path(os.path.realpath(Path.cwd()))
     if out == here or out in here.parents or out == Path(out.anchor):
         raise UserError(

@@ -416,6 +416,8 @@ def _origin(base: Inherited | None, lines: Lines, key: Any) -> tuple[str, Lines]
 
 def load_study(root: Path) -> StudyFolder:
     """Load and validate `root/study.yaml`, overlaid on the study.yaml it `extends`, if any."""
+    if root.is_file():
+        raise UserError("is a file", root, "give the folder that holds study.yaml")
     if not root.is_dir():
         raise UserError("study folder not found", root, "give the folder that holds study.yaml")
     path = root / "study.yaml"

@@ -22,12 +22,7 @@ def main(pattern: str = "") -> None:
             tmp = root / "case"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            folder = corpus._copy_base(case, bases, tmp)
-            for edit in case.get("edits", []):
-                corpus._edit(edit, folder, tmp)
-            out = tmp / "out"
-            if case.get("earlier", True):
-                shutil.copytree(bases["earlier"], out)
+            folder, out = corpus.prepare(case, bases, tmp)
             paths = {"{in}": str(folder), "{out}": str(out), "{tmp}": str(tmp)}
             args = [corpus.fill(str(a), paths) for a in case["run"]]
             result = run_cli(*args)

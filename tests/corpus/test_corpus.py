@@ -115,6 +115,18 @@ def unfill(text: str, paths: dict[str, str]) -> str:
     return text
 
 
+def prepare(case: dict[str, Any], bases: dict[str, Path], tmp: Path) -> tuple[Path, Path]:
+    """The case's input ({in}) and output ({out}) folders: the base and the earlier output
+    copied, then the edits applied (an edit may change the earlier output too)."""
+    folder = _copy_base(case, bases, tmp)
+    out = tmp / "out"
+    if case.get("earlier", True):
+        shutil.copytree(bases["earlier"], out)
+    for edit in case.get("edits", []):
+        _edit(edit, folder, tmp)
+    return folder, out
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under `folder` by relative path: its SHA-256 (links by target)."""
     if not folder.exists():
@@ -131,12 +143,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", ALL)
 def test_bad_input(case: dict[str, Any], bases: dict[str, Path], tmp_path: Path):
-    folder = _copy_base(case, bases, tmp_path)
-    for edit in case.get("edits", []):
-        _edit(edit, folder, tmp_path)
-    out = tmp_path / "out"
-    if case.get("earlier", True):
-        shutil.copytree(bases["earlier"], out)
+    folder, out = prepare(case, bases, tmp_path)
     before = snapshot(out)
     paths = {"{in}": str(folder), "{out}": str(out), "{tmp}": str(tmp_path)}
     result = run_cli(*[fill(str(a), paths) for a in case["run"]])

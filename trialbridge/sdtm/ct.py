@@ -9,6 +9,7 @@ from importlib import resources
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.errors import UserError
@@ -102,6 +103,8 @@ def shipped_terminology() -> Terminology:
 
 def load_terminology(path: Path) -> Terminology:
     """A full CDISC CT release in the NCI EVS tab-delimited 'SDTM Terminology' format."""
+    if path.is_dir():
+        raise UserError("is a folder", path, "give the NCI EVS SDTM Terminology file (--ct)")
     if not path.is_file():
         raise UserError(
             "terminology file not found", path, "give the NCI EVS SDTM Terminology file"
@@ -118,18 +121,42 @@ def release_of(path: Path) -> str:
     return path.stem
 
 
+def _check_field_counts(source: Path | StringIO, name: str, fix: str) -> None:
+    """Every line has as many tabs as the header (read_csv pads a short row with blanks,
+    which would make its codelist vanish)."""
+    raw = source.read_bytes() if isinstance(source, Path) else source.getvalue().encode()
+    data = np.frombuffer(raw.rstrip(b"\r\n"), dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    tabs = np.concatenate(([0], np.cumsum(data == ord("\t"))))
+    bounds = np.concatenate(([0], ends + 1, [len(data) + 1]))
+    per_line = tabs[np.minimum(bounds[1:] - 1, len(data))] - tabs[bounds[:-1]]
+    wrong = np.flatnonzero(per_line != per_line[0])
+    if len(wrong):
+        line = int(wrong[0]) + 1
+        raise UserError(
+            f"line {line} has {int(per_line[wrong[0]]) + 1} fields where the header has "
+            f"{int(per_line[0]) + 1}",
+            name,
+            fix,
+        )
+
+
 def _read_evs(source: Path | StringIO, name: str) -> pd.DataFrame:
+    fix = "use the tab-delimited 'SDTM Terminology.txt' from NCI EVS"
     try:
         frame = pd.read_csv(source, sep="\t", dtype=str, keep_default_na=False, quoting=3)
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise UserError(f"cannot read terminology file ({exc})", name) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"byte 0x{exc.object[exc.start]:02X} is not UTF-8", name, fix) from None
+    except pd.errors.EmptyDataError:
+        raise UserError("the terminology file is empty", name, fix) from None
+    except pd.errors.ParserError as exc:
+        raise UserError(f"cannot read terminology file: {exc}", name, fix) from None
     missing = [c for c in EVS_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(
-            f"not an NCI EVS terminology file: no column(s) {', '.join(missing)}",
-            name,
-            "use the tab-delimited 'SDTM Terminology.txt' from NCI EVS",
+            f"not an NCI EVS terminology file: no column(s) {', '.join(missing)}", name, fix
         )
+    _check_field_counts(source, name, fix)
     return frame.rename(columns=EVS_COLUMNS)[list(EVS_COLUMNS.values())].apply(
         lambda col: col.str.strip()
     )
