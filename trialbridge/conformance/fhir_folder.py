@@ -19,16 +19,21 @@ NOT_FOR_FHIR = frozenset({"define_present", "file_name", "file_size", "stored_le
 
 
 def is_fhir_folder(path: Path) -> bool:
-    return (path / "ndjson").is_dir() or (path / "bundles").is_dir()
+    """What `fhir build` writes (ndjson/, bundles/), or a folder of NDJSON files."""
+    if (path / "ndjson").is_dir() or (path / "bundles").is_dir():
+        return True
+    return path.is_dir() and any(path.glob("*.ndjson"))
 
 
 def validate(path: Path, terminology: Terminology) -> tuple[list[Finding], list[str]]:
-    """The findings, and the names they may concern: resource types, then SDTM datasets."""
+    """The findings, and the names they may concern: resource types, then SDTM datasets.
+    The resources are read into SDTM first: input that cannot be read (a reference to
+    nowhere, a value of the wrong type) is an error at its place, not a finding."""
     resources = bundles.read(path)
+    datasets = parse(resources)
     found = [_finding(f) for f in checks.validate(resources)]
     rules = tuple(r for r in shipped_rules() if r.check.operation not in NOT_FOR_FHIR)
-    datasets = parse(resources)
-    kinds = sorted({str(r.get("resourceType")) for r in resources})
+    kinds = sorted({r["resourceType"] for r in resources})
     return found + engine.run(datasets, terminology, rules), kinds + list(datasets)
 
 

@@ -7,16 +7,15 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
 
 from trialbridge.bulk import collector_paused
-from trialbridge.errors import UserError
 from trialbridge.fhir import render
 from trialbridge.fhir.build import Built
+from trialbridge.fhir.reading import MANIFEST, Resources, read_folder
 from trialbridge.fhir.render import SLICE
 from trialbridge.sdtm.write import atomic_file, write_text
 
@@ -26,7 +25,6 @@ from trialbridge.sdtm.write import atomic_file, write_text
 # waves, so `fhir push` may send the bundles of one wave in parallel.
 WAVES = {"Patient": 0, "Medication": 0, "PlanDefinition": 0, "Basic": 0, "Group": 1}
 WAVES |= {"ResearchStudy": 2}
-MANIFEST = "manifest.json"
 LAST_WAVE = 3
 
 
@@ -109,33 +107,7 @@ def _entries(built: Built, rows: np.ndarray) -> pa.Array:
     )
 
 
-def read(folder: Path) -> list[dict[str, Any]]:
+def read(folder: Path) -> Resources:
+    """The resources of a FHIR folder (see `reading.read_folder`), each with its place."""
     with collector_paused():
-        return _read(folder)
-
-
-def _read(folder: Path) -> list[dict[str, Any]]:
-    """Resources from ndjson/*.ndjson, else from bundles/*.json, else from *.ndjson/*.json."""
-    if not folder.is_dir():
-        raise UserError("FHIR folder not found", folder, "give the folder fhir build wrote")
-    ndjson = sorted((folder / "ndjson").glob("*.ndjson")) or sorted(folder.glob("*.ndjson"))
-    resources: list[dict[str, Any]] = []
-    for path in ndjson:
-        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
-            if line.strip():
-                resources.append(_load(line, f"{path}, line {number}"))
-    if resources:
-        return resources
-    for path in sorted((folder / "bundles").glob("bundle-*.json")) or sorted(folder.glob("*.json")):
-        document = _load(path.read_text(encoding="utf-8"), str(path))
-        resources += [e["resource"] for e in document.get("entry", []) if "resource" in e]
-    if not resources:
-        raise UserError("no FHIR resources found", folder, "expected ndjson/ or bundles/")
-    return resources
-
-
-def _load(text: str, where: str) -> dict[str, Any]:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON: {exc.msg} at column {exc.colno}", where) from None
+        return read_folder(folder)

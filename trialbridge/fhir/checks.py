@@ -154,9 +154,17 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _record(resource: dict[str, Any]) -> str:
-    meta = resource.get("meta", {})
-    tags = [t.get("code") for t in meta.get("tag", []) if "sdtm-dataset" in t.get("system", "")]
-    parts = [f"SDTM {tags[0]}"] if tags else []
-    if meta.get("source"):
+    """The SDTM record a resource came from, as far as its meta says (any JSON may be there:
+    this names resources whose structure is wrong too)."""
+    meta = resource.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    tags = meta.get("tag")
+    codes = [
+        str(t.get("code"))
+        for t in (tags if isinstance(tags, list) else [])
+        if isinstance(t, dict) and "sdtm-dataset" in str(t.get("system", ""))
+    ]
+    parts = [f"SDTM {codes[0]}"] if codes else []
+    if isinstance(meta.get("source"), str) and meta["source"]:
         parts.append(meta["source"])
     return ", ".join(parts) or "no SDTM lineage"

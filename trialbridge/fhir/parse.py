@@ -1,117 +1,353 @@
-"""FHIR R4 resources -> SDTM datasets through the same mapping tables used to build them."""
+"""FHIR R4 resources -> SDTM datasets through the same mapping tables used to build them.
+
+Only the datasets the input holds records for come back: a dataset it defines but has no
+records for is named, not rebuilt empty (so an earlier file of it is left as it was), and
+what it holds that trialbridge does not convert is counted by resource type. Every value is
+checked for the type its SDTM variable needs, and every reference must resolve in the input;
+a problem is one line at the resource's place, all of them reported before the run stops."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.bulk import collector_paused
-from trialbridge.fhir import definition, grouped, relrec, supplemental
-from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
+from trialbridge.errors import KEEP_PER_KIND, checkpoint, report, report_rows
+from trialbridge.fhir import definition, grouped, intake, relrec, supplemental
+from trialbridge.fhir.build import CARRIED
 from trialbridge.fhir.codecs import datetime_from_fhir
 from trialbridge.fhir.grouped import ORDER
+from trialbridge.fhir.intake import Intake, Origin
 from trialbridge.fhir.paths import get_path
-from trialbridge.fhir.table import SDTM_ORDER, SDTM_VARIABLE, Element, table
+from trialbridge.fhir.reading import json_kind
+from trialbridge.fhir.shapes import Unreadable, root_extensions, shown
+from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 
-
-def _tag(resource: dict[str, Any], system: str) -> str | None:
-    for tag in resource.get("meta", {}).get("tag", []):
-        if tag.get("system") == system:
-            return tag.get("code")
-    return None
+SOURCE = "__resource"  # a record's resource (its index in the input), for messages
 
 
-def parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
-    """Group resources by their SDTM dataset tag and rebuild each dataset."""
+@dataclass(frozen=True)
+class Parsed:
+    """The datasets, and what the input held besides them."""
+
+    datasets: dict[str, Dataset]
+    not_converted: dict[str, int]  # resource type -> resources no SDTM mapping reads
+    no_input: list[str]  # datasets the input defines but holds no records for
+    duplicates: int  # identical copies of a resource, read once
+
+
+def parse(resources: Sequence[Any]) -> dict[str, Dataset]:
+    """The datasets the resources hold records for (`convert` says what else they held)."""
+    return convert(resources).datasets
+
+
+def convert(resources: Sequence[Any]) -> Parsed:
+    """Resources (from `bundles.read`, with their places, or any list) -> SDTM datasets."""
     with collector_paused():
-        return _parse(resources)
+        return _convert(resources)
 
 
-def _parse(resources: list[dict[str, Any]]) -> dict[str, Dataset]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    domains: dict[str, str] = {}  # dataset name -> SDTM domain (LBCH -> LB)
-    definitions = {}
-    for resource in resources:
-        name = _tag(resource, DATASET_TAG)
-        if definition.is_definition(resource):
-            definitions[name] = definition.read(resource)
-            domains.setdefault(name, _tag(resource, DOMAIN_TAG) or name)
-        elif name is not None:
-            groups.setdefault(name, []).append(resource)
-            domains.setdefault(name, _tag(resource, DOMAIN_TAG) or name)
-    # what a reference stands for in SDTM: a Patient its USUBJID, a Medication its name
-    patients = {f"Patient/{r['id']}": _usubjid(r) for r in groups.get("DM", [])}
-    patients |= {
-        f"Medication/{r['id']}": get_path(r, "code.text")
-        for r in resources
-        if r.get("resourceType") == "Medication"
-    }
+def _convert(resources: Sequence[Any]) -> Parsed:
+    found, origin = intake.admit(resources)
+    named: set[str] = set()  # the Medications records name
+    records: dict[str, list[dict[str, Any]]] = {}
+    owners: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+    for name, members in found.records.items():
+        records[name], owners[name] = _records(found.domains[name], members, found, origin, named)
+    checkpoint()
+    definitions = {n: definition.read(resources[i]) for n, i in found.definitions.items()}
     datasets = {
-        name: _dataset(name, domains[name], items, patients) for name, items in groups.items()
+        name: _dataset(name, found.domains[name], rows, definitions.get(name), origin)
+        for name, rows in records.items()
+        if rows
     }
-    for name in definitions.keys() - datasets.keys():  # a dataset without records
-        if table(domains[name]) is not None and not name.startswith("SUPP") and name != "RELREC":
-            datasets[name] = _dataset(name, domains[name], [], patients)
-    for name, items in groups.items():
-        study_id = _tag(items[0], STUDY_TAG)
-        owners = [(r, _owner(domains[name], r, patients)) for r in items]
-        supp = supplemental.collect(name, domains[name], owners, study_id)
+    checkpoint()
+    datasets |= _qualifiers(found, owners)
+    not_converted = found.not_converted.copy()
+    not_converted["Medication"] += len(found.medications.keys() - named)
+    return Parsed(
+        datasets={
+            name: definition.apply(d, definitions[name]) if name in definitions else d
+            for name, d in datasets.items()
+        },
+        not_converted={k: v for k, v in sorted(not_converted.items()) if v},
+        no_input=sorted(definitions.keys() - datasets.keys()),
+        duplicates=found.duplicates,
+    )
+
+
+def _qualifiers(
+    found: Intake, owners: dict[str, list[tuple[dict[str, Any], str | None]]]
+) -> dict[str, Dataset]:
+    """SUPP-- from each dataset's resources, and RELREC from all of them."""
+    out: dict[str, Dataset] = {}
+    for name, owned in owners.items():
+        study = found.studies[found.records[name][0]]
+        supp = supplemental.collect(name, found.domains[name], owned, study)
         if supp is not None:
-            datasets[supp.name] = supp
+            out[supp.name] = supp
     links = relrec.collect(
         [
-            (r, domains[name], _owner(domains[name], r, patients), _tag(r, STUDY_TAG))
-            for name, items in groups.items()
-            for r in items
+            (resource, found.domains[name], owner, found.studies[index])
+            for name, owned in owners.items()
+            for (resource, owner), index in zip(owned, found.records[name], strict=True)
         ]
     )
     if links is not None:
-        datasets["RELREC"] = links
-    return {
-        name: definition.apply(d, definitions[name]) if name in definitions else d
-        for name, d in datasets.items()
-    }
+        out["RELREC"] = links
+    return out
 
 
-def _owner(domain: str, resource: dict[str, Any], patients: dict[str, Any]) -> str | None:
-    """The USUBJID a resource belongs to: the Patient it refers to (subject, individual...)."""
-    if domain == "DM":
-        return _usubjid(resource)
+def _records(
+    domain: str, members: list[int], found: Intake, origin: Origin, named: set[str]
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str | None]]]:
+    """The SDTM records of a dataset's resources, and each resource with its USUBJID."""
     spec = table(domain)
-    for element in spec.elements if spec else []:
-        if element.var == "USUBJID" and element.codec == "reference":
-            subject = get_path(resource, element.path)
-            return patients.get(subject.get("reference")) if isinstance(subject, dict) else None
+    assert spec is not None  # intake places only resources of a table's domain
+    reader = _Reader(spec, found, named)
+    records: list[dict[str, Any]] = []
+    owners: list[tuple[dict[str, Any], str | None]] = []
+    for index in members:
+        resource = origin.resources[index]
+        try:
+            owner = reader.owner(resource)
+            reader.partners(resource)
+            rows = (
+                grouped.records(resource)
+                if spec.group_by is not None
+                else [reader.record(resource, found.studies[index])]
+            )
+        except Unreadable as problem:
+            report(origin.error(index, problem))
+            continue
+        if not rows:  # a grouped resource that carries no record
+            found.not_converted[resource["resourceType"]] += 1
+            continue
+        for row in rows:
+            row[SOURCE] = index
+        records += rows
+        owners.append((resource, owner))
+    return records, owners
+
+
+class _Reader:
+    """Reads one table's record resources, each value checked for the JSON type its codec
+    needs; references resolve through what the intake found."""
+
+    def __init__(self, spec: Table, found: Intake, named: set[str]) -> None:
+        self.spec = spec
+        self.found = found
+        self.named = named
+        self.reverse = [{v: k for k, v in e.map.items()} for e in spec.elements]
+        self.mapped = {e.var for e in spec.elements} | set(CARRIED)
+        self.subject = next(
+            (e for e in spec.elements if e.var == "USUBJID" and e.codec == "reference"), None
+        )
+
+    def owner(self, resource: dict[str, Any]) -> str | None:
+        """The USUBJID the resource belongs to: a DM Patient's own, else its subject's."""
+        if self.spec.domain == "DM":
+            return self.found.subjects[f"Patient/{resource['id']}"]
+        if self.subject is None:
+            return None
+        return self._reference(get_path(resource, self.subject.path), self.subject)
+
+    def partners(self, resource: dict[str, Any]) -> None:
+        """The records a RELREC relationship links this one to are in the input: without
+        them, RELREC would come back with part of the relationship."""
+        for position, ext in enumerate(root_extensions(resource)):  # shapes checked
+            if ext["url"] != relrec.RELATED:
+                continue
+            for index, part in enumerate(ext["extension"]):
+                if part["url"] != "related":
+                    continue
+                path = f"extension[{position}].extension[{index}].valueReference"
+                value = part.get("valueReference")
+                target = value.get("reference") if type(value) is dict else None
+                if type(target) is not str:
+                    raise Unreadable(f"{path} (RELREC) has no reference")
+                if target not in self.found.seen:
+                    raise Unreadable(
+                        f"{path} (RELREC) refers to {shown(target, 100)}, which is not in "
+                        "the input",
+                        "include that resource, or correct the reference",
+                    )
+
+    def record(self, resource: dict[str, Any], study: str | None) -> dict[str, Any]:
+        record: dict[str, Any] = {"STUDYID": study, "DOMAIN": self.spec.domain}
+        for element, reverse in zip(self.spec.elements, self.reverse, strict=True):
+            value = self._value(resource, element, reverse)
+            if value is not None:
+                record[element.var] = value
+        for position, ext in enumerate(root_extensions(resource)):  # shapes checked
+            if ext["url"] == SDTM_VARIABLE:
+                parts = {part["url"]: part for part in ext["extension"]}
+                name = parts["name"]["valueString"]
+                if name in self.mapped:
+                    raise Unreadable(
+                        f"extension[{position}] carries {name}, which the {self.spec.domain} "
+                        "table maps to its own element",
+                        "keep the value in that element only",
+                    )
+                value = parts["value"]
+                record[name] = value.get("valueString", value.get("valueDecimal"))
+            elif ext["url"] == SDTM_ORDER:
+                record[ORDER] = ext["valueInteger"]
+        return record
+
+    def _value(self, resource: dict[str, Any], element: Element, reverse: dict[str, str]) -> Any:
+        codec = element.codec
+        if codec == "coded-extension":
+            return _extension_text(resource, element.url)
+        if codec == "study":  # STUDYID comes from the study tag
+            return None
+        value = get_path(resource, element.path)
+        if codec in ("reference", "medication"):
+            return self._reference(value, element)
+        if value is None:
+            return None
+        if codec == "map":
+            text = _typed(value, str, element.path)
+            return None if text == element.default else reverse.get(text, text)
+        if codec == "numeric-code":
+            return _number_code(value, element.path)
+        if codec in ("decimal", "integer"):
+            return _typed(value, int if codec == "integer" else (int, float), element.path)
+        text = _typed(value, str, element.path)
+        if codec == "dateTime":
+            return datetime_from_fhir(text, _original_text(resource, element.path))
+        return text
+
+    def _reference(self, value: Any, element: Element) -> str | None:
+        """What a reference stands for in SDTM: a Patient its USUBJID, a Medication its name."""
+        subject = element.codec == "reference"
+        if value is None:
+            if subject:
+                raise Unreadable(f"no {element.path}", "refer to the subject's Patient")
+            return None
+        target = value.get("reference") if type(value) is dict else None
+        if type(target) is not str:
+            what = (
+                f"{json_kind(value)}, not a Reference"
+                if type(value) is not dict
+                else "a Reference without reference"
+            )
+            raise Unreadable(
+                f"{element.path} is {what}", 'give it as a Reference: {"reference": "Type/id"}'
+            )
+        known = self.found.subjects if subject else self.found.medications
+        if target in known:
+            return self._named(target, element) if not subject else known[target]
+        what = "an SDTM subject (a Patient tagged DM)" if subject else "a Medication"
+        if target not in self.found.seen:
+            what = "in the input"
+        raise Unreadable(
+            f"{element.path} refers to {shown(target, 100)}, which is not {what}",
+            "include that resource, or correct the reference",
+        )
+
+    def _named(self, target: str, element: Element) -> str:
+        name = self.found.medications[target]
+        if type(name) is not str or not name.strip():
+            raise Unreadable(
+                f"{element.path} refers to {target}, which has no code.text (the name)",
+                "give the Medication its name in code.text",
+            )
+        self.named.add(target)
+        return name
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], path: str) -> Any:
+    """The value, when its JSON type is the one the element holds (true is not a number)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if type(value) not in kinds:
+        wanted = "a string" if str in kinds else "an integer" if kinds == (int,) else "a number"
+        raise Unreadable(f"{path} is {json_kind(value)}, not {wanted}", "correct the value")
+    return value
+
+
+def _number_code(value: Any, path: str) -> float:
+    """A code that SDTM keeps as a number (MedDRA's AEPTCD)."""
+    try:
+        number = float(_typed(value, (str, int, float), path))
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise Unreadable(f"{path} {shown(value)} is not a number", "give the code as digits")
+    return number
+
+
+def _original_text(resource: dict[str, Any], path: str) -> list[dict[str, Any]] | None:
+    """The primitive extension (`_birthDate`) holding the SDTM text FHIR cannot hold."""
+    parent, _, name = path.rpartition(".")
+    holder_path = f"{parent}._{name}" if parent else f"_{name}"
+    holder = get_path(resource, holder_path)
+    if holder is None:
+        return None
+    if type(holder) is not dict:
+        raise Unreadable(f"{holder_path} is {json_kind(holder)}, not an object")
+    items = holder.get("extension")
+    if type(items) is not list or not all(type(e) is dict for e in items):
+        raise Unreadable(f"{holder_path}.extension is not a list of extensions")
+    for position, ext in enumerate(items):
+        if ext.get("url") == ORIGINAL_TEXT and type(ext.get("valueString")) is not str:
+            raise Unreadable(f"{holder_path}.extension[{position}].valueString is not a string")
+    return items
+
+
+def _extension_text(resource: dict[str, Any], url: str | None) -> str | None:
+    for ext in root_extensions(resource):
+        if ext["url"] == url:
+            for part in ext.get("extension") or []:
+                if part["url"] == "text":
+                    return part["valueString"]
     return None
 
 
-def _usubjid(patient: dict[str, Any]) -> str | None:
-    spec = table("DM")
-    element = next(e for e in spec.elements if e.var == "USUBJID") if spec else None
-    return get_path(patient, element.path) if element else None
-
-
 def _dataset(
-    name: str, domain: str, items: list[dict[str, Any]], patients: dict[str, Any]
+    name: str,
+    domain: str,
+    records: list[dict[str, Any]],
+    defined: definition.Definition | None,
+    origin: Origin,
 ) -> Dataset:
-    spec = table(domain)
-    assert spec is not None
-    if spec.group_by is not None:
-        records = [record for resource in items for record in grouped.records(resource)]
-    else:
-        records = [_record(domain, resource, spec.elements, patients) for resource in items]
     frame = pd.DataFrame.from_records(records)
     meta = _meta(domain)
-    for var in meta.variables:
-        if var.name in frame and var.type == "Num":
-            frame[var.name] = pd.to_numeric(frame[var.name]).astype("float64")
+    numeric = {v.name for v in meta.variables if v.type == "Num"}
+    numeric |= {n for n, _, kind in (defined.variables if defined else []) if kind == "Num"}
+    _check_numbers(frame, numeric, origin)
     if ORDER in frame:  # the sponsor's record order, whatever order the resources came in
         frame = frame.sort_values(ORDER, kind="stable", ignore_index=True).drop(columns=ORDER)
+    frame = frame.drop(columns=SOURCE)
     return with_extra_variables(finalize(name, meta, frame), frame)
+
+
+def _check_numbers(frame: pd.DataFrame, numeric: set[str], origin: Origin) -> None:
+    """Num variables hold numbers: every record whose value is not one is reported."""
+    for name in sorted(numeric & set(frame.columns)):
+        values = frame[name]
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        bad = np.flatnonzero((values.notna() & ~np.isfinite(numbers)).to_numpy())
+        if len(bad):
+            errors = [
+                origin.error(
+                    int(frame[SOURCE].iat[row]),
+                    Unreadable(
+                        f"{name} {shown(values.iat[row])} is not a number",
+                        f"{name} is Num: give it as valueDecimal",
+                    ),
+                )
+                for row in bad[:KEEP_PER_KIND]
+            ]
+            report_rows(errors, len(bad), f"{name} is not a number")
+        frame[name] = numbers
 
 
 def _meta(domain: str) -> DomainMeta:
@@ -152,51 +388,3 @@ def with_extra_variables(dataset: Dataset, frame: pd.DataFrame) -> Dataset:
         )
     data = pd.concat([dataset.frame, pd.DataFrame(columns)], axis=1)
     return replace(dataset, frame=data, variables=variables)
-
-
-def _record(
-    domain: str, resource: dict[str, Any], elements: list[Element], patients: dict[str, Any]
-) -> dict[str, Any]:
-    record: dict[str, Any] = {"STUDYID": _tag(resource, STUDY_TAG), "DOMAIN": domain}
-    for element in elements:
-        value = _decode(resource, element, patients)
-        if value is not None:
-            record[element.var] = value
-    for ext in resource.get("extension", []):
-        if ext.get("url") == SDTM_VARIABLE:
-            parts = {e["url"]: e for e in ext.get("extension", [])}
-            value = parts["value"].get("valueString", parts["value"].get("valueDecimal"))
-            record[parts["name"]["valueString"]] = value
-        elif ext.get("url") == SDTM_ORDER:
-            record[ORDER] = ext.get("valueInteger")
-    return record
-
-
-def _extension_text(resource: dict[str, Any], url: str | None) -> str | None:
-    for ext in resource.get("extension", []):
-        if ext.get("url") == url:
-            for part in ext.get("extension", []):
-                if part.get("url") == "text":
-                    return part.get("valueString")
-    return None
-
-
-def _decode(resource: dict[str, Any], element: Element, patients: dict[str, Any]) -> Any:
-    if element.codec == "coded-extension":
-        return _extension_text(resource, element.url)
-    value = get_path(resource, element.path)
-    if element.codec in ("reference", "medication"):
-        return patients.get(value.get("reference")) if isinstance(value, dict) else None
-    if element.codec == "map":
-        if value is None or (element.default is not None and value == element.default):
-            return None
-        reverse = {v: k for k, v in element.map.items()}
-        return reverse.get(value, value)
-    if element.codec == "numeric-code":
-        return float(value) if value is not None else None
-    if element.codec == "dateTime":
-        parent, _, name = element.path.rpartition(".")
-        holder = get_path(resource, f"{parent}._{name}" if parent else f"_{name}")
-        extension = holder.get("extension") if isinstance(holder, dict) else None
-        return datetime_from_fhir(value, extension)
-    return value

@@ -1,0 +1,218 @@
+"""The shapes reading FHIR relies on, checked one resource at a time before anything is read
+from it: the meta tags, and what trialbridge's own extensions hold (their parts, each part's
+value type, SDTM names that become columns and files). A resource that passes cannot make
+the conversion fail half-way; one that does not is named with the element at fault."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trialbridge.fhir import definition, grouped, relrec, supplemental
+from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
+from trialbridge.fhir.reading import json_kind
+from trialbridge.fhir.table import SDTM_ORDER, SDTM_RECORD, SDTM_VARIABLE, Table
+
+DATASET_NAME = re.compile(r"[A-Z][A-Z0-9]{0,7}")  # SDTM dataset: also the XPT file's name
+VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,7}")  # SDTM variable: also a column's name
+TAGS = {DATASET_TAG: "sdtm-dataset", DOMAIN_TAG: "sdtm-domain", STUDY_TAG: "sdtm-study"}
+NAMED = {DATASET_TAG, DOMAIN_TAG}  # tags whose code is an SDTM name
+
+
+class Unreadable(Exception):
+    """One resource's problem: `what` reads after the resource's name; `fix` says what to do."""
+
+    def __init__(self, what: str, fix: str = "correct the resource") -> None:
+        super().__init__(what)
+        self.what = what
+        self.fix = fix
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value from the input as a message quotes it: printable, and cut at `limit`."""
+    text = value if type(value) is str else json_kind(value)
+    text = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    return f"'{text[:limit]}...'" if len(text) > limit else f"'{text}'"
+
+
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    """trialbridge's tags (system -> code), each at most once; other tags are left alone."""
+    meta = resource.get("meta")
+    if meta is None:
+        return {}
+    if type(meta) is not dict:
+        raise Unreadable(f"meta is {json_kind(meta)}, not an object")
+    items = meta.get("tag")
+    if items is None:
+        return {}
+    if type(items) is not list:
+        raise Unreadable(f"meta.tag is {json_kind(items)}, not a list")
+    found: dict[str, str] = {}
+    for position, tag in enumerate(items):
+        if type(tag) is not dict:
+            raise Unreadable(f"meta.tag[{position}] is {json_kind(tag)}, not a Coding")
+        system = tag.get("system")
+        if system not in TAGS:
+            continue
+        found[system] = _tag_code(tag.get("code"), system, position, found.get(system))
+    return found
+
+
+def _tag_code(code: Any, system: str, position: int, earlier: str | None) -> str:
+    name = TAGS[system]
+    if type(code) is not str or not code.strip():
+        raise Unreadable(f"meta.tag[{position}] ({name}) has no code", "give the tag its code")
+    if system in NAMED and not DATASET_NAME.fullmatch(code):
+        raise Unreadable(
+            f"{name} tag {shown(code)} is not an SDTM dataset name",
+            "correct the tag (a capital letter, then up to 7 capitals or digits)",
+        )
+    if earlier is not None and earlier != code:
+        raise Unreadable(f"two {name} tags, {shown(earlier)} and {shown(code)}", "keep one")
+    return code
+
+
+def root_extensions(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource's extensions: a list of objects, each with a url."""
+    return _extensions(resource.get("extension"), "extension")
+
+
+def _extensions(items: Any, path: str) -> list[dict[str, Any]]:
+    if items is None:
+        return []
+    if type(items) is not list:
+        raise Unreadable(f"{path} is {json_kind(items)}, not a list")
+    for position, item in enumerate(items):
+        if type(item) is not dict:
+            raise Unreadable(f"{path}[{position}] is {json_kind(item)}, not an Extension")
+        if type(item.get("url")) is not str:
+            raise Unreadable(f"{path}[{position}] has no url", "give every extension its url")
+    return items
+
+
+def check_record(resource: dict[str, Any], spec: Table) -> None:
+    """The extensions a record resource of `spec`'s table carries."""
+    coded = {e.url for e in spec.elements if e.codec == "coded-extension"}
+    for position, ext in enumerate(root_extensions(resource)):
+        url, path = ext["url"], f"extension[{position}]"
+        if url == SDTM_ORDER:
+            _integer(ext, "valueInteger", path)
+        elif url == SDTM_VARIABLE:
+            parts = _parts(ext, path, {"name", "value"})
+            _required(parts, ("name", "value"), path)
+            _variable_name(parts["name"], f"{path}.name")
+            _value(parts["value"], f"{path}.value")
+        elif url == SDTM_RECORD:
+            for name, part in _parts(ext, path, None).items():
+                if name == grouped.ORDER:
+                    _integer(part, "valueInteger", f"{path}.{name}")
+                else:
+                    _variable_name({"valueString": name}, f"{path} part")
+                    _value(part, f"{path}.{name}")
+        elif url == supplemental.SUPPLEMENTAL:
+            _listed(ext, path, supplemental.FIELDS)
+        elif url == relrec.RELATED:
+            _listed(ext, path, relrec.FIELDS, "related")
+        elif url in coded:
+            for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
+                if part["url"] == "text":
+                    _text(part, "valueString", f"{path}.extension[{index}]")
+
+
+def _listed(ext: dict[str, Any], path: str, fields: tuple[str, ...], *many: str) -> None:
+    """SUPP-- and RELREC records: text fields, and their position (`order`)."""
+    allowed = {*fields, "order"}
+    parts = _parts(ext, path, allowed, set(many))
+    _required(parts, ("order",), path)
+    _integer(parts["order"], "valueInteger", f"{path}.order")
+    for name in fields:
+        if name in parts:
+            _text(parts[name], "valueString", f"{path}.{name}")
+
+
+def check_definition(resource: dict[str, Any]) -> None:
+    """A dataset definition (Basic): its label and its variables (name, label, Char or Num),
+    each name once."""
+    seen: set[str] = set()
+    for position, ext in enumerate(root_extensions(resource)):
+        if ext["url"] != definition.SDTM_DATASET:
+            continue
+        path = f"extension[{position}]"
+        for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
+            where = f"{path}.extension[{index}]"
+            if part["url"] == "label":
+                _text(part, "valueString", where)
+            elif part["url"] == "variable":
+                seen.add(_defined_variable(part, where, seen))
+            else:
+                raise Unreadable(f"{where} has the unknown url {shown(part['url'])}")
+
+
+def _defined_variable(part: dict[str, Any], path: str, seen: set[str]) -> str:
+    fields = _parts(part, path, {"name", "label", "type"})
+    _required(fields, ("name", "type"), path)
+    name = _variable_name(fields["name"], f"{path}.name")
+    if name in seen:
+        raise Unreadable(f"{path} defines the variable {name} again", "define each variable once")
+    if "label" in fields:
+        _text(fields["label"], "valueString", f"{path}.label")
+    kind = fields["type"].get("valueString")
+    if kind not in ("Char", "Num"):
+        raise Unreadable(f"{path}.type is {shown(kind)}, not Char or Num")
+    return name
+
+
+def _parts(
+    ext: dict[str, Any], path: str, allowed: set[str] | None, many: set[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """A complex extension's parts by url: each known (when `allowed` is given) and, unless
+    in `many`, there once."""
+    parts: dict[str, dict[str, Any]] = {}
+    for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
+        url = part["url"]
+        if many and url in many:
+            continue
+        if allowed is not None and url not in allowed:
+            raise Unreadable(f"{path}.extension[{index}] has the unknown url {shown(url)}")
+        if url in parts:
+            raise Unreadable(f"{path} has two {shown(url)} parts", "keep one")
+        parts[url] = part
+    return parts
+
+
+def _required(parts: dict[str, Any], names: tuple[str, ...], path: str) -> None:
+    for name in names:
+        if name not in parts:
+            raise Unreadable(f"{path} has no {name} part", "give the extension its parts")
+
+
+def _variable_name(part: dict[str, Any], path: str) -> str:
+    name = part.get("valueString")
+    if type(name) is not str or not VARIABLE_NAME.fullmatch(name):
+        raise Unreadable(
+            f"{path} {shown(name)} is not an SDTM variable name",
+            "correct it (a capital letter, then up to 7 capitals, digits or _)",
+        )
+    return name
+
+
+def _value(part: dict[str, Any], path: str) -> None:
+    """An SDTM value: valueString (Char) or valueDecimal (Num)."""
+    if "valueString" in part:
+        _text(part, "valueString", path)
+    elif "valueDecimal" in part:
+        value = part["valueDecimal"]
+        if type(value) not in (int, float):
+            raise Unreadable(f"{path}.valueDecimal is {json_kind(value)}, not a number")
+    else:
+        raise Unreadable(f"{path} has no valueString or valueDecimal")
+
+
+def _text(part: dict[str, Any], key: str, path: str) -> None:
+    if type(part.get(key)) is not str:
+        raise Unreadable(f"{path}.{key} is {json_kind(part.get(key))}, not a string")
+
+
+def _integer(part: dict[str, Any], key: str, path: str) -> None:
+    if type(part.get(key)) is not int:
+        raise Unreadable(f"{path}.{key} is {json_kind(part.get(key))}, not an integer")
