@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trialbridge.converters.lineage import BLANK, COLUMN, FILE, ROW
 from trialbridge.converters.odm_metadata import KEYS, Metadata
 from trialbridge.converters.odm_stream import (
     REMOVED,
@@ -21,12 +22,13 @@ from trialbridge.converters.odm_stream import (
     stream,
 )
 from trialbridge.converters.odm_transactions import apply_transactions, refuse_duplicates
-from trialbridge.converters.odm_types import first_misfit
-from trialbridge.converters.sources import COLUMN, FILE, ROW
-from trialbridge.errors import UserError
+from trialbridge.converters.odm_types import misfits
+from trialbridge.converters.source_cells import check_cells, counted, report_at_rows, shown_value
+from trialbridge.errors import KEEP_PER_KIND, UserError
 from trialbridge.study import Source
 
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+_SCAN = 4 << 20
 
 
 def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
@@ -66,9 +68,14 @@ def _metadata(root: Path, source: Source) -> Metadata | None:
 
 
 def _table(streamed: Streamed, collected: Collected, path: Path, shown: str) -> pd.DataFrame:
+    """The group's records as a table, every value checked; rows_read counts every
+    ItemGroupData of the group in the file, rows_skipped those under ReferenceData (no
+    subject's) and those a transaction removed or merged into an earlier record."""
     meta = streamed.metadata
     records = collected.records()
     columns = dict(_keys(streamed, collected.oid, records))
+    for name, values in columns.items():
+        check_cells(values, records.lines, shown, name)
     for oid, values in _items(collected.items, records):
         _check(values, records, oid, meta, path, shown)
         columns[meta.items[oid].name] = values
@@ -76,13 +83,21 @@ def _table(streamed: Streamed, collected: Collected, path: Path, shown: str) -> 
     frame[FILE] = shown
     frame[ROW] = records.lines
     frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    read = len(frame)
     if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
         items = [meta.items[oid].name for oid in collected.items]
-        return apply_transactions(
+        frame = apply_transactions(
             frame, records.positions, records.removed, streamed.tombstones, items, REMOVED
         )
-    refuse_duplicates(frame, _record_keys(streamed, records), shown)
-    return frame
+    else:
+        refuse_duplicates(frame, _record_keys(streamed, records), shown)
+    reference = streamed.reference.get(collected.oid, 0)
+    skipped = {
+        BLANK: 0,
+        "reference data, not a subject's": reference,
+        "removed or merged by a transaction": read - len(frame),
+    }
+    return counted(frame, read + reference, skipped)
 
 
 def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
@@ -123,25 +138,60 @@ def _items(items: list[str], records: Records) -> Iterator[tuple[str, pa.Array]]
 def _check(
     values: pa.Array, records: Records, oid: str, meta: Metadata, path: Path, shown: str
 ) -> None:
+    """Report every value of the item that does not fit its ItemDef, holds a control
+    character or is too long, at the line of its ItemData."""
     item = meta.items[oid]
     codes = meta.codelists.get(item.codelist) if item.codelist else None
-    bad, why = first_misfit(pc.if_else(pc.equal(values, REMOVED), None, values), item, codes)
-    if bad < 0:
-        return
-    value = values[bad].as_py()
-    line = _item_line(path, int(records.lines[bad]), oid)
-    raise UserError(
-        f"value '{value}' of item {item.name} ({oid}) {why}",
-        f"{shown}, line {line}",
-        f"the ItemDef declares DataType {item.data_type}: fix the value or the metadata",
-    )
+    values = pc.if_else(pc.equal(values, REMOVED), None, values)
+    lines = _ItemLines(path, records.lines, oid)
+    fix = f"the ItemDef declares DataType {item.data_type}: fix the value or the metadata"
+    for why, bad in misfits(values, item, codes):
+        kept = bad[:KEEP_PER_KIND]
+        texts = [
+            f"value '{shown_value(values[int(i)].as_py())}' of item {item.name} ({oid}) {why}"
+            for i in kept
+        ]
+        report_at_rows(shown, lines(bad), texts, fix, kind=f"item {oid} {why}")
+    check_cells(values, records.lines, shown, item.name, lines)
 
 
-def _item_line(path: Path, start: int, oid: str) -> int:
-    """The line of the item's ItemData, looked up only when reporting it."""
-    needles = (f'ItemOID="{oid}"', f"ItemOID='{oid}'")
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number >= start and any(n.encode() in raw for n in needles):
-                return number
-    return start
+class _ItemLines:
+    """The lines of an item's ItemData, for records given by position: looked up only for
+    the ones an error shows (KEEP_PER_KIND at most), in one pass over the file."""
+
+    def __init__(self, path: Path, starts: np.ndarray, oid: str):
+        self.path, self.starts, self.oid = path, starts, oid
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        lines = self.starts[positions].astype(np.int64)
+        shown = lines[:KEEP_PER_KIND]
+        order = np.argsort(shown, kind="stable")
+        found = self._find(shown[order])
+        lines[order] = found  # only the first KEEP_PER_KIND are refined
+        return lines
+
+    def _find(self, starts: np.ndarray) -> np.ndarray:
+        """For each record start line (sorted), the first line from it naming the item: one
+        pass over the file in blocks, the newlines of each block found by numpy."""
+        needles = (f'ItemOID="{self.oid}"'.encode(), f"ItemOID='{self.oid}'".encode())
+        found = starts.copy()
+        at, first_line, carry = 0, 1, b""
+        with self.path.open("rb") as handle:
+            while at < len(starts) and (block := handle.read(_SCAN)):
+                text = carry + block
+                newlines = np.flatnonzero(np.frombuffer(text, np.uint8) == 10)
+                while at < len(starts):
+                    skip = max(int(starts[at]) - first_line, 0)
+                    if skip > len(newlines):
+                        break  # the record starts in a later block
+                    offset = 0 if skip == 0 else int(newlines[skip - 1]) + 1
+                    hits = [h for h in (text.find(n, offset) for n in needles) if h >= 0]
+                    if not hits:
+                        break  # the item is in a later block
+                    line = first_line + int(np.searchsorted(newlines, min(hits)))
+                    while at < len(starts) and starts[at] <= line:
+                        found[at] = line
+                        at += 1
+                last = int(newlines[-1]) + 1 if len(newlines) else 0
+                carry, first_line = text[last:], first_line + len(newlines)
+        return found

@@ -9,6 +9,7 @@ from lxml import etree
 
 from trialbridge.errors import UserError
 
+NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"  # ODM 1.3, 1.3.1 and 1.3.2 share it
 KEYS = (
     "SubjectKey",
     "SiteRef",
@@ -43,7 +44,12 @@ class Metadata:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    """The ODM name of an element; '' for another namespace's (a vendor extension)."""
+    tag = element.tag
+    return tag[len(NAMESPACE) + 2 :] if tag.startswith(_PREFIX) else ""
+
+
+_PREFIX = f"{{{NAMESPACE}}}"
 
 
 def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:

@@ -14,14 +14,24 @@ import numpy as np
 import pyarrow as pa
 from lxml import etree
 
-from trialbridge.converters.odm_metadata import Metadata, parse_metadata
-from trialbridge.converters.xml_safety import refuse_doctype
+from trialbridge.converters.odm_metadata import NAMESPACE, Metadata, parse_metadata
+from trialbridge.converters.xml_safety import SAFE, refuse_doctype
 from trialbridge.errors import UserError
 
 REMOVED = "\x00removed"  # an ItemData with TransactionType Remove, until transactions apply
 _CHUNK = 1 << 18
-_TAGS = ("{*}MetaDataVersion", "{*}SubjectData", "{*}StudyEventData", "{*}FormData")
+_SCAN = 4 << 20
+_NS = f"{{{NAMESPACE}}}"
 _LEVELS = {"SubjectData": 1, "StudyEventData": 3, "FormData": 5}
+_TAGS = tuple(_NS + name for name in ("MetaDataVersion", "ItemGroupData", *_LEVELS))
+_GROUP, _ITEM, _FORM, _EVENT, _SUBJECT, _CLINICAL, _REFERENCE = (
+    _NS + name
+    for name in (
+        *("ItemGroupData", "ItemData", "FormData", "StudyEventData", "SubjectData"),
+        *("ClinicalData", "ReferenceData"),
+    )
+)
+_FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not read)"
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class Streamed:
     contexts: np.ndarray  # one row per FormData: codes into `names` of its six keys
     names: list[str | None]
     tombstones: list[tuple[int, tuple[str | None, ...], int]]
+    reference: dict[str, int]  # ItemGroupData under ReferenceData, by ItemGroupOID
 
 
 class _Reader:
@@ -138,23 +149,22 @@ class _Reader:
         self.container_removed = False
         self.position = 0
         self.file_type = "Snapshot"
-        self.item_tag = self.form_tag = ""
+        self.reference: dict[str, int] = {}
+        self.clinical: etree._Element | None = None
         self.names: dict[str | None, str | None] = {}  # one str object per distinct key
         self.codes: dict[str | None, int] = {}
 
     def run(self) -> Streamed:
         refuse_doctype(self.path, self.shown)
+        self.file_type = _check_root(self.path, self.shown)
         parsed = etree.iterparse(
             str(self.path),
             events=("end",),
-            tag=(*_TAGS, "{*}ItemGroupData"),
-            resolve_entities=False,
-            load_dtd=False,
-            no_network=True,
-            huge_tree=False,
+            tag=_TAGS,
             remove_blank_text=True,
             remove_comments=True,
             remove_pis=True,
+            **SAFE,
         )
         try:
             self._read(parsed)
@@ -165,25 +175,24 @@ class _Reader:
             self._collectors()
         contexts = np.frombuffer(self.contexts, dtype=np.int32).reshape(-1, 6)
         names = list(self.codes)
-        return Streamed(self.meta, self.file_type, self.groups, contexts, names, self.tombstones)
+        return Streamed(
+            self.meta,
+            self.file_type,
+            self.groups,
+            contexts,
+            names,
+            self.tombstones,
+            self.reference,
+        )
 
     def _read(self, parsed: etree.iterparse) -> None:
         """End events only; the ItemGroupData test comes first: it is nearly every event."""
-        group_tag = None
         for _, element in parsed:
             tag = element.tag
-            if tag == group_tag:
+            if tag == _GROUP:
                 self._group(element)
                 continue
-            if group_tag is None:  # the first event: learn the namespace and file type
-                namespace = tag[: tag.rfind("}") + 1]
-                group_tag = namespace + "ItemGroupData"
-                self.item_tag, self.form_tag = namespace + "ItemData", namespace + "FormData"
-                self.file_type = element.getroottree().getroot().get("FileType", "Snapshot")
-                if tag == group_tag:
-                    self._group(element)
-                    continue
-            local = tag[tag.rfind("}") + 1 :]
+            local = tag[len(_NS) :]
             if local == "MetaDataVersion":
                 meta = parse_metadata(element, self.shown)
                 self.versions[meta.oid] = meta
@@ -193,8 +202,8 @@ class _Reader:
 
     def _group(self, element: etree._Element) -> None:
         form = element.getparent()
-        if form is None or form.tag != self.form_tag:
-            element.clear()  # ReferenceData holds ItemGroupData too: not a subject's record
+        if form is None or form.tag != _FORM:
+            self._outside_form(element, form)
             return
         if form is not self.form:
             self._enter(form)
@@ -216,6 +225,23 @@ class _Reader:
         while element.getprevious() is not None:
             del form[0]
 
+    def _outside_form(self, element: etree._Element, parent: etree._Element | None) -> None:
+        """ReferenceData holds ItemGroupData that are no subject's records: counted, not
+        read. Anywhere else an ItemGroupData is misplaced."""
+        if parent is None or parent.tag != _REFERENCE:
+            where = etree.QName(parent).localname if parent is not None else "the document"
+            raise UserError(
+                f"ItemGroupData inside {where}, not inside a FormData",
+                f"{self.shown}, line {element.sourceline}",
+                "in ODM 1.3.2 a subject's ItemGroupData sits in SubjectData / StudyEventData "
+                "/ FormData: " + _FIX_ODM,
+            )
+        oid = element.get("ItemGroupOID", "")
+        self.reference[oid] = self.reference.get(oid, 0) + 1
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
+
     def _collect(self, collected: Collected, element: etree._Element) -> None:
         record = collected.count
         collected.count += 1
@@ -226,7 +252,7 @@ class _Reader:
         collected.lines.append(element.sourceline or 0)
         collected.positions.append(self.position)
         collected.removed.append(removed)
-        index, item_tag = collected.index, self.item_tag
+        index, item_tag = collected.index, _ITEM
         add_row, add_slot, add_value = (
             collected.rows.append,
             collected.slots.append,
@@ -271,15 +297,23 @@ class _Reader:
         """A new FormData: its keys and those of its event and subject, looked up once."""
         event = form.getparent()
         subject = event.getparent() if event is not None else None
-        if subject is None or event is None:
+        clinical = subject.getparent() if subject is not None else None
+        if (
+            clinical is None
+            or clinical.tag != _CLINICAL
+            or subject.tag != _SUBJECT
+            or event.tag != _EVENT
+        ):
             raise UserError(
                 "FormData outside a StudyEventData and SubjectData",
                 f"{self.shown}, line {form.sourceline}",
                 "the export is not ODM 1.3.2 ClinicalData",
             )
         if self.meta is None:
-            self.meta = self._version(subject.getparent())
+            self.meta = self._version(clinical)
             self._collectors()
+        if clinical is not self.clinical:
+            self._check_version(clinical)
         if subject is not self.subject:
             self.subject = subject
             self.site = next(
@@ -301,6 +335,19 @@ class _Reader:
         )
         self.contexts.extend(self.codes.setdefault(k, len(self.codes)) for k in keys)
         self.context = len(self.contexts) // 6 - 1
+
+    def _check_version(self, clinical: etree._Element) -> None:
+        """Every ClinicalData of the file is read with one MetaDataVersion."""
+        self.clinical = clinical
+        wanted = clinical.get("MetaDataVersionOID")
+        assert self.meta is not None
+        if self.external is None and wanted != self.meta.oid:
+            raise UserError(
+                f"this ClinicalData refers to MetaDataVersion '{wanted}', an earlier one to "
+                f"'{self.meta.oid}'",
+                f"{self.shown}, line {clinical.sourceline}",
+                "export the data of one MetaDataVersion per file",
+            )
 
     def _check_defined(self, element: etree._Element, attribute: str, defined: set[str]) -> None:
         value = element.get(attribute)
@@ -401,8 +448,36 @@ def read_metadata(path: Path, shown: str) -> Metadata:
     return streamed.metadata
 
 
+def _check_root(path: Path, shown: str) -> str:
+    """The root element must be ODM in the ODM 1.3 namespace (a file in another namespace
+    would otherwise read as empty); returns its FileType."""
+    events = etree.iterparse(str(path), events=("start",), **SAFE)
+    try:
+        _, root = next(events)
+    except etree.XMLSyntaxError as exc:
+        raise syntax_error(exc, path, shown) from None
+    name = etree.QName(root)
+    where = f"{shown}, line {root.sourceline}"
+    if name.localname != "ODM":
+        found = f" in namespace '{name.namespace}'" if name.namespace else ""
+        raise UserError(
+            f"the root element is {name.localname}{found}, not ODM",
+            where,
+            "give the study's CDISC ODM 1.3.2 export (its root element is ODM)",
+        )
+    if name.namespace != NAMESPACE:
+        found = f"namespace '{name.namespace}'" if name.namespace else "no namespace"
+        raise UserError(
+            f"the ODM element is in {found}, not in the ODM 1.3 namespace '{NAMESPACE}'",
+            where,
+            _FIX_ODM,
+        )
+    return root.get("FileType", "Snapshot")
+
+
 def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError:
-    """One line for a parser error: an encoding problem, or malformed XML, with its place."""
+    """One line for a parser error: an encoding problem, a parser limit, or malformed XML,
+    with its place."""
     line, column = exc.position if exc.position else (exc.lineno, exc.offset)
     message = str(exc.msg).split("\n")[0].split(", line ")[0].strip()
     where = f"{shown}, line {line}, column {column}"
@@ -413,9 +488,35 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
         return UserError(
             what, where, "save the export as UTF-8, or declare its encoding in the XML declaration"
         )
+    if message in ("no element found", "Document is empty") or line == 0:
+        return UserError("the file holds no XML element", shown, "export the file again")
+    truncated = re.match(r"Premature end of data in tag (\S+) line (\d+)", message)
+    if truncated or line >= _line_count(path):
+        inside = (
+            f" inside element {truncated[1]} (opened at line {truncated[2]})" if truncated else ""
+        )
+        return UserError(
+            f"the file ends{inside} before its XML is complete: it is cut short",
+            where,
+            "copy or export the file again: the copy is incomplete",
+        )
+    for words, what in _LIMITS:
+        if words in message:
+            return UserError(what, where, "no ODM export looks like this: check the file")
     return UserError(
         f"malformed XML: {message}", where, "fix the file or export it again from the EDC"
     )
+
+
+# lxml's limits (huge_tree off) in its words, and in ours
+_LIMITS = (
+    ("Excessive depth", "elements nest more than 256 deep (the XML parser's limit)"),
+    ("Buffer size limit", "a value or name is longer than the XML parser's limit of 10 MB"),
+    ("AttValue length too long", "a value is longer than the XML parser's limit of 10 MB"),
+    ("Text node too long", "a text is longer than the XML parser's limit of 10 MB"),
+    ("Huge input lookup", "a value or name is longer than the XML parser's limit of 10 MB"),
+    ("Maximum entity amplification", "entities expand beyond the XML parser's limit"),
+)
 
 
 def _declared_encoding(path: Path) -> str:
@@ -426,15 +527,39 @@ def _declared_encoding(path: Path) -> str:
 
 
 def _bad_byte(path: Path, line: int, encoding: str) -> str | None:
-    """The first byte of the line that the declared encoding cannot decode."""
+    """The first byte of the line that the declared encoding cannot decode: the line found
+    by counting newlines block by block."""
+    before, carry = 1, b""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == line:
-                try:
-                    raw.decode(encoding)
-                except UnicodeDecodeError as exc:
-                    return f"0x{raw[exc.start]:02X}"
-                except LookupError:
-                    return None
-                return None
+        while block := handle.read(_SCAN):
+            text = carry + block
+            newlines = text.count(b"\n")
+            if before + newlines >= line:
+                start = 0
+                for _ in range(line - before):
+                    start = text.index(b"\n", start) + 1
+                end = text.find(b"\n", start)
+                return _first_undecodable(text[start : end if end >= 0 else None], encoding)
+            before += newlines
+            carry = text[text.rfind(b"\n") + 1 :] if newlines else text
+    return _first_undecodable(carry, encoding) if before == line else None
+
+
+def _line_count(path: Path) -> int:
+    """Lines in the file (a last line without a newline counts)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(_SCAN):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _first_undecodable(raw: bytes, encoding: str) -> str | None:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return f"0x{raw[exc.start]:02X}"
+    except LookupError:
+        return None
     return None

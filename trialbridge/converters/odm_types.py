@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,15 +37,33 @@ _DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _MEASURED = ("text", "string", "integer")
 
 
-def first_misfit(values: pa.Array, item: ItemDef, codes: list[str] | None) -> tuple[int, str]:
-    """Index of the first value that does not fit the item (-1 if all do), and why."""
+def misfits(
+    values: pa.Array | pa.ChunkedArray, item: ItemDef, codes: list[str] | None
+) -> list[tuple[str, np.ndarray]]:
+    """The values that do not fit the item, grouped by why: (reason, positions), each
+    reason once, positions in order."""
     distinct = pc.unique(values.drop_null())
-    bad = [v for v in distinct.to_pylist() if _why(v, item, codes)]
-    if not bad:
+    reasons: dict[str, list[str]] = {}
+    for value in distinct.to_pylist():
+        why = _why(value, item, codes)
+        if why:
+            reasons.setdefault(why, []).append(value)
+    found = []
+    for why, bad in reasons.items():
+        hit = pc.is_in(values, value_set=pa.array(bad, pa.string()))
+        found.append((why, pc.indices_nonzero(pc.fill_null(hit, False)).to_numpy()))
+    return found
+
+
+def first_misfit(
+    values: pa.Array | pa.ChunkedArray, item: ItemDef, codes: list[str] | None
+) -> tuple[int, str]:
+    """Index of the first value that does not fit the item (-1 if all do), and why."""
+    found = misfits(values, item, codes)
+    if not found:
         return -1, ""
-    positions = pc.indices_nonzero(pc.is_in(values, value_set=pa.array(bad, pa.string())))
-    index = int(positions[0].as_py())
-    return index, _why(values[index].as_py(), item, codes)
+    why, positions = min(found, key=lambda reason: int(reason[1][0]))
+    return int(positions[0]), why
 
 
 def _why(value: str, item: ItemDef, codes: list[str] | None) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trialbridge.converters.csv_text import read_csv_table
 from trialbridge.converters.lineage import COLUMN, FILE, ROW, ROWS_READ, ROWS_SKIPPED
-from trialbridge.converters.source_cells import counted, report_at_rows
+from trialbridge.converters.source_cells import counted, report_at_rows, shown_value
 from trialbridge.errors import KEEP_PER_KIND, UserError, at_row, checkpoint, report
 from trialbridge.study import Source
 
@@ -363,7 +363,7 @@ def _report_bad(
     if not flags.any():
         return
     values = frame[column].to_numpy()[flags][:KEEP_PER_KIND]
-    texts = [what.format("" if pd.isna(value) else value) for value in values]
+    texts = [what.format("" if pd.isna(value) else shown_value(value)) for value in values]
     rows = frame[ROW].to_numpy()[flags]
     report_at_rows(shown, rows, texts, _FIX_EXPORT, kind=what, column=column)
 
@@ -454,7 +454,7 @@ def _report_stray(
     report_at_rows(
         shown,
         records[ROW].to_numpy()[stray],
-        [what.format(value) for value in values],
+        [what.format(shown_value(value)) for value in values],
         "export the records, the data dictionary and the instrument designations of one "
         "project together; in REDCap, designate the instrument for the event or clear the values",
         kind=what,
@@ -477,7 +477,7 @@ def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], s
         kind = f"value of field {name} ({rule.kind}) is not {rule.expected}"
         values = table[name].to_numpy()[bad][:KEEP_PER_KIND]
         texts = [
-            f"value '{value}' of field {name} ({rule.kind}) is not {rule.expected}"
+            f"value '{shown_value(value)}' of field {name} ({rule.kind}) is not {rule.expected}"
             for value in values
         ]
         report_at_rows(shown, table[ROW].to_numpy()[bad], texts, rule.fix, kind=kind, column=name)

@@ -8,7 +8,7 @@ rest counted, so one run lists them all."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,18 @@ def _one_chunk(values: Values) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
+def shown_value(value: object, limit: int = 80) -> str:
+    """A value as an error line may quote it: control characters escaped, long values cut
+    (with their length), so one line stays one short line."""
+    text = "".join(
+        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
+        for c in str(value)[: limit + 1]
+    )
+    if len(str(value)) > limit:
+        return f"{text[:limit]}... ({len(str(value)):,} characters)"
+    return text
+
+
 def control_named(value: str) -> str:
     """The first control character (other than a line break) of a value, as the user can
     look it up."""
@@ -85,9 +97,17 @@ def control_named(value: str) -> str:
 _CONTROL_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL", "\x0b": "VT", "\x0c": "FF"}
 
 
-def check_cells(values: Values, rows: np.ndarray, shown: str, column: str) -> None:
+def check_cells(
+    values: Values,
+    rows: np.ndarray,
+    shown: str,
+    column: str,
+    places: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> None:
     """Report every value of one column that holds a control character or is too long;
-    `rows` gives each value's row (in an XML export, its line)."""
+    `rows` gives each value's row (in an XML export, its line), or `places` the rows of
+    the values at the positions it is given."""
+    at_rows = places or rows.__getitem__
     bad = control_characters(values)
     if len(bad):
         breaks = pc.match_substring_regex(_one_chunk(values).take(pa.array(bad)), r"[\n\r]")
@@ -95,7 +115,7 @@ def check_cells(values: Values, rows: np.ndarray, shown: str, column: str) -> No
         lines = bad[broken]
         report_at_rows(
             shown,
-            rows[lines],
+            at_rows(lines),
             "the value holds a line break",
             FIX_BREAK,
             kind="line break",
@@ -107,7 +127,7 @@ def check_cells(values: Values, rows: np.ndarray, shown: str, column: str) -> No
             for i in others[:KEEP_PER_KIND]
         ]
         report_at_rows(
-            shown, rows[others], texts, FIX_CONTROL, kind="control character", column=column
+            shown, at_rows(others), texts, FIX_CONTROL, kind="control character", column=column
         )
     long = oversized(values)
     if len(long):
@@ -116,7 +136,7 @@ def check_cells(values: Values, rows: np.ndarray, shown: str, column: str) -> No
             f"the value is {n:,} bytes long, more than the limit of {MAX_VALUE_BYTES:,}"
             for n in lengths.to_pylist()
         ]
-        report_at_rows(shown, rows[long], texts, FIX_SIZE, kind="value too long", column=column)
+        report_at_rows(shown, at_rows(long), texts, FIX_SIZE, kind="value too long", column=column)
 
 
 def check_header(names: Sequence[str], shown: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
@@ -37,6 +37,8 @@ _XML_HEAD = 64 << 10
 _CHUNK = 4 << 20
 _CARRY = 64 << 10  # a <c> or <mergeCell> element never spans more
 _FIX_EXPORT = "export the form as .xlsx again, or as CSV"
+# what openpyxl raises on a damaged archive or part (XML syntax errors are SyntaxErrors)
+_BROKEN = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _UNCOMPUTED = re.compile(
     rb'<(?:\w+:)?c\s+r="([A-Z]+)([0-9]+)"[^>]*>\s*'
@@ -53,16 +55,25 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
         _check_archive(archive, shown)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise UserError(f"cannot read the workbook: {exc}", shown, _FIX_EXPORT) from None
+    except (*_BROKEN, TypeError) as exc:  # openpyxl's own checks of a part's values
+        raise _broken(exc, shown) from None
     try:
         worksheet = _worksheet(book, sheet, shown)
         with _opened(path, shown) as archive:
-            _check_sheet_xml(archive, worksheet._worksheet_path, shown, worksheet.title)
-        cells = _cells(worksheet, shown)
+            member = worksheet._worksheet_path
+            uncomputed = _check_sheet_xml(archive, member, shown, worksheet.title)
+        cells = _cells(worksheet, shown)  # openpyxl parses the sheet as it hands rows over
+    except _BROKEN as exc:
+        raise _broken(exc, shown) from None
     finally:
         book.close()
+    cells.uncomputed = uncomputed
     return _table(cells, shown, worksheet.title, missing)
+
+
+def _broken(exc: Exception, shown: str) -> UserError:
+    detail = " ".join(str(exc).split())[:200]
+    return UserError(f"cannot read the workbook: {detail}", shown, _FIX_EXPORT)
 
 
 def _opened(path: Path, shown: str) -> zipfile.ZipFile:
@@ -144,17 +155,19 @@ def _worksheet(book: Any, sheet: str | None, shown: str) -> ReadOnlyWorksheet:
     )
 
 
-def _check_sheet_xml(archive: zipfile.ZipFile, member: str, shown: str, title: str) -> None:
-    """Merged cells and never-computed formulas, found in the sheet's XML."""
+def _check_sheet_xml(
+    archive: zipfile.ZipFile, member: str, shown: str, title: str
+) -> dict[int, list[int]]:
+    """Refuse merged cells; return the cells whose formula was never computed (rows by
+    column index), found in the sheet's XML."""
     merged: list[bytes] = []
-    uncomputed: list[tuple[str, int]] = []
+    uncomputed: dict[int, list[int]] = {}
     for text, end in _chunks(archive, member):
         merged += [m.group(1) for m in _MERGE.finditer(text) if m.start() < end]
-        uncomputed += [
-            (m.group(1).decode(), int(m.group(2)))
-            for m in _UNCOMPUTED.finditer(text)
-            if m.start() < end
-        ]
+        for m in _UNCOMPUTED.finditer(text):
+            if m.start() < end:
+                column = column_index_from_string(m.group(1).decode()) - 1
+                uncomputed.setdefault(column, []).append(int(m.group(2)))
     if merged:
         cells = merged[0].decode()
         more = f" (and {len(merged) - 1} more merged ranges)" if len(merged) > 1 else ""
@@ -163,19 +176,7 @@ def _check_sheet_xml(archive: zipfile.ZipFile, member: str, shown: str, title: s
             f"{shown}, sheet {title}",
             "unmerge the cells and fill each one",
         )
-    by_column: dict[str, list[int]] = {}
-    for column, row in uncomputed:
-        by_column.setdefault(column, []).append(row)
-    for column, rows in sorted(by_column.items()):
-        report_at_rows(
-            shown,
-            np.array(sorted(rows), np.int64),
-            "the cell holds a formula that was never computed, so it has no value to read",
-            "open and save the workbook in a spreadsheet program so formulas are computed, "
-            "or paste the values",
-            kind="formula never computed",
-            column=column,
-        )
+    return uncomputed
 
 
 def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]]:
@@ -202,6 +203,7 @@ class _Cells:
     rows: list[int] = field(default_factory=list)
     values: list[list[str | None]] = field(default_factory=list)
     errors: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    uncomputed: dict[int, list[int]] = field(default_factory=dict)
     last_row: int = 1
 
 
@@ -257,6 +259,7 @@ def _table(cells: _Cells, shown: str, title: str, missing: list[str]) -> pd.Data
     width = len(header)
     check_header([name or "" for name in header], shown)
     _report_errors(cells, header, shown)
+    _report_uncomputed(cells, header, shown)
     _report_beyond_header(cells, width, shown)
     columns = [[row[i] if i < len(row) else None for row in cells.values] for i in range(width)]
     names = [str(name) for name in header]
@@ -267,7 +270,6 @@ def _table(cells: _Cells, shown: str, title: str, missing: list[str]) -> pd.Data
 
 def _report_errors(cells: _Cells, header: list[str | None], shown: str) -> None:
     for column, found in sorted(cells.errors.items()):
-        name = header[column] if column < len(header) and header[column] else None
         rows = np.array([row for row, _ in found if row > 1], np.int64)
         texts = [f"the cell holds the spreadsheet error {v}" for row, v in found if row > 1]
         report_at_rows(
@@ -276,8 +278,27 @@ def _report_errors(cells: _Cells, header: list[str | None], shown: str) -> None:
             texts[:KEEP_PER_KIND],
             "correct the formula or the value in the workbook and export it again",
             kind="spreadsheet error",
-            column=name or get_column_letter(column + 1),
+            column=_column_name(header, column),
         )
+
+
+def _report_uncomputed(cells: _Cells, header: list[str | None], shown: str) -> None:
+    for column, rows in sorted(cells.uncomputed.items()):
+        report_at_rows(
+            shown,
+            np.array(sorted(rows), np.int64),
+            "the cell holds a formula that was never computed, so it has no value to read",
+            "open and save the workbook in a spreadsheet program so formulas are computed, "
+            "or paste the values",
+            kind="formula never computed",
+            column=_column_name(header, column),
+        )
+
+
+def _column_name(header: list[str | None], column: int) -> str:
+    """The header's name of a column, else its letter."""
+    name = header[column] if column < len(header) else None
+    return name or get_column_letter(column + 1)
 
 
 def _report_beyond_header(cells: _Cells, width: int, shown: str) -> None:
