@@ -277,7 +277,7 @@ def test_bad_design_and_relationships(tmp_path: Path, file: str, old: str, new: 
             "      - table: completion",
             "      - table: complete",
             "mappings/dm.yaml:7: table 'complete' is neither a source in study.yaml nor a mapped "
-            "domain",
+            "domain; name a source or a domain in 'domains'",
         ),
         (
             "mappings/ae.yaml",
@@ -302,7 +302,7 @@ def test_a_rerun_leaves_no_file_of_the_earlier_run(tmp_path: Path):
     replace_in(study / "study.yaml", " nv.yaml,", "")
     assert run_cli("convert", study, "--out", out).exit_code == 0
     assert not (out / "sdtm" / "nv.xpt").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["sdtm", "validation"]
+    assert sorted(p.name for p in out.iterdir()) == ["reconciliation.csv", "sdtm", "validation"]
 
 
 def test_a_failed_rerun_keeps_the_earlier_output(tmp_path: Path):
@@ -340,4 +340,4 @@ def test_a_study_without_visit_records_converts_without_sv(tmp_path: Path):
     result = run_cli("convert", study, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     names = sorted(p.stem for p in (tmp_path / "out" / "sdtm").glob("*.xpt"))
-    assert names == ["dm", "ex", "ta", "te", "ti", "ts", "tv"]
+    assert names == ["dm", "ex", "se", "ta", "te", "ti", "ts", "tv"]

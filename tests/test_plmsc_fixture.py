@@ -37,9 +37,10 @@ def read(converted: api.Converted, name: str) -> pd.DataFrame:
 
 def test_every_domain_is_written(converted: api.Converted):
     assert [p.name for p in xpt_files(converted)] == [f"{n}.xpt" for n in EXPECTED]
-    assert [p.name for p in converted.files[-5:]] == [
+    assert [p.name for p in converted.files[-6:]] == [
         "define.xml",
         "define.html",
+        "reconciliation.csv",
         "validation.json",
         "validation.html",
         "validation.xlsx",

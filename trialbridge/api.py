@@ -15,6 +15,7 @@ from trialbridge import error_report
 from trialbridge.conformance import engine as conformance
 from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
 from trialbridge.conformance.engine import Finding
+from trialbridge.converters import reconciliation
 from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import Assembled, validated
@@ -44,6 +45,7 @@ class Converted:
     files: list[Path]
     terminology: str
     findings: list[Finding]
+    reconciled: str = ""  # the reconciliation's totals, one line
 
 
 def terminology_for(folder: StudyFolder, ct_file: Path | None) -> Terminology:
@@ -65,7 +67,8 @@ def creation_time(study: Study) -> datetime:
     return xpt.SAS_EPOCH
 
 
-CONVERT_OWNS = ("sdtm", "fhir", "validation", error_report.NAME)
+RECONCILIATION = "reconciliation.csv"
+CONVERT_OWNS = ("sdtm", "fhir", "validation", RECONCILIATION, error_report.NAME)
 
 
 def convert(
@@ -123,11 +126,14 @@ def _write_package(
     files += write_define(define, target)
     if resources is not None:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(resources, out / "fhir", 500).files
+    written = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}
+    files.append(write_text(out / RECONCILIATION, reconciliation.render(built.counts, written)))
     placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
     files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
-    return Converted(datasets=datasets, files=files, terminology=ct.version, findings=findings)
+    reconciled = reconciliation.summary(built.counts, written)
+    return Converted(datasets, files, ct.version, findings, reconciled)
 
 
 @contextlib.contextmanager

@@ -148,6 +148,7 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
     ]
     click.echo(_table(("domain", "records", "variables", "subjects"), rows))
     click.echo(f"wrote {len(result.files)} files under {out_dir} (CT {result.terminology})")
+    click.echo(f"reconciliation: {result.reconciled} (see {out_dir / 'reconciliation.csv'})")
     by = Counter(f.severity for f in result.findings)
     counts = ", ".join(f"{by.get(s, 0)} {s.lower()}" for s in ("Reject", "Error", "Warning"))
     click.echo(f"validation: {counts} (see {out_dir / 'validation'})")

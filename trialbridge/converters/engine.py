@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from trialbridge.converters import references
+from trialbridge.converters.reconciliation import BlockCount, Reconciliation
 from trialbridge.converters.source_tables import read_tables
 from trialbridge.converters.sources import COLUMN, LINEAGE
 from trialbridge.converters.transforms import (
@@ -63,6 +64,7 @@ class Mapper:
         self.ct = ct
         self.sources: dict[str, pd.DataFrame] = {}
         self.built: dict[str, MappedDomain] = {}
+        self.reconciliation = Reconciliation()
 
     def run(self) -> dict[str, MappedDomain]:
         specs = self._load_specs()
@@ -98,7 +100,11 @@ class Mapper:
 
     def source(self, name: str) -> pd.DataFrame:
         if name not in self.sources:
-            self.sources.update(read_tables(self.folder, self.folder.study.source(name)))
+            tables = read_tables(self.folder, self.folder.study.source(name))
+            for table_name, table in tables.items():
+                file = self.folder.study.source(table_name).file
+                self.reconciliation.source_read(table_name, file, table)
+            self.sources.update(tables)
         return self.sources[name]
 
     def table(self, name: str) -> pd.DataFrame:
@@ -178,9 +184,23 @@ class Mapper:
         raw = self._joined(block, self.source(block.source), where)
         self._check_columns(block, raw, lines, shown, path)
         ctx = EvalContext(ct=self.ct, table=self.table, spec_where=where())
+        rows_in = len(raw)
         if block.where is not None:
             raw = raw.loc[holds(block.where, raw)]
         rows = _melt(block, raw, ctx) if block.melt else raw
+        melt_cells = len(raw) * len(block.melt.columns) if block.melt else 0
+        self.reconciliation.blocks.append(
+            BlockCount(
+                domain=spec.domain,
+                source=block.source,
+                file=self.folder.study.source(block.source).file,
+                rows_in=rows_in,
+                rows_filtered=rows_in - len(raw),
+                melt_cells=melt_cells,
+                melt_empty=melt_cells - len(rows) if block.melt else 0,
+                records=len(rows),
+            )
+        )
         out = pd.DataFrame(index=rows.index)
         for name, expr in block.variables.items():
             out[name] = evaluate(
@@ -251,6 +271,7 @@ class Mapper:
                         for c, p in columns_used(expr, ("melt", "columns", column, name))
                         if c != block.melt.value
                     ]
+        self._mark_used(block, {str(c) for c, _ in used})
         file = self.folder.study.source(block.source).file
         for column, sub in used:
             if column not in available:
@@ -261,6 +282,17 @@ class Mapper:
                     f"{shown}:{line_of(lines, (*path, *sub))}",
                     hint,
                 )
+
+    def _mark_used(self, block: Block, columns: set[str]) -> None:
+        """The source columns a block reads, and those its joins and lookups read in other
+        source tables (for the columns no spec reads, in the reconciliation)."""
+        self.reconciliation.columns_used(block.source, columns)
+        for node in _joins_and_lookups(block):
+            if isinstance(node, Join):
+                read = {*node.by.values(), *node.columns}
+            else:
+                read = {*node.by.values(), node.value}
+            self.reconciliation.columns_used(node.table, read)
 
 
 def _check_targets(spec: DomainSpec, meta: DomainMeta, block: Block, where: Any) -> None:
@@ -379,12 +411,18 @@ def _build_order(specs: dict[str, tuple[DomainSpec, Lines, str]]) -> list[str]:
 
 def _tables_read(node: Any) -> list[str]:
     """Tables a block reads besides its source: join and lookup targets, at any depth."""
+    return [found.table for found in _joins_and_lookups(node)]
+
+
+def _joins_and_lookups(node: Any) -> list[Join | LookupArgs]:
+    """Every join and lookup in a spec node, at any depth."""
     if isinstance(node, Join | LookupArgs):
-        return [node.table]
+        return [node]
     if isinstance(node, BaseModel):
-        return [t for name in type(node).model_fields for t in _tables_read(getattr(node, name))]
+        fields = type(node).model_fields
+        return [j for name in fields for j in _joins_and_lookups(getattr(node, name))]
     if isinstance(node, list | tuple):
-        return [t for item in node for t in _tables_read(item)]
+        return [j for item in node for j in _joins_and_lookups(item)]
     if isinstance(node, dict):
-        return [t for item in node.values() for t in _tables_read(item)]
+        return [j for item in node.values() for j in _joins_and_lookups(item)]
     return []

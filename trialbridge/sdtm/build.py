@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 from trialbridge.converters.engine import MappedDomain, Mapper, Provenance
+from trialbridge.converters.reconciliation import Reconciliation
 from trialbridge.errors import UserError, checkpoint
 from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm import relrec, supp
@@ -37,13 +39,15 @@ class Built:
     datasets: dict[str, Dataset]
     specs: dict[str, DomainSpec]
     provenance: dict[str, dict[str, Provenance]]
+    counts: Reconciliation = field(default_factory=Reconciliation)
 
 
 def build(folder: StudyFolder, ct: Terminology) -> Built:
     """Datasets by name (DM, AE, ..., SUPPAE, trial design, RELREC), specs in study order."""
-    mapped = Mapper(folder, ct).run()
+    mapper = Mapper(folder, ct)
+    mapped = mapper.run()
     checkpoint()  # the derivations need clean mapped values
-    return derive(folder, mapped, ct)
+    return dataclasses.replace(derive(folder, mapped, ct), counts=mapper.reconciliation)
 
 
 def derive(folder: StudyFolder, mapped: dict[str, MappedDomain], ct: Terminology) -> Built:
