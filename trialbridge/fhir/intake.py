@@ -208,7 +208,6 @@ def _record(
             f"tagged as SDTM dataset {dataset}, whose records are {spec.resource} resources",
             "correct the sdtm-dataset tag",
         )
-    shapes.check_record(resource, spec)
     _domain(found, dataset, domain)
     found.records.setdefault(dataset, []).append(index)
     found.studies[index] = study

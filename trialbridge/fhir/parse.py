@@ -9,8 +9,9 @@ a problem is one line at the resource's place, all of them reported before the r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,15 +19,14 @@ import pandas as pd
 
 from trialbridge.bulk import collector_paused
 from trialbridge.errors import KEEP_PER_KIND, checkpoint, report, report_rows
-from trialbridge.fhir import definition, grouped, intake, relrec, supplemental
-from trialbridge.fhir.build import CARRIED
+from trialbridge.fhir import definition, grouped, intake, paths, relrec, shapes, supplemental
 from trialbridge.fhir.codecs import datetime_from_fhir
 from trialbridge.fhir.grouped import ORDER
 from trialbridge.fhir.intake import Intake, Origin
 from trialbridge.fhir.paths import get_path
 from trialbridge.fhir.reading import json_kind
-from trialbridge.fhir.shapes import Unreadable, root_extensions, shown
-from trialbridge.fhir.table import ORIGINAL_TEXT, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
+from trialbridge.fhir.shapes import Unreadable, shown
+from trialbridge.fhir.table import ORIGINAL_TEXT, Element, Table, table
 from trialbridge.sdtm.dataset import Dataset, finalize
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 
@@ -118,12 +118,10 @@ def _records(
         resource = origin.resources[index]
         try:
             owner = reader.owner(resource)
-            reader.partners(resource)
-            rows = (
-                grouped.records(resource)
-                if spec.group_by is not None
-                else [reader.record(resource, found.studies[index])]
-            )
+            if spec.group_by is not None:
+                rows = reader.grouped(resource)
+            else:
+                rows = [reader.record(resource, found.studies[index], owner)]
         except Unreadable as problem:
             report(origin.error(index, problem))
             continue
@@ -137,19 +135,26 @@ def _records(
     return records, owners
 
 
+Decoder = Callable[[dict[str, Any]], Any]
+
+
 class _Reader:
     """Reads one table's record resources, each value checked for the JSON type its codec
-    needs; references resolve through what the intake found."""
+    needs; references resolve through what the intake found. Each element's decoder is made
+    once per table, not once per record."""
 
     def __init__(self, spec: Table, found: Intake, named: set[str]) -> None:
         self.spec = spec
         self.found = found
         self.named = named
-        self.reverse = [{v: k for k, v in e.map.items()} for e in spec.elements]
-        self.mapped = {e.var for e in spec.elements} | set(CARRIED)
         self.subject = next(
             (e for e in spec.elements if e.var == "USUBJID" and e.codec == "reference"), None
         )
+        self.decoders: list[tuple[str, Decoder | None]] = [
+            (e.var, None if e is self.subject else self._decoder(e))
+            for e in spec.elements
+            if e.codec != "study"  # STUDYID comes from the study tag
+        ]
 
     def owner(self, resource: dict[str, Any]) -> str | None:
         """The USUBJID the resource belongs to: a DM Patient's own, else its subject's."""
@@ -159,71 +164,63 @@ class _Reader:
             return None
         return self._reference(get_path(resource, self.subject.path), self.subject)
 
-    def partners(self, resource: dict[str, Any]) -> None:
-        """The records a RELREC relationship links this one to are in the input: without
-        them, RELREC would come back with part of the relationship."""
-        for position, ext in enumerate(root_extensions(resource)):  # shapes checked
-            if ext["url"] != relrec.RELATED:
-                continue
-            for index, part in enumerate(ext["extension"]):
-                if part["url"] != "related":
-                    continue
-                path = f"extension[{position}].extension[{index}].valueReference"
-                value = part.get("valueReference")
-                target = value.get("reference") if type(value) is dict else None
-                if type(target) is not str:
-                    raise Unreadable(f"{path} (RELREC) has no reference")
-                if target not in self.found.seen:
-                    raise Unreadable(
-                        f"{path} (RELREC) refers to {shown(target, 100)}, which is not in "
-                        "the input",
-                        "include that resource, or correct the reference",
-                    )
-
-    def record(self, resource: dict[str, Any], study: str | None) -> dict[str, Any]:
+    def record(self, resource: dict[str, Any], study: str | None, owner: str | None) -> Any:
+        """One SDTM record: the table's elements, then the sdtm-variable extensions (read
+        and checked first: a coded element reads the extensions)."""
+        carried, partners = shapes.record_extensions(resource, self.spec.domain)
+        if partners:
+            self._partners(partners)
         record: dict[str, Any] = {"STUDYID": study, "DOMAIN": self.spec.domain}
-        for element, reverse in zip(self.spec.elements, self.reverse, strict=True):
-            value = self._value(resource, element, reverse)
+        for name, decode in self.decoders:
+            value = owner if decode is None else decode(resource)
             if value is not None:
-                record[element.var] = value
-        for position, ext in enumerate(root_extensions(resource)):  # shapes checked
-            if ext["url"] == SDTM_VARIABLE:
-                parts = {part["url"]: part for part in ext["extension"]}
-                name = parts["name"]["valueString"]
-                if name in self.mapped:
-                    raise Unreadable(
-                        f"extension[{position}] carries {name}, which the {self.spec.domain} "
-                        "table maps to its own element",
-                        "keep the value in that element only",
-                    )
-                value = parts["value"]
-                record[name] = value.get("valueString", value.get("valueDecimal"))
-            elif ext["url"] == SDTM_ORDER:
-                record[ORDER] = ext["valueInteger"]
+                record[name] = value
+        record.update(carried)
         return record
 
-    def _value(self, resource: dict[str, Any], element: Element, reverse: dict[str, str]) -> Any:
-        codec = element.codec
+    def grouped(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records a grouped resource (DS, TS, ...) carries."""
+        _, partners = shapes.record_extensions(resource, self.spec.domain)
+        self._partners(partners)
+        return grouped.records(resource)
+
+    def _partners(self, partners: list[tuple[str, Any]]) -> None:
+        """The records a RELREC relationship links this one to are in the input: without
+        them, RELREC would come back with part of the relationship."""
+        for path, value in partners:
+            target = value.get("reference") if type(value) is dict else None
+            if type(target) is not str:
+                raise Unreadable(f"{path} (RELREC) has no reference")
+            if target not in self.found.seen:
+                raise Unreadable(
+                    f"{path} (RELREC) refers to {shown(target, 100)}, which is not in the input",
+                    "include that resource, or correct the reference",
+                )
+
+    def _decoder(self, element: Element) -> Decoder:
+        """The element's value in a resource, as SDTM holds it, checked for its JSON type."""
+        path, codec, steps = element.path, element.codec, paths.steps(element.path)
         if codec == "coded-extension":
-            return _extension_text(resource, element.url)
-        if codec == "study":  # STUDYID comes from the study tag
-            return None
-        value = get_path(resource, element.path)
+            return partial(_extension_text, url=element.url)
         if codec in ("reference", "medication"):
-            return self._reference(value, element)
-        if value is None:
-            return None
-        if codec == "map":
-            text = _typed(value, str, element.path)
-            return None if text == element.default else reverse.get(text, text)
+            return lambda resource: self._reference(_at(resource, steps), element)
         if codec == "numeric-code":
-            return _number_code(value, element.path)
-        if codec in ("decimal", "integer"):
-            return _typed(value, int if codec == "integer" else (int, float), element.path)
-        text = _typed(value, str, element.path)
+            return lambda resource: _number_code(_at(resource, steps), path)
+        if codec == "map":
+            reverse = {v: k for k, v in element.map.items()}
+            default = element.default
+
+            def mapped(resource: dict[str, Any]) -> Any:
+                text = _typed(_at(resource, steps), TEXT, path)
+                return None if text is None or text == default else reverse.get(text, text)
+
+            return mapped
         if codec == "dateTime":
-            return datetime_from_fhir(text, _original_text(resource, element.path))
-        return text
+            return lambda resource: datetime_from_fhir(
+                _typed(_at(resource, steps), TEXT, path), _original_text(resource, path)
+            )
+        kinds = {"decimal": NUMBER, "integer": INTEGER}.get(codec, TEXT)
+        return lambda resource: _typed(_at(resource, steps), kinds, path)
 
     def _reference(self, value: Any, element: Element) -> str | None:
         """What a reference stands for in SDTM: a Patient its USUBJID, a Medication its name."""
@@ -264,17 +261,36 @@ class _Reader:
         return name
 
 
-def _typed(value: Any, kind: type | tuple[type, ...], path: str) -> Any:
-    """The value, when its JSON type is the one the element holds (true is not a number)."""
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if type(value) not in kinds:
-        wanted = "a string" if str in kinds else "an integer" if kinds == (int,) else "a number"
-        raise Unreadable(f"{path} is {json_kind(value)}, not {wanted}", "correct the value")
-    return value
+# JSON types an element may hold (true and false are not numbers)
+TEXT, NUMBER, INTEGER = (str,), (int, float), (int,)
 
 
-def _number_code(value: Any, path: str) -> float:
+def _at(resource: dict[str, Any], steps: tuple[tuple[str, int | None], ...]) -> Any:
+    """The value at a parsed path (`paths.steps`), or None when a step is absent."""
+    node: Any = resource
+    for name, index in steps:
+        if type(node) is not dict:
+            return None
+        node = node.get(name)
+        if index is not None:
+            if type(node) is not list or len(node) <= index:
+                return None
+            node = node[index]
+    return node
+
+
+def _typed(value: Any, kinds: tuple[type, ...], path: str) -> Any:
+    """The value (or None), when its JSON type is one the element holds."""
+    if value is None or type(value) in kinds:
+        return value
+    wanted = "a string" if kinds is TEXT else "an integer" if kinds is INTEGER else "a number"
+    raise Unreadable(f"{path} is {json_kind(value)}, not {wanted}", "correct the value")
+
+
+def _number_code(value: Any, path: str) -> float | None:
     """A code that SDTM keeps as a number (MedDRA's AEPTCD)."""
+    if value is None:
+        return None
     try:
         number = float(_typed(value, (str, int, float), path))
     except ValueError:
@@ -303,7 +319,7 @@ def _original_text(resource: dict[str, Any], path: str) -> list[dict[str, Any]] 
 
 
 def _extension_text(resource: dict[str, Any], url: str | None) -> str | None:
-    for ext in root_extensions(resource):
+    for ext in resource.get("extension") or ():  # shapes checked
         if ext["url"] == url:
             for part in ext.get("extension") or []:
                 if part["url"] == "text":

@@ -6,12 +6,13 @@ the conversion fail half-way; one that does not is named with the element at fau
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from trialbridge.fhir import definition, grouped, relrec, supplemental
-from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
+from trialbridge.fhir.build import CARRIED, DATASET_TAG, DOMAIN_TAG, STUDY_TAG
 from trialbridge.fhir.reading import json_kind
-from trialbridge.fhir.table import SDTM_ORDER, SDTM_RECORD, SDTM_VARIABLE, Table
+from trialbridge.fhir.table import SDTM_ORDER, SDTM_RECORD, SDTM_VARIABLE, table
 
 DATASET_NAME = re.compile(r"[A-Z][A-Z0-9]{0,7}")  # SDTM dataset: also the XPT file's name
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,7}")  # SDTM variable: also a column's name
@@ -80,6 +81,8 @@ def root_extensions(resource: dict[str, Any]) -> list[dict[str, Any]]:
 def _extensions(items: Any, path: str) -> list[dict[str, Any]]:
     if items is None:
         return []
+    if type(items) is list and all(type(e) is dict and type(e.get("url")) is str for e in items):
+        return items
     if type(items) is not list:
         raise Unreadable(f"{path} is {json_kind(items)}, not a list")
     for position, item in enumerate(items):
@@ -90,33 +93,118 @@ def _extensions(items: Any, path: str) -> list[dict[str, Any]]:
     return items
 
 
-def check_record(resource: dict[str, Any], spec: Table) -> None:
-    """The extensions a record resource of `spec`'s table carries."""
-    coded = {e.url for e in spec.elements if e.codec == "coded-extension"}
-    for position, ext in enumerate(root_extensions(resource)):
-        url, path = ext["url"], f"extension[{position}]"
+def record_extensions(
+    resource: dict[str, Any], domain: str
+) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """What a record resource's own extensions carry, checked in one pass: its sdtm-variable
+    values (and its position, under ORDER), and the RELREC partners it names (path, the
+    valueReference); the SUPP--, RELREC, grouped-record and coded extensions that other
+    readers take are checked for their shape."""
+    items = resource.get("extension")
+    if items is None:
+        return {}, []
+    if type(items) is not list:
+        raise Unreadable(f"extension is {json_kind(items)}, not a list")
+    coded, mapped = _coded(domain), _mapped(domain)
+    values: dict[str, Any] = {}
+    partners: list[tuple[str, Any]] = []
+    for position, ext in enumerate(items):
+        if type(ext) is not dict:
+            raise Unreadable(f"extension[{position}] is {json_kind(ext)}, not an Extension")
+        url = ext.get("url")
+        if url == SDTM_VARIABLE:
+            parts = ext.get("extension")
+            name = _plain_variable(parts)  # the quick check nearly every one passes
+            if name is None or name in mapped:
+                name, value = _variable(ext, f"extension[{position}]", mapped)
+                values[name] = value
+            else:
+                value = parts[1]
+                values[name] = value["valueString" if "valueString" in value else "valueDecimal"]
+            continue
+        path = f"extension[{position}]"
         if url == SDTM_ORDER:
             _integer(ext, "valueInteger", path)
-        elif url == SDTM_VARIABLE:
-            parts = _parts(ext, path, {"name", "value"})
-            _required(parts, ("name", "value"), path)
-            _variable_name(parts["name"], f"{path}.name")
-            _value(parts["value"], f"{path}.value")
-        elif url == SDTM_RECORD:
-            for name, part in _parts(ext, path, None).items():
-                if name == grouped.ORDER:
-                    _integer(part, "valueInteger", f"{path}.{name}")
-                else:
-                    _variable_name({"valueString": name}, f"{path} part")
-                    _value(part, f"{path}.{name}")
-        elif url == supplemental.SUPPLEMENTAL:
-            _listed(ext, path, supplemental.FIELDS)
+            values[grouped.ORDER] = ext["valueInteger"]
         elif url == relrec.RELATED:
             _listed(ext, path, relrec.FIELDS, "related")
+            partners += [
+                (f"{path}.extension[{index}].valueReference", part.get("valueReference"))
+                for index, part in enumerate(ext["extension"])
+                if part["url"] == "related"
+            ]
+        elif url == supplemental.SUPPLEMENTAL:
+            _listed(ext, path, supplemental.FIELDS)
+        elif url == SDTM_RECORD:
+            _record(ext, path)
         elif url in coded:
             for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
                 if part["url"] == "text":
                     _text(part, "valueString", f"{path}.extension[{index}]")
+        elif type(url) is not str:
+            raise Unreadable(f"{path} has no url", "give every extension its url")
+    return values, partners
+
+
+@cache
+def _coded(domain: str) -> frozenset[str | None]:
+    """The URLs of the table's coded extensions (US Core race, ...)."""
+    spec = table(domain)
+    elements = spec.elements if spec is not None else []
+    return frozenset(e.url for e in elements if e.codec == "coded-extension")
+
+
+@cache
+def _mapped(domain: str) -> frozenset[str]:
+    """The variables the table maps to elements of its own (an sdtm-variable may not)."""
+    spec = table(domain)
+    return frozenset([e.var for e in spec.elements] if spec else []) | frozenset(CARRIED)
+
+
+def _variable(ext: dict[str, Any], path: str, mapped: frozenset[str]) -> tuple[str, Any]:
+    """(name, value) of an sdtm-variable extension: a name part and a value part."""
+    parts = _parts(ext, path, {"name", "value"})
+    _required(parts, ("name", "value"), path)
+    name = _variable_name(parts["name"], f"{path}.name")
+    _value(parts["value"], f"{path}.value")
+    value = parts["value"]
+    if name in mapped:
+        raise Unreadable(
+            f"{path} carries {name}, which the table maps to an element of its own",
+            "keep the value in that element only",
+        )
+    return name, value.get("valueString", value.get("valueDecimal"))
+
+
+def _plain_variable(parts: Any) -> str | None:
+    """The name of an sdtm-variable as trialbridge writes it (name, then value; the value a
+    string or a number), else None."""
+    if type(parts) is not list or len(parts) != 2:
+        return None
+    name, value = parts
+    if type(name) is not dict or type(value) is not dict:
+        return None
+    text = name.get("valueString")
+    if (
+        name.get("url") != "name"
+        or value.get("url") != "value"
+        or type(text) is not str
+        or VARIABLE_NAME.fullmatch(text) is None
+    ):
+        return None
+    if "valueString" in value:
+        return text if type(value["valueString"]) is str else None
+    return text if type(value.get("valueDecimal")) in (int, float) else None
+
+
+def _record(ext: dict[str, Any], path: str) -> None:
+    """A record of a grouped table: its position, and its variables as parts."""
+    for name, part in _parts(ext, path, None).items():
+        if name == grouped.ORDER:
+            _integer(part, "valueInteger", f"{path}.{name}")
+        else:
+            _variable_name({"valueString": name}, f"{path} part")
+            _value(part, f"{path}.{name}")
 
 
 def _listed(ext: dict[str, Any], path: str, fields: tuple[str, ...], *many: str) -> None:
