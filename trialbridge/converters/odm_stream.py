@@ -490,6 +490,9 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
         )
     if message in ("no element found", "Document is empty") or line == 0:
         return UserError("the file holds no XML element", shown, "export the file again")
+    for words, what in _LIMITS:
+        if words in message:
+            return UserError(what, where, "no ODM export looks like this: check the file")
     truncated = re.match(r"Premature end of data in tag (\S+) line (\d+)", message)
     if truncated or line >= _line_count(path):
         inside = (
@@ -500,9 +503,6 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
             where,
             "copy or export the file again: the copy is incomplete",
         )
-    for words, what in _LIMITS:
-        if words in message:
-            return UserError(what, where, "no ODM export looks like this: check the file")
     return UserError(
         f"malformed XML: {message}", where, "fix the file or export it again from the EDC"
     )
