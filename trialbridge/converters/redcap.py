@@ -254,6 +254,34 @@ def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
             at_row(shown, int(at[ROW]), header["type"]),
             f"use one of: {', '.join(FIELD_TYPES)}",
         )
+    formless = table["form"].eq("")
+    if formless.any():
+        at = table[formless].iloc[0]
+        raise UserError(
+            f"field {at['field']} has no form name",
+            at_row(shown, int(at[ROW]), header["form"]),
+            "name the instrument the field belongs to",
+        )
+    for at in table[table["type"].isin(_CHOSEN)].itertuples():  # metadata: a few rows
+        _check_choices(at.field, at.type, at.choices, at_row(shown, at[-1], header["choices"]))
+
+
+def _check_choices(field: str, kind: str, choices: str, where: str) -> None:
+    """A radio, dropdown or checkbox field needs its choices, each code once."""
+    codes = _codes(choices)
+    if not codes:
+        raise UserError(
+            f"field {field} ({kind}) has no choices",
+            where,
+            "give its choices as 'code, label | code, label', e.g. '1, Yes | 0, No'",
+        )
+    twice = next((code for i, code in enumerate(codes) if code in codes[:i]), None)
+    if twice is not None:
+        raise UserError(
+            f"choice code '{twice}' appears twice in field {field}",
+            where,
+            "give every choice of the field its own code",
+        )
 
 
 def _check_instrument(source: Source, dictionary: Dictionary) -> None:
@@ -286,6 +314,13 @@ def _read_events(root: Path, source: Source, dictionary: Dictionary) -> pd.DataF
                 at_row(shown, 1),
                 "export them from REDCap (Define My Events, Designate Instruments) unchanged",
             )
+    nameless = frame["unique_event_name"].isna() & frame["form"].notna()
+    if nameless.any():
+        raise UserError(
+            f"form '{frame['form'][nameless].iloc[0]}' is designated for an event with no name",
+            at_row(shown, int(frame[ROW][nameless].iloc[0]), "unique_event_name"),
+            _FIX_EXPORT.replace("records", "instrument designations"),
+        )
     unknown = frame["form"].notna() & ~frame["form"].isin(dictionary.forms)
     if unknown.any():
         at = frame[unknown].iloc[0]
