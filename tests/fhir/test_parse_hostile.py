@@ -103,7 +103,7 @@ def test_files_without_resources(fhir: Path):
     for path in (fhir / "ndjson").glob("*.ndjson"):
         path.write_bytes(b"\n")
     assert refused(fhir) == (
-        f"{fhir / 'ndjson'}: no FHIR resources: its 13 file(s) hold no NDJSON lines; {FOLDER_FIX}"
+        f"{fhir / 'ndjson'}: no FHIR resources in its 13 .ndjson files; {FOLDER_FIX}"
     )
 
 

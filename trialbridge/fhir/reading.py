@@ -69,12 +69,9 @@ def read_folder(folder: Path) -> Resources:
         read_bundle(path, resources)
     if not resources:
         source = ndjson or bundles
-        kind = "NDJSON lines" if ndjson else "Bundle entries"
-        raise UserError(
-            f"no FHIR resources: its {len(source)} file(s) hold no {kind}",
-            source[0].parent,
-            FOLDER_FIX,
-        )
+        count = f"{len(source)} {'.ndjson' if ndjson else 'Bundle'} file"
+        plural = "s" if len(source) > 1 else ""
+        raise UserError(f"no FHIR resources in its {count}{plural}", source[0].parent, FOLDER_FIX)
     return resources
 
 
