@@ -198,3 +198,10 @@ def ole(folder: Path, path: Path, encrypted: bool = True) -> bytes:
     header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     stream = "EncryptedPackage" if encrypted else "Workbook"
     return header + stream.encode("utf-16-le") + bytes(1024)
+
+
+def damaged(folder: Path, path: Path, csv_file: str) -> bytes:
+    """A workbook whose sheet XML was cut short (a broken copy)."""
+    parts = workbook(_csv_rows(folder, csv_file))
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:-40]
+    return zipped(parts)
