@@ -234,7 +234,7 @@ class _Reader:
                 f"ItemGroupData inside {where}, not inside a FormData",
                 f"{self.shown}, line {element.sourceline}",
                 "in ODM 1.3.2 a subject's ItemGroupData sits in SubjectData / StudyEventData "
-                "/ FormData: " + _FIX_ODM,
+                "/ FormData: export the file again from the EDC",
             )
         oid = element.get("ItemGroupOID", "")
         self.reference[oid] = self.reference.get(oid, 0) + 1
@@ -490,9 +490,10 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
         )
     if message in ("no element found", "Document is empty") or line == 0:
         return UserError("the file holds no XML element", shown, "export the file again")
-    for words, what in _LIMITS:
-        if words in message:
-            return UserError(what, where, "no ODM export looks like this: check the file")
+    for words, what, placed in _LIMITS:
+        if words in message:  # past a size limit the parser's place is where it gave up
+            place = where if placed else shown
+            return UserError(what, place, "no ODM export looks like this: check the file")
     truncated = re.match(r"Premature end of data in tag (\S+) line (\d+)", message)
     if truncated or line >= _line_count(path):
         inside = (
@@ -510,12 +511,12 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
 
 # lxml's limits (huge_tree off) in its words, and in ours
 _LIMITS = (
-    ("Excessive depth", "elements nest more than 256 deep (the XML parser's limit)"),
-    ("Buffer size limit", "a value or name is longer than the XML parser's limit of 10 MB"),
-    ("AttValue length too long", "a value is longer than the XML parser's limit of 10 MB"),
-    ("Text node too long", "a text is longer than the XML parser's limit of 10 MB"),
-    ("Huge input lookup", "a value or name is longer than the XML parser's limit of 10 MB"),
-    ("Maximum entity amplification", "entities expand beyond the XML parser's limit"),
+    ("Excessive depth", "elements nest more than 256 deep (the XML parser's limit)", True),
+    ("Buffer size limit", "a value or name is longer than the XML parser's limit of 10 MB", False),
+    ("AttValue length too long", "a value is longer than the XML parser's limit of 10 MB", False),
+    ("Text node too long", "a text is longer than the XML parser's limit of 10 MB", False),
+    ("Huge input lookup", "a value or name is longer than the XML parser's limit of 10 MB", False),
+    ("Maximum entity amplification", "entities expand beyond the XML parser's limit", True),
 )
 
 
