@@ -62,14 +62,24 @@ def check_kills(
     assert new != old, "the new run must differ from the earlier one"
     rng = random.Random(seed)
     found = {"earlier": 0, "new": 0}
-    for k in range(kills):
+
+    def kill(moment: float) -> None:
         _restore(earlier, out)
         prepare()
-        moment = duration * (0.15 + 1.0 * (k + rng.random()) / kills)
         killed_at(moment, *command, env=env)
         now = snapshot(out)
         assert now in (old, new), f"kill at {moment:.2f} s of {duration:.2f} s left a mix"
         found["earlier" if now == old else "new"] += 1
+
+    for k in range(kills):
+        kill(duration * (0.15 + 1.0 * (k + rng.random()) / kills))
+    # a loaded machine runs slower or faster than the timed run: a few more kills, later or
+    # earlier, until some fell on each side of the swap
+    for extra in range(1, 5):
+        if not found["new"]:
+            kill(duration * (1.0 + 0.5 * extra))
+        if not found["earlier"]:
+            kill(duration * 0.5 / extra)
     _restore(earlier, out)
     prepare()
     run(*command, env=env)  # a run after kills finishes the job and sweeps what they left
