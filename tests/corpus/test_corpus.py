@@ -95,6 +95,8 @@ def _edit(edit: dict[str, Any], folder: Path, tmp: Path) -> None:
             handle.write(str(edit["append"]).encode())
     elif edit.get("delete"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+    elif "symlink" in edit:
+        path.symlink_to(edit["symlink"].replace("{tmp}", str(tmp)))
     elif "make" in edit:
         maker = makers.find(edit["make"])
         path.write_bytes(maker(folder=folder, path=path, **edit.get("args", {})))
@@ -145,6 +147,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 def test_bad_input(case: dict[str, Any], bases: dict[str, Path], tmp_path: Path):
     folder, out = prepare(case, bases, tmp_path)
     before = snapshot(out)
+    staging = set(tmp_path.glob(".out.trialbridge-*"))  # what a killed run may have left
     paths = {"{in}": str(folder), "{out}": str(out), "{tmp}": str(tmp_path)}
     result = run_cli(*[fill(str(a), paths) for a in case["run"]])
     assert "Traceback" not in result.output, result.output
@@ -155,4 +158,4 @@ def test_bad_input(case: dict[str, Any], bases: dict[str, Path], tmp_path: Path)
     added = {k for k in after if k not in before and k.split("/")[-1] not in ALLOWED}
     assert not added, f"new files in the earlier output: {sorted(added)}"
     assert {k: v for k, v in after.items() if k in before} == before
-    assert not list(tmp_path.glob(".out.trialbridge-*")), "a staging folder was left"
+    assert set(tmp_path.glob(".out.trialbridge-*")) <= staging, "a staging folder was left"
