@@ -439,7 +439,7 @@ def _table(
     complete = f"{instrument}_complete"
     keys = [name for name in RECORD_KEYS if name in records.columns]
     status = [complete] if complete in records.columns else []
-    keep = _rows(records, fields, instrument, events, shown)
+    keep = _rows(records, fields, instrument, events, dictionary.forms, shown)
     table = records.loc[keep, [record_id, *keys, *own, *status, ROW]].reset_index(drop=True)
     _check_values(table, fields, status, shown)
     table.insert(len(table.columns) - 1, FILE, shown)
@@ -455,28 +455,35 @@ def _rows(
     fields: list[Field],
     instrument: str,
     events: pd.DataFrame | None,
+    forms: list[str],
     shown: str,
 ) -> np.ndarray:
     """Rows of a repeating instrument are marked with it; other rows hold the instrument when
     their event is designated for it and one of its fields is filled (a checkbox: ticked).
     A row that fills the instrument's fields but is not its own is an error: its values
-    would be lost."""
+    would be lost (unless its event or repeating instrument is itself unknown, which is
+    reported already)."""
     filled = _filled(records, fields)
     designated = np.ones(len(records), dtype=bool)
+    known = np.ones(len(records), dtype=bool)
     if events is not None:
+        event = records["redcap_event_name"]
         events_of = events.loc[events["form"] == instrument, "unique_event_name"]
-        designated = records["redcap_event_name"].isin(events_of).to_numpy(dtype=bool)
+        designated = event.isin(events_of).to_numpy(dtype=bool)
+        known = event.isin(events["unique_event_name"]).to_numpy(dtype=bool)
     if "redcap_repeat_instrument" in records.columns:
         repeat = records["redcap_repeat_instrument"]
         mine, plain = repeat.eq(instrument).to_numpy(dtype=bool), repeat.isna().to_numpy(bool)
+        known = known & (plain | repeat.isin(forms).to_numpy(dtype=bool))
     else:
         mine, plain = np.zeros(len(records), dtype=bool), np.ones(len(records), dtype=bool)
     keep = mine | (plain & filled & designated)
+    stray = filled & known
     what = f"event '{{}}' is not designated for instrument '{instrument}', yet the row fills "
     what += "its fields"
-    _report_stray(records, "redcap_event_name", filled & plain & ~designated, what, shown)
+    _report_stray(records, "redcap_event_name", stray & plain & ~designated, what, shown)
     what = f"the row is one of repeating instrument '{{}}', yet it fills fields of '{instrument}'"
-    _report_stray(records, "redcap_repeat_instrument", filled & ~plain & ~mine, what, shown)
+    _report_stray(records, "redcap_repeat_instrument", stray & ~plain & ~mine, what, shown)
     return keep
 
 
