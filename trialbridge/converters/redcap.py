@@ -158,6 +158,7 @@ def read_redcap(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
     for source in sources:
         _check_instrument(source, dictionary)
     events = _read_events(root, first, dictionary) if first.events else None
+    checkpoint()  # the records are read through the dictionary and designations: stop at theirs
     records = _read(root, first.file, first, "records export", "file", first.missing)
     _check_records(records, dictionary, events, first.file)
     holding = _holding(records, dictionary)
