@@ -127,3 +127,13 @@ def rewrite_bundle(fhir: Path, name: str, bundle: dict[str, Any]) -> None:
             listed["sha256"] = hashlib.sha256(data).hexdigest()
             listed["entries"] = len(bundle["entry"])
     listing.write_text(json.dumps(manifest, indent=2))
+
+
+def refusal(result: Any) -> str:
+    """The one line a refused push or pull gives (exit 2, no traceback; a push's progress label
+    may come before it)."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    lines = result.stderr.splitlines()
+    assert lines[:-1] in ([], ["pushing"]), result.stderr
+    return lines[-1]

@@ -1,4 +1,4 @@
-"""The transport's arithmetic and the token cache, without a server."""
+"""The transport's arithmetic, redaction, and the token endpoint's answers, without a server."""
 
 import threading
 import time
@@ -6,8 +6,11 @@ from email.utils import formatdate
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 
+from trialbridge.errors import UserError
 from trialbridge.fhir.server import auth
+from trialbridge.fhir.server.origin import redact
 from trialbridge.fhir.server.transport import Retry, retry_after
 
 
@@ -55,3 +58,76 @@ def test_one_token_for_many_threads_renewed_before_it_expires(monkeypatch):
     assert client.headers() == {"Authorization": "Bearer t1"} and len(calls) == 1
     now[0] += 2  # 59 s left: renewed before it expires
     assert client.headers() == {"Authorization": "Bearer t2"} and len(calls) == 2
+
+
+def test_retry_after_that_is_not_a_wait():
+    assert retry_after(answer(**{"Retry-After": "-5"})) is None
+    assert retry_after(answer(**{"Retry-After": "1.5"})) is None
+    superscript = httpx.Response(429, headers=[(b"Retry-After", "²".encode())])
+    assert retry_after(superscript) is None  # a digit to str.isdigit(), not to float()
+    assert retry_after(answer(**{"Retry-After": "9" * 40})) == float("inf")
+    assert retry_after(answer(**{"Retry-After": "Thu, 01 Jan 1970 00:00:00 GMT"})) == 0.0
+
+
+def test_redact_hides_every_user_and_password():
+    assert redact("https://user:p%40ss@host/fhir") == "https://***@host/fhir"
+    assert (
+        redact("see http://a:b@c@d:81/x and https://e@f/")
+        == "see http://***@d:81/x and https://***@f/"
+    )
+    assert redact("http://host/fhir?user=a@b") == "http://host/fhir?user=a@b"  # not userinfo
+
+
+def _endpoint(monkeypatch, reply: httpx.Response) -> auth.ClientCredentials:
+    real = httpx.Client
+    transport = httpx.MockTransport(lambda request: reply)
+    monkeypatch.setattr(auth.httpx, "Client", lambda **kw: real(transport=transport, **kw))
+    return auth.ClientCredentials("https://idp/token", "id", "secret", verify=True, scope="s")
+
+
+@pytest.mark.parametrize(
+    "reply,said",
+    [
+        (
+            httpx.Response(302, headers={"Location": "https://u:pw@other/token"}),
+            "the token endpoint redirected (HTTP 302) to https://***@other/token; not followed; "
+            "give --token-url the address it redirects to, if it is the right one",
+        ),
+        (
+            httpx.Response(200, text="<html>login</html>"),
+            "the token endpoint's answer: HTTP 200 with a body that is not JSON (text/plain; "
+            "charset=utf-8: '<html>login</html>'; unexpected character, expected a JSON value); "
+            "check --token-url: it must be the OAuth2 token endpoint",
+        ),
+        (
+            httpx.Response(200, json={"token_type": "bearer"}),
+            "the token endpoint's answer has no access_token of printable ASCII; check "
+            "--token-url: it must be the OAuth2 token endpoint",
+        ),
+        (
+            httpx.Response(200, json={"access_token": "abc\r\nX-Evil: 1"}),
+            "the token endpoint's access_token holds a control character; ask the token "
+            "endpoint's administrator",
+        ),
+        (
+            httpx.Response(401, json={"error": "invalid_client"}),
+            "token endpoint refused the credentials (HTTP 401: invalid_client); check the "
+            "client id, key or secret, and the scope",
+        ),
+    ],
+)
+def test_a_token_endpoint_answer_that_is_no_token_is_one_line(monkeypatch, reply, said):
+    with pytest.raises(UserError) as refused:
+        _endpoint(monkeypatch, reply).headers()
+    assert refused.value.line() == f"https://idp/token: {said}"
+
+
+@pytest.mark.parametrize(
+    "expires_in,used", [(3600, 3600), ("3600", 3600), (-5, 120), ("soon", 300), (10**9, 86400)]
+)
+def test_a_token_lifetime_is_kept_sensible(monkeypatch, expires_in, used):
+    monkeypatch.setattr(auth.time, "time", lambda: 1000.0)
+    reply = httpx.Response(200, json={"access_token": "t", "expires_in": expires_in})
+    endpoint = _endpoint(monkeypatch, reply)
+    endpoint.headers()
+    assert endpoint._token is not None and endpoint._token.expires == 1000.0 + used

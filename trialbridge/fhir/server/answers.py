@@ -73,7 +73,10 @@ def _too_big(url: str, limit: int) -> UserError:
     )
 
 
-def json_of(answer: Answer, what: str, where: str) -> Any:
+SERVER_FIX = "check that --server is the FHIR base URL, or ask the server's administrator"
+
+
+def json_of(answer: Answer, what: str, where: str, fix: str = SERVER_FIX) -> Any:
     """The answer's JSON, or one line naming `what` was expected and what came instead."""
     try:
         return orjson.loads(answer.content)
@@ -84,7 +87,7 @@ def json_of(answer: Answer, what: str, where: str) -> Any:
             f"{what}: HTTP {answer.status_code} with a body that is not JSON ({kind}: {start!r}; "
             f"{problem.msg})",
             where,
-            "check that --server is the FHIR base URL, or ask the server's administrator",
+            fix,
         ) from None
 
 

@@ -28,6 +28,7 @@ REFRESH_MARGIN = 60  # seconds before expiry a token is renewed
 LIFETIME = (2 * REFRESH_MARGIN, 24 * 3600.0)  # a token's lifetime as used, whatever it says
 DEFAULT_LIFETIME = 300.0
 TOKEN_ANSWER_LIMIT = 1 * MiB
+TOKEN_URL_FIX = "check --token-url: it must be the OAuth2 token endpoint"
 
 
 class Auth(Protocol):
@@ -154,7 +155,7 @@ class TokenEndpoint:
                 where,
                 "check the client id, key or secret, and the scope",
             )
-        return _token(json_of(answer, "the token endpoint's answer", where), where)
+        return _token(json_of(answer, "the token endpoint's answer", where, TOKEN_URL_FIX), where)
 
 
 def _token(body: Any, where: str) -> _Token:
@@ -164,7 +165,7 @@ def _token(body: Any, where: str) -> _Token:
         raise UserError(
             "the token endpoint's answer has no access_token of printable ASCII",
             where,
-            "check --token-url: it must be the OAuth2 token endpoint",
+            TOKEN_URL_FIX,
         )
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise UserError(

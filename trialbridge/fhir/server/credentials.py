@@ -76,10 +76,11 @@ def _check(value: str, what: str, where: str, ascii_only: bool, source: str) -> 
 
 def user_name(user: str) -> str:
     """A basic-auth user name: no colon (it ends the name) and no control character."""
-    if ":" in user or any(unicodedata.category(c) == "Cc" for c in user):
-        raise UserError(
-            "the user name holds a colon or a control character", "--user", "give the user name"
-        )
+    if ":" in user:
+        what = "the user name holds a colon, which ends a user name in basic auth"
+        raise UserError(what, "--user", "give the user name alone")
+    if any(unicodedata.category(c) == "Cc" for c in user):
+        raise UserError("the user name holds a control character", "--user", "correct it")
     return user
 
 

@@ -42,6 +42,8 @@ def parse(url: str, where: str, what: str, fix: str) -> httpx.URL:
         ) from None
     if parsed.scheme not in DEFAULT_PORTS or not parsed.host:
         raise UserError(f"{what} {redact(url)!r} is not an http(s) URL", where, fix)
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UserError(f"{what} {redact(url)!r} has no valid port (1 to 65535)", where, fix)
     return parsed
 
 

@@ -13,7 +13,7 @@ class Unsafe(ValueError):
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a file inside a folder, judged from the text alone; None if it can."""
     if not name:
-        return "is empty"
+        return "'' is an empty name"
     if "\\" in name or "\0" in name or any(ord(c) < 32 for c in name):
         return f"{name!r} holds a backslash or a control character"
     path = PurePosixPath(name)
@@ -31,7 +31,7 @@ def inside(folder: Path, name: str, limit: int) -> Path:
         raise Unsafe(problem)
     path = folder / name
     if not path.exists():
-        raise Unsafe(f"{name!r} is not there" + (" (a broken link)" if path.is_symlink() else ""))
+        raise Unsafe(f"{name!r} is missing" + (" (a broken link)" if path.is_symlink() else ""))
     real = path.resolve()
     if not real.is_relative_to(folder.resolve()):
         raise Unsafe(f"{name!r} is a link that leads out of its folder")

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.server.answers import JSON_LIMIT, Answer, json_of, receive, retry_after
+from trialbridge.fhir.server import answers
+from trialbridge.fhir.server.answers import Answer, json_of, receive, retry_after
 from trialbridge.fhir.server.answers import outcome_text as outcome_text
 from trialbridge.fhir.server.auth import Auth
 from trialbridge.fhir.server.origin import Origin, origin, parse, redact, without_userinfo
@@ -112,13 +113,14 @@ class Server:
         body: bytes | None = None,
         *,
         credentials: bool = True,
-        limit: int = JSON_LIMIT,
+        limit: int | None = None,
         **headers: str,
     ) -> Answer:
-        """The server's answer, after retrying what is worth retrying. Without `credentials`
-        (a Bulk Data file that requires no token), the request carries none and may go to
-        another origin."""
+        """The server's answer (at most `limit` bytes, else JSON_LIMIT), after retrying what is
+        worth retrying. Without `credentials` (a Bulk Data file that requires no token), the
+        request carries none and may go to another origin."""
         url = self.url(path)
+        limit = limit or answers.JSON_LIMIT
         if credentials and origin(httpx.URL(url)) != self.origin:
             raise self.foreign(f"{method} to", url)
         sent = dict(headers)
@@ -180,6 +182,7 @@ class Server:
     ) -> Answer:
         """One request and the redirects it meets: followed within the origin (any method on 307
         and 308, GET on the others); with credentials, never to another origin."""
+        first = url
         for _ in range(MAX_REDIRECTS + 1):
             here = origin(httpx.URL(url)) == self.origin
             sent = headers | self.auth.headers() if credentials else headers
@@ -202,7 +205,7 @@ class Server:
                 )
             url = target
         raise UserError(
-            f"more than {MAX_REDIRECTS} redirects from {method} {redact(url)}",
+            f"more than {MAX_REDIRECTS} redirects from {method} {redact(first)}",
             self.base_url,
             "give --server the address the server finally answers on",
         )

@@ -1,0 +1,111 @@
+"""A user name and password in a URL (`--server https://user:pass@host/fhir`, or a URL a server
+hands back) never shows: not in an error line, not in the push summary, not in the checkpoint
+(which an earlier version keyed by the URL as given). A server that echoes the credentials back
+in its answer does not get them printed either."""
+
+import json
+
+from tests.fhir.server.conftest import TOKEN
+from tests.fhir.server.hostile import Hostile, Reply, Seen, forward
+from tests.fhir.server.sekmet import Sekmet, refusal
+from tests.helpers import run_cli
+
+PASSWORD = "pw-1234"
+CHECKPOINT = ".push-checkpoint.json"
+
+
+def basic_server(tmp_path) -> Sekmet:
+    (tmp_path / "server").mkdir()
+    settings = {"types": ["basic"], "users": {"loader": PASSWORD}}
+    return Sekmet(tmp_path / "server", settings).start()
+
+
+def test_a_password_in_the_server_url_works_and_never_shows(fhir_copy, tmp_path):
+    running = basic_server(tmp_path)
+    try:
+        with_password = running.base.replace("http://", f"http://loader:{PASSWORD}@")
+        pushed = run_cli("fhir", "push", fhir_copy, "--server", with_password)
+        assert pushed.exit_code == 0, pushed.output
+        assert "created 573, updated 0, failed 0" in pushed.output
+        checkpoint = (fhir_copy / CHECKPOINT).read_text()
+        assert list(json.loads(checkpoint)) == [running.base]
+        wrong = with_password.replace(PASSWORD, "pw-wrong")
+        args = ("--study", "PLMSC-SPMS", "--out", tmp_path / "back")
+        refused = run_cli("fhir", "pull", "--server", wrong, *args)
+        assert refusal(refused) == (
+            f"error: {running.base}: the server refused the credentials (HTTP 401); "
+            "check the token or client registration"
+        )
+        pulled = run_cli("fhir", "pull", "--server", with_password, *args)
+        assert pulled.exit_code == 0, pulled.output
+    finally:
+        running.stop()
+    for text in (pushed.output, checkpoint, refused.output, pulled.output):
+        assert PASSWORD not in text and "pw-wrong" not in text and "loader" not in text
+
+
+def test_an_earlier_checkpoint_keyed_with_a_password_is_cleaned(fhir_copy, server):
+    manifest = json.loads((fhir_copy / "bundles" / "manifest.json").read_text())["bundles"]
+    with_password = server.base.replace("http://", f"http://loader:{PASSWORD}@")
+    done = {b["file"]: b["sha256"] for b in manifest}
+    (fhir_copy / CHECKPOINT).write_text(json.dumps({with_password: done}))
+    result = run_cli("fhir", "push", fhir_copy, "--server", server.base)
+    assert result.exit_code == 0, result.output
+    assert "bundles 0 sent, 5 already done" in result.output  # the same server, the same record
+    assert json.loads((fhir_copy / CHECKPOINT).read_text()) == {server.base: done}
+
+
+def test_a_password_in_a_url_the_server_hands_back_never_shows(fhir_copy, tmp_path, bearer):
+    with Hostile() as stranger:
+        elsewhere = stranger.root.replace("http://", "http://admin:hunter2@")
+        moved = lambda seen: Reply(302, {"Location": f"{elsewhere}{seen.path}"})  # noqa: E731
+        with Hostile(moved) as front:
+            args = ("--study", "PLMSC-SPMS", "--out", tmp_path / "back", *bearer)
+            result = run_cli("fhir", "pull", "--server", front.base, *args)
+    group = "Group/" + front.seen[0].path.split("/Group/")[1]
+    assert refusal(result) == (
+        f"error: {front.base}: the redirect (HTTP 302) of GET {front.base}/{group} is on another "
+        f"origin: {stranger.base}/{group}; not followed, so that "
+        f"credentials stay with {front.root}; if that address is the server's, give it as "
+        "--server"
+    )
+    assert "hunter2" not in result.output and stranger.seen == []
+
+
+def test_a_user_and_password_in_a_link_on_the_origin_are_not_sent(
+    fhir_copy, server, bearer, tmp_path
+):
+    """httpx would turn them into Basic credentials, in place of the token: they are dropped."""
+    assert run_cli("fhir", "push", fhir_copy, "--server", server.base).exit_code == 0
+
+    def with_userinfo(seen: Seen) -> Reply:
+        if "$export" in seen.path:
+            return Reply(404)
+        reply = forward(seen, server.root, front.root)
+        if "page=2" not in seen.path and "AdverseEvent" in seen.path:
+            body = json.loads(reply.body)
+            link = front.base.replace("http://", "http://mallory:pw@") + "/AdverseEvent?page=2"
+            body["link"] = [{"relation": "next", "url": link}]
+            reply.body = json.dumps(body).encode()
+        return reply
+
+    with Hostile(with_userinfo) as front:
+        args = ("--study", "PLMSC-SPMS", "--out", tmp_path / "back", *bearer)
+        result = run_cli("fhir", "pull", "--server", front.base, *args)
+    assert result.exit_code == 0, result.output
+    followed = [s for s in front.seen if "page=2" in s.path]
+    assert len(followed) == 1 and followed[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_credentials_a_server_echoes_are_not_printed(fhir_copy, bearer):
+    def echo(seen: Seen) -> Reply:
+        said = f"refused header Authorization: {seen.headers.get('authorization')}"
+        outcome = {"resourceType": "OperationOutcome", "issue": [{"diagnostics": said}]}
+        return Reply(403, {"Content-Type": "application/fhir+json"}, json.dumps(outcome).encode())
+
+    with Hostile(echo) as front:
+        result = run_cli("fhir", "push", fhir_copy, "--server", front.base, *bearer)
+    assert refusal(result) == (
+        f"error: {front.base}: bundle-0001.json: HTTP 403: refused header Authorization: Bearer ***"
+    )
+    assert TOKEN not in result.output
