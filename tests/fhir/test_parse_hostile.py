@@ -595,3 +595,55 @@ def test_text_in_a_num_variable_names_every_record(fhir: Path):
         f"{names[2]}: {variable} 'abc' is not a number; {fix}",
         f"{names[9]}: {variable} 'abc' is not a number; {fix}",
     ]
+
+
+# --- what fuzzing found ------------------------------------------------------------------
+
+
+def test_a_tag_or_extension_url_that_is_an_object_is_no_crash(fhir: Path):
+    path = observations(fhir)
+    names = change_lines(
+        path,
+        {
+            2: lambda r: r["meta"]["tag"].append({"system": {"a": 1}, "code": "x"}),  # not ours
+            3: lambda r: r["extension"].append({"url": ["x"], "valueString": "x"}),
+        },
+    )
+    last = len(resource(path, 3)["extension"]) - 1
+    assert gathered(fhir) == [
+        f"{names[3]}: extension[{last}] has no url; give every extension its url",
+    ]
+
+
+def test_resources_not_from_files_are_named_by_type_and_id(built: Path):
+    resources = [copy.deepcopy(r) for r in bundles.read(built)]  # as a server hands them over
+    observation = next(r for r in resources if r["resourceType"] == "Observation")
+    observation["subject"] = {"reference": "Patient/nobody"}
+    with pytest.raises(UserError) as error:
+        convert(resources)
+    assert str(error.value) == (
+        f"Observation/{observation['id']}: subject refers to 'Patient/nobody', which is not in "
+        f"the input; {REFERENCE_FIX}"
+    )
+    resources.append({"resourceType": "Patient"})
+    resources.append(5)
+    with pytest.raises(UserErrors) as errors, collecting():
+        convert(resources)
+    assert [e.line() for e in errors.value.problems.kept] == [
+        f"resource {len(resources) - 1}: Patient without an id; give every resource its id",
+        f"resource {len(resources)}: a JSON number, not a resource object; correct the resource",
+    ]
+
+
+def test_duplicates_handed_over_nested_too_deep_are_refused_before_comparing(built: Path):
+    resources = [copy.deepcopy(r) for r in bundles.read(built)]
+    deep: Any = []
+    for _ in range(2000):  # past the recursion a comparison would need
+        deep = [deep]
+    resources.append({"resourceType": "Condition", "id": "c1", "note": deep})
+    resources.append({"resourceType": "Condition", "id": "c1", "note": deep})
+    with pytest.raises(UserError) as error:
+        convert(resources)
+    assert (
+        str(error.value) == "Condition/c1: JSON nested deeper than 100 levels; correct the resource"
+    )

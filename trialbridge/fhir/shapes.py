@@ -53,7 +53,7 @@ def tags(resource: dict[str, Any]) -> dict[str, str]:
         if type(tag) is not dict:
             raise Unreadable(f"meta.tag[{position}] is {json_kind(tag)}, not a Coding")
         system = tag.get("system")
-        if system not in TAGS:
+        if type(system) is not str or system not in TAGS:
             continue
         found[system] = _tag_code(tag.get("code"), system, position, found.get(system))
     return found
@@ -123,6 +123,8 @@ def record_extensions(
                 values[name] = value["valueString" if "valueString" in value else "valueDecimal"]
             continue
         path = f"extension[{position}]"
+        if type(url) is not str:
+            raise Unreadable(f"{path} has no url", "give every extension its url")
         if url == SDTM_ORDER:
             _integer(ext, "valueInteger", path)
             values[grouped.ORDER] = ext["valueInteger"]
@@ -141,8 +143,6 @@ def record_extensions(
             for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
                 if part["url"] == "text":
                     _text(part, "valueString", f"{path}.extension[{index}]")
-        elif type(url) is not str:
-            raise Unreadable(f"{path} has no url", "give every extension its url")
     return values, partners
 
 
