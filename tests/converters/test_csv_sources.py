@@ -185,7 +185,7 @@ def test_an_oversized_value_and_an_oversized_line_are_refused_fast(tmp_path: Pat
         read_source(path, Source(name="labs", file="labs.csv"), SHOWN)
     assert time.perf_counter() - start < 1
     assert caught.value.line() == (
-        f"{SHOWN}: line 3 is longer than 16,777,216 bytes; no form export has lines this long: "
+        f"{SHOWN}: line 3 is longer than 8,388,608 bytes; no form export has lines this long: "
         "check the export (a binary file, or an unclosed quote?)"
     )
 

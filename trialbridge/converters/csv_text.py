@@ -26,9 +26,9 @@ from trialbridge.errors import UserError
 
 MAX_COLUMNS = 16_384  # Excel's limit: no form export is wider
 MAX_HEADER_BYTES = 4 << 20
-MAX_LINE_BYTES = 16 << 20  # a record's line: 16,384 columns of 1 KiB
+MAX_LINE_BYTES = 8 << 20  # a record's line: 16,384 columns of 512 bytes
 _SCAN = 1 << 20
-_BLOCK = 64 << 20  # pyarrow's parse block: a record must fit in one
+_BLOCK = 16 << 20  # pyarrow's parse block: a record must fit in one
 _HEAD = 64 << 10
 FIX_ENCODING = "save the file as UTF-8 or set 'encoding' for this source in study.yaml"
 _SIGNATURES = {
@@ -86,8 +86,9 @@ def read_csv_table(
     if invalid.numbers and min(invalid.numbers) == 1:
         raise UserError("cannot parse the header row", f"{shown}, row 1", FIX_ENCODING)
     total = table.num_rows + len(invalid.numbers)
-    numbers = np.setdiff1d(np.arange(1, total + 1), np.array(invalid.numbers, np.int64))
-    rows = numbers[1:]
+    parsed = np.ones(total, dtype=bool)  # the records pyarrow handed over, by number - 1
+    parsed[np.array(invalid.numbers, np.int64) - 1] = False
+    rows = np.flatnonzero(parsed)[1:] + 1
     body = table.slice(1)
     _refuse_unclosed_quote(path, shown, body, names, rows, invalid, total, delimiter, codec)
     _report_shapes(invalid, shown)
@@ -248,7 +249,7 @@ def _parse(
                 invalid_row_handler=invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
+                column_types={f"f{i}": pa.large_string() for i in range(width)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),

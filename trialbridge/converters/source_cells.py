@@ -194,14 +194,14 @@ def _text_array(values: list[str | None]) -> pa.Array:
 
 
 def _text_type(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
-    return TEXT if kind == pa.string() else None
+    return TEXT if kind in (pa.string(), pa.large_string()) else None
 
 
 def _missing_as_null(values: Values, missing: Sequence[str]) -> Values:
     if not missing:
         return values
-    marked = pc.is_in(values, value_set=pa.array(list(missing), pa.string()))
-    return pc.if_else(marked, pa.scalar(None, pa.string()), values)
+    marked = pc.is_in(values, value_set=pa.array(list(missing), values.type))
+    return pc.if_else(marked, pa.scalar(None, values.type), values)
 
 
 def counted(frame: pd.DataFrame, read: int, skipped: dict[str, int]) -> pd.DataFrame:
