@@ -69,7 +69,7 @@ def test_a_broken_define_is_one_line(sdtm: Path, tmp_path: Path):
     assert not (tmp_path / "out" / "validation.json").exists()
 
 
-def test_an_entity_in_define_is_not_expanded(sdtm: Path, tmp_path: Path):
+def test_an_entity_in_define_is_refused_before_parsing(sdtm: Path, tmp_path: Path):
     folder = tmp_path / "sdtm"
     shutil.copytree(sdtm, folder)
     secret = tmp_path / "secret.txt"
@@ -82,4 +82,12 @@ def test_an_entity_in_define_is_not_expanded(sdtm: Path, tmp_path: Path):
     )
     text = text.replace(">Adverse Events<", ">&x;<", 1)
     (folder / "define.xml").write_text(text)
-    assert "TOP SECRET" not in str(read_define(folder / "define.xml")["AE"])
+    result = run_cli("validate", folder, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {folder / 'define.xml'}:2: define.xml has a DOCTYPE declaration, which"
+        " trialbridge does not read (entities are refused); remove the DOCTYPE: Define-XML uses"
+        " none\n"
+    )
+    assert "TOP SECRET" not in result.output
+    assert not (tmp_path / "out").exists()

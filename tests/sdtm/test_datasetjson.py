@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import STUDY
 from trialbridge import api
+from trialbridge.errors import UserError
 from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.dataset import Column, Table
 
@@ -80,15 +81,19 @@ def test_convert_writes_the_requested_formats(tmp_path: Path):
     names = {p.name for p in (tmp_path / "sdtm").iterdir()}
     assert {"dm.json", "dm.ndjson", "relrec.json", "ts.ndjson"} <= names
     assert not any(n.endswith(".xpt") for n in names)
-    # and define.xml, define.html, and the three validation reports
-    assert len(result.files) == 2 * len(result.datasets) + 2 + 3
+    # and define.xml, define.html, reconciliation.csv and the three validation reports
+    assert len(result.files) == 2 * len(result.datasets) + 2 + 1 + 3
 
 
 def test_invalid_json_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "dm.json"
     path.write_text("{not json")
-    with pytest.raises(Exception, match="not valid JSON"):
+    with pytest.raises(UserError) as caught:
         datasetjson.read(path)
+    assert caught.value.line() == (
+        f"{path}:1:2: not valid JSON: unexpected character, expected a string key; write it as"
+        " Dataset-JSON 1.1"
+    )
 
 
 def test_text_and_numbers_are_escaped_and_exact():

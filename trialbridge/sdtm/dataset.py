@@ -32,6 +32,7 @@ class SourceFile:
     name: str
     size: int
     columns: tuple[Column, ...]
+    repeated: tuple[Column, ...] = ()  # variables under a name an earlier one has: not read
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Table:
     label: str
     frame: pd.DataFrame
     columns: list[Column]
+    repeated: tuple[Column, ...] = ()  # in the file under a name an earlier column has
 
 
 def char_length(values: pd.Series) -> int:

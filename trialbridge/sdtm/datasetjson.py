@@ -1,5 +1,5 @@
-"""CDISC Dataset-JSON 1.1: write and read, as one JSON document or as NDJSON
-(first line the metadata, then one line per row)."""
+"""CDISC Dataset-JSON 1.1: write and read (datasetjson_read.py), as one JSON document or as
+NDJSON (first line the metadata, then one line per row)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from trialbridge import __version__
-from trialbridge.errors import UserError
 from trialbridge.sdtm import json_text
 from trialbridge.sdtm.dataset import Column, Table
+from trialbridge.sdtm.datasetjson_read import read
 from trialbridge.sdtm.write import write_text
 
 VERSION = "1.1.0"
@@ -105,41 +103,4 @@ def write(table: Table, folder: Path, context: FileContext, ndjson: bool = False
     return write_text(target, text)
 
 
-def read(path: Path) -> Table:
-    """A Dataset-JSON 1.1 file (.json or .ndjson) back to a table: text as str with NA for
-    null, numbers as float64."""
-    try:
-        if path.suffix == ".ndjson":
-            with path.open(encoding="utf-8") as handle:
-                head = json.loads(handle.readline())
-                body = [json.loads(line) for line in handle if line.strip()]
-        else:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            head, body = document, document.get("rows", [])
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"not valid JSON: {exc}", path) from None
-    columns = [
-        Column(
-            name=c["name"],
-            label=c.get("label", ""),
-            type="Char" if c["dataType"] == "string" else "Num",
-            length=int(c.get("length", 8)),
-            data_type=c["dataType"],
-            key_sequence=c.get("keySequence"),
-        )
-        for c in head["columns"]
-    ]
-    names = [c.name for c in columns]
-    raw = pd.DataFrame(body, columns=names) if body else pd.DataFrame(columns=names)
-    frame = pd.DataFrame(
-        {
-            c.name: (
-                raw[c.name].astype("str").where(raw[c.name].notna())
-                if c.type == "Char"
-                else pd.to_numeric(raw[c.name], errors="raise").astype("float64")
-            )
-            for c in columns
-        },
-        index=pd.RangeIndex(len(raw)),
-    )
-    return Table(name=head["name"], label=head["label"], frame=frame, columns=columns)
+__all__ = ["FileContext", "metadata", "read", "rows", "write"]

@@ -1,7 +1,10 @@
 """Read a define.xml (Define-XML 2.0 or 2.1) into what the conformance checks compare the
 datasets against: each dataset's label and file, and each variable's label, data type,
-length, mandatory flag, order and codelist values. Parsed safely: no DTD, no entities, no
-network."""
+length, mandatory flag, order and codelist values.
+
+Parsed safely: a DOCTYPE (the only place entities can be declared) is refused before the
+parser sees the file, and the parser reads no DTD, expands no entity and opens no network.
+Each element the reader relies on is checked, and a missing one is one line naming it."""
 
 from __future__ import annotations
 
@@ -12,11 +15,15 @@ from pathlib import Path
 from lxml import etree
 
 from trialbridge.errors import UserError
+from trialbridge.sdtm.printable import printable
 
-ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+ODM = "{" + ODM_NS + "}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 NUMERIC_TYPES = frozenset({"integer", "float"})
 _POSITION = re.compile(r", line \d+, column \d+$")  # given once, in the error's place
+_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+REMOVE = "fix the XML or remove define.xml from the folder"
 
 
 @dataclass(frozen=True)
@@ -46,58 +53,148 @@ Define = dict[str, DefinedDataset]
 
 def read_define(path: Path) -> Define:
     """The datasets a define.xml describes, by dataset name."""
+    version = _metadata_version(_root(path), path)
+    codelists = {c.get("OID"): _terms(c) for c in version.iter(f"{ODM}CodeList")}
+    items = {i.get("OID"): i for i in version.iter(f"{ODM}ItemDef")}
+    datasets: Define = {}
+    for group in version.iterfind(f"{ODM}ItemGroupDef"):
+        dataset = _dataset(group, items, codelists, path)
+        if dataset.name in datasets:
+            raise _error(path, group, f"a second ItemGroupDef for dataset {dataset.name}")
+        datasets[dataset.name] = dataset
+    return datasets
+
+
+def _root(path: Path) -> etree._Element:
+    data = path.read_bytes()
+    declared = _DOCTYPE.search(data)
+    if declared is not None:
+        line = data.count(b"\n", 0, declared.start()) + 1
+        raise UserError(
+            f"define.xml has a {declared.group(1).decode().upper()} declaration, which"
+            " trialbridge does not read (entities are refused)",
+            f"{path}:{line}",
+            "remove the DOCTYPE: Define-XML uses none",
+            file=str(path),
+        )
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False
     )
     try:
-        root = etree.parse(str(path), parser).getroot()
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         raise UserError(
             f"define.xml is not well-formed XML: {_POSITION.sub('', exc.msg)}",
             f"{path}:{line}:{column}",
-            "fix the XML or remove define.xml from the folder",
+            REMOVE,
+            file=str(path),
         ) from None
+    if root.getroottree().docinfo.doctype:  # declared in an encoding the search missed
+        raise _error(path, root, "define.xml has a DOCTYPE declaration", "remove the DOCTYPE")
+    if root.tag != f"{ODM}ODM":
+        name = etree.QName(root)
+        space = f"namespace {name.namespace}" if name.namespace else "no namespace"
+        raise _error(
+            path,
+            root,
+            f"define.xml's root element is {printable(name.localname)} in {space}, not ODM in"
+            f" {ODM_NS}",
+            "give a Define-XML 2.0 or 2.1 file",
+        )
+    return root
+
+
+def _metadata_version(root: etree._Element, path: Path) -> etree._Element:
     version = root.find(f"{ODM}Study/{ODM}MetaDataVersion")
     if version is None:
-        raise UserError("define.xml has no Study/MetaDataVersion", path, "give a Define-XML file")
-    codelists = {c.get("OID"): _terms(c) for c in version.iter(f"{ODM}CodeList")}
-    items = {i.get("OID"): i for i in version.iter(f"{ODM}ItemDef")}
-    groups = version.findall(f"{ODM}ItemGroupDef")
-    return {g.get("Name", ""): _dataset(g, items, codelists) for g in groups if g.get("Name")}
+        raise UserError(
+            "define.xml has no Study/MetaDataVersion",
+            path,
+            "give a Define-XML file",
+            file=str(path),
+        )
+    return version
+
+
+def _error(
+    path: Path, element: etree._Element, what: str, fix: str = "correct define.xml"
+) -> UserError:
+    line = element.sourceline
+    return UserError(what, f"{path}:{line}" if line else path, fix, file=str(path), row=line)
+
+
+def _required(element: etree._Element, attribute: str, path: Path) -> str:
+    value = element.get(attribute)
+    if not value or not value.strip():
+        kind = etree.QName(element).localname
+        oid = element.get("OID")
+        named = f" {printable(oid)}" if oid else ""
+        raise _error(path, element, f"{kind}{named} has no {attribute}")
+    return value
 
 
 def _dataset(
     group: etree._Element,
     items: dict[str | None, etree._Element],
     codelists: dict[str | None, tuple[str, ...]],
+    path: Path,
 ) -> DefinedDataset:
+    name = _required(group, "Name", path)
     leaf = next((e for e in group if etree.QName(e).localname == "leaf"), None)
     variables = []
-    for ref in group.findall(f"{ODM}ItemRef"):
-        item = items.get(ref.get("ItemOID"))
+    for ref in group.iterfind(f"{ODM}ItemRef"):
+        oid = _required(ref, "ItemOID", path)
+        item = items.get(oid)
         if item is None:
-            continue
-        codelist = item.find(f"{ODM}CodeListRef")
-        order = ref.get("OrderNumber")
-        length = item.get("Length")
-        variables.append(
-            DefinedVariable(
-                name=item.get("Name", ""),
-                label=_description(item),
-                data_type=item.get("DataType", ""),
-                length=int(length) if length and length.isdigit() else None,
-                mandatory=ref.get("Mandatory") == "Yes",
-                order=int(order) if order and order.isdigit() else None,
-                terms=None if codelist is None else codelists.get(codelist.get("CodeListOID")),
-            )
-        )
+            raise _error(path, ref, f"ItemRef {printable(oid)} in {name} names no ItemDef")
+        variable = _variable(ref, item, codelists, path)
+        if any(v.name == variable.name for v in variables):
+            raise _error(path, ref, f"ItemGroupDef {name} lists variable {variable.name} twice")
+        variables.append(variable)
     return DefinedDataset(
-        name=group.get("Name", ""),
+        name=name,
         label=_description(group),
         href=None if leaf is None else leaf.get(XLINK),
         variables=tuple(variables),
     )
+
+
+def _variable(
+    ref: etree._Element,
+    item: etree._Element,
+    codelists: dict[str | None, tuple[str, ...]],
+    path: Path,
+) -> DefinedVariable:
+    name = _required(item, "Name", path)
+    data_type = _required(item, "DataType", path)
+    codelist = item.find(f"{ODM}CodeListRef")
+    terms = None
+    if codelist is not None:
+        oid = _required(codelist, "CodeListOID", path)
+        if oid not in codelists:
+            raise _error(path, codelist, f"CodeListRef {printable(oid)} names no CodeList")
+        terms = codelists[oid]
+    return DefinedVariable(
+        name=name,
+        label=_description(item),
+        data_type=data_type,
+        length=_number(item, "Length", path),
+        mandatory=ref.get("Mandatory") == "Yes",
+        order=_number(ref, "OrderNumber", path),
+        terms=terms,
+    )
+
+
+def _number(element: etree._Element, attribute: str, path: Path) -> int | None:
+    value = element.get(attribute)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        kind = etree.QName(element).localname
+        what = f"{kind} {printable(element.get('OID') or element.get('ItemOID') or '')}"
+        raise _error(path, element, f"{what} has {attribute} '{printable(value)}', not a number")
+    return int(value)
 
 
 def _description(element: etree._Element) -> str:

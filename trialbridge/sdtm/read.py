@@ -1,37 +1,124 @@
-"""Read a folder of SDTM datasets (XPT v5 or Dataset-JSON) from any source into Datasets."""
+"""Read a folder of SDTM datasets (XPT v5 or Dataset-JSON) from any source into Datasets.
+
+Each unreadable file is reported on its own (`report`): a run that collects problems lists
+every broken file at once; the folder's datasets are returned only when all were read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from trialbridge.converters.sources import LINEAGE
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, checkpoint, report
 from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.dataset import Dataset, SourceFile, Table
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 
+# trialbridge's own files that may sit among the datasets (validate DIR --out DIR)
+OWN_FILES = {"validation.json": "trialbridge's validation report"}
+NOT_DATASETS = {"define.json": "not a dataset"}
 
-def read_folder(folder: Path) -> dict[str, Dataset]:
-    """Every *.xpt (else *.json / *.ndjson) dataset in the folder, by dataset name."""
+
+@dataclass(frozen=True)
+class FolderFiles:
+    """The dataset files of a folder, and the files of a dataset's type left unread (with
+    why), so that a caller can say what it skipped."""
+
+    datasets: list[Path]
+    skipped: list[tuple[Path, str]]
+
+
+def dataset_files(folder: Path) -> FolderFiles:
+    """The *.xpt files, or when there are none the *.json and *.ndjson ones. trialbridge's
+    own reports are never datasets; JSON beside XPT files is left alone (XPT is read)."""
+    if folder.is_file():
+        raise UserError(
+            "a file, not a folder", folder, "give the folder that holds the dataset files"
+        )
     if not folder.is_dir():
         raise UserError("SDTM folder not found", folder, "give the folder with the .xpt files")
-    paths = sorted(folder.glob("*.xpt"))
-    if paths:
-        tables = [xpt.read_table(p) for p in paths]
-    else:
-        paths = sorted(p for p in folder.glob("*.json") if p.name != "define.json")
-        paths += sorted(folder.glob("*.ndjson"))
-        tables = [datasetjson.read(p) for p in paths]
-    if not tables:
-        raise UserError("no .xpt or Dataset-JSON files", folder, "point at an SDTM folder")
-    return {
-        t.name.upper(): dataset_from_table(
-            t, SourceFile(p.name, p.stat().st_size, tuple(t.columns))
+    xpts = sorted(folder.glob("*.xpt"))
+    jsons = sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
+    jsons += sorted(p for p in folder.glob("*.ndjson") if not p.name.startswith("."))
+    skipped = []
+    for path in list(jsons):
+        why = OWN_FILES.get(path.name) or NOT_DATASETS.get(path.name)
+        if why is not None:
+            skipped.append((path, why))
+            jsons.remove(path)
+    if xpts:
+        skipped += [(p, "Dataset-JSON beside XPT files (the XPT files are read)") for p in jsons]
+        return FolderFiles(xpts, sorted(skipped))
+    return FolderFiles(jsons, sorted(skipped))
+
+
+def read_folder(folder: Path) -> dict[str, Dataset]:
+    """Every dataset of the folder (see dataset_files), by dataset name. A file that cannot
+    be read, or that holds a dataset another file holds too, is reported."""
+    found = dataset_files(folder)
+    paths = found.datasets
+    if not paths:
+        skipped = ", ".join(f"{p.name} ({why})" for p, why in found.skipped)
+        what = "no .xpt or Dataset-JSON files" + (f" (skipped: {skipped})" if skipped else "")
+        raise UserError(what, folder, "point at an SDTM folder")
+    datasets: dict[str, Dataset] = {}
+    files: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            report(
+                UserError(
+                    "a folder, not a dataset file",
+                    path,
+                    "move it out of the SDTM folder",
+                    file=str(path),
+                )
+            )
+            continue
+        try:
+            table = xpt.read_table(path) if path.suffix == ".xpt" else datasetjson.read(path)
+        except UserError as error:
+            report(error)
+            continue
+        name = table.name.upper()
+        if name in files:
+            report(
+                UserError(
+                    f"holds dataset {name}, as {files[name].name} does",
+                    path,
+                    "keep one file per dataset in the folder",
+                    file=str(path),
+                )
+            )
+            continue
+        files[name] = path
+        source = SourceFile(path.name, path.stat().st_size, tuple(table.columns), table.repeated)
+        datasets[name] = dataset_from_table(table, source)
+    checkpoint()  # with problems gathered, no caller may go on with some datasets missing
+    return datasets
+
+
+def repeated_names(folder: Path, datasets: dict[str, Dataset]) -> None:
+    """Report each dataset whose file repeats a variable name: only the first variable of the
+    name was read, so a command that carries the data on (FHIR, a round trip) would drop the
+    others. `validate` reports them as findings (TB0155) instead."""
+    for dataset in datasets.values():
+        source = dataset.source
+        if source is None or not source.repeated:
+            continue
+        names = sorted({c.name for c in source.repeated})
+        report(
+            UserError(
+                f"the file has more than one variable named {', '.join(names)}"
+                " (only the first was read)",
+                folder / source.name,
+                "rename or drop the repeated variables",
+                file=str(folder / source.name),
+                column=names[0],
+            )
         )
-        for t, p in zip(tables, paths, strict=True)
-    }
+    checkpoint()
 
 
 def dataset_from_table(table: Table, source: SourceFile | None = None) -> Dataset:

@@ -13,7 +13,7 @@ import pandas as pd
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Column, Dataset, Table, numeric_type
 from trialbridge.sdtm.write import atomic_file
-from trialbridge.sdtm.xport_read import read_xport
+from trialbridge.sdtm.xport_read import XportVariable, read_xport
 from trialbridge.sdtm.xport_write import XportColumn, write_xport
 
 MAX_NAME = 8
@@ -136,18 +136,23 @@ def read(path: Path) -> tuple[pd.DataFrame, dict[str, str], str]:
 
 
 def read_table(path: Path) -> Table:
-    """An XPT file as a Table: values, labels, types and stored lengths."""
+    """An XPT file as a Table: values, labels, types and stored lengths. A variable name the
+    file repeats is read once (its first variable); the repeats are kept in `repeated`."""
     data = read_xport(path)
-    columns = [
-        Column(
-            name=v.name,
-            label=v.label,
-            type=v.type,
-            length=v.width,
-            data_type="string" if v.type == "Char" else numeric_type(data.frame[v.name]),
-        )
-        for v in data.variables
-    ]
+    columns = [_column(v, data.frame[v.name]) for v in data.variables]
     return Table(
-        name=data.name or path.stem.upper(), label=data.label, frame=data.frame, columns=columns
+        name=data.name or path.stem.upper(),
+        label=data.label,
+        frame=data.frame,
+        columns=columns,
+        repeated=tuple(_column(v, None) for v in data.repeated),
     )
+
+
+def _column(variable: XportVariable, values: pd.Series | None) -> Column:
+    """The variable as files describe it; a repeat (no values read) counts as a double."""
+    if variable.type == "Char":
+        data_type = "string"
+    else:
+        data_type = "double" if values is None else numeric_type(values)
+    return Column(variable.name, variable.label, variable.type, variable.width, data_type)
