@@ -47,6 +47,12 @@ def arrow_text(values: pd.Series) -> pa.Array:
     return pa.array(values, pa.large_string(), from_pandas=True)
 
 
+def numbers(values: pd.Series) -> pd.Series:
+    """The values as float64: a variable stored as text (TB0060's finding) is compared by the
+    numbers its text holds, anything else as missing."""
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
 def populated(values: pd.Series) -> pd.Series:
     """Has a value: not null and not blank text."""
     if values.dtype.kind in "biufc":  # a number's text is never blank

@@ -46,6 +46,17 @@ class Context:
         name = self.name(variable)
         return self.frame.get(name)
 
+    def by_subject(self, variable: str) -> pd.Series | None:
+        """DM's `variable` by USUBJID, for looking subjects up. A subject DM repeats takes
+        its first record (the repeat is TB0004's finding; the lookups go on); None when there
+        is no DM with USUBJID and the variable."""
+        dm = self.datasets.get("DM")
+        if dm is None or "USUBJID" not in dm.frame or variable not in dm.frame:
+            return None
+        first = dm.frame.drop_duplicates("USUBJID")
+        first = first[first["USUBJID"].notna()]
+        return pd.Series(first[variable].to_numpy(), index=first["USUBJID"].to_numpy())
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:

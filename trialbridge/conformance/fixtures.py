@@ -1,9 +1,9 @@
 """A rule's fixture as Datasets and a define.xml description. Datasets are written as columns
 of values in the rule's YAML, typed by the SDTMIG metadata where the domain has some (Num
 variables as numbers); `_labels` gives variable labels, `_label` the dataset label and `_file`
-the file the dataset came from (name, size, stored types and lengths). The top-level
-`_define` key describes a define.xml: dataset -> label and variables (label, type, length,
-mandatory, terms)."""
+the file the dataset came from (name, size, stored types and lengths, and `repeated`: the
+names it holds more than once). The top-level `_define` key describes a define.xml: dataset
+-> label and variables (label, type, length, mandatory, terms)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,11 @@ def _source(name: str, spec: dict[str, Any] | None, columns: list[Column]) -> So
         )
         for c in columns
     )
-    return SourceFile(spec.get("name", f"{name.lower()}.xpt"), int(spec.get("size", 0)), stored)
+    by_name = {c.name: c for c in stored}
+    repeated = tuple(by_name[n] for n in spec.get("repeated", []))
+    return SourceFile(
+        spec.get("name", f"{name.lower()}.xpt"), int(spec.get("size", 0)), stored, repeated
+    )
 
 
 def _defined(name: str, spec: dict[str, Any]) -> DefinedDataset:

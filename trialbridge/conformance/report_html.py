@@ -4,6 +4,7 @@ every rule that fired. No external files or scripts, so it opens anywhere, offli
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -14,6 +15,7 @@ from trialbridge.conformance.rule import shipped_rules
 from trialbridge.conformance.sample import PER_RULE, left_out, sample
 from trialbridge.sdtm.write import write_text
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 COLOURS = {"Reject": "#7f1d1d", "Error": "#dc2626", "Warning": "#d97706", "Notice": "#2563eb"}
 STYLE = """body{font:14px system-ui,sans-serif;margin:24px;color:#111}
 table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;
@@ -123,12 +125,13 @@ def _findings(findings: list[Finding]) -> str:
 
 
 def _shown(value: object) -> str:
-    """A value as the data manager wrote it: 1 for the number 1.0, nothing for missing."""
+    """A value as the data manager wrote it: 1 for the number 1.0, nothing for missing,
+    control characters (which a page would not show) as \\xNN."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return f"{value:.0f}"
-    return str(value)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 def _rules(findings: list[Finding]) -> str:

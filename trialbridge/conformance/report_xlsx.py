@@ -1,6 +1,10 @@
 """The findings as an XLSX workbook laid out as Pinnacle 21 users know it: Dataset Summary,
 Issue Summary, Details (the first 1,000 findings of each rule in each dataset, as Pinnacle 21
-limits its own) and Rules sheets. Fixed document dates, so same findings, same bytes."""
+limits its own) and Rules sheets. Fixed document dates, so same findings, same bytes.
+
+XLSX cannot hold control characters, nor more than 32,767 characters in a cell: such text is
+written with \\xNN escapes, cut where too long, and the sheet ends with a note saying so
+(validation.json keeps the values as found)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from trialbridge.conformance.engine import SEVERITIES, Finding
@@ -20,6 +25,13 @@ from trialbridge.conformance.sample import sample
 from trialbridge.sdtm.write import write_text
 
 EPOCH = datetime(2000, 1, 1)
+MAX_CELL = 32_767  # characters Excel holds in a cell
+CUT = " ...(cut)"
+NOTE = (
+    "Note: control characters in this sheet are shown as \\xNN escapes and text longer than"
+    f" {MAX_CELL:,} characters is cut, as XLSX cannot hold them; validation.json has the"
+    " values as found."
+)
 
 
 def write(findings: list[Finding], folder: Path, datasets: list[str]) -> Path:
@@ -106,9 +118,26 @@ def _sheet(sheet, title: str, header: list[str], rows: list[list[object]]) -> No
     sheet.append(header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+    altered = False
     for row in rows:
-        sheet.append(row)
+        cells = [_cell(value) for value in row]
+        altered = altered or any(a is not b for a, b in zip(cells, row, strict=True))
+        sheet.append(cells)
+    if altered:
+        sheet.append([])
+        sheet.append([NOTE])
     sheet.freeze_panes = "A2"
+
+
+def _cell(value: object) -> object:
+    """Text XLSX can hold: control characters as \\xNN, at most MAX_CELL characters. The
+    same object when nothing had to change."""
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if len(text) > MAX_CELL:
+        text = text[: MAX_CELL - len(CUT)] + CUT
+    return value if text == value else text
 
 
 def _datasets(findings: list[Finding], datasets: list[str]) -> list[list[object]]:

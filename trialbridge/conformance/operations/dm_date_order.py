@@ -19,10 +19,9 @@ def dm_date_order(
     context: Context, date: str, reference: str, relation: Literal["before", "after"]
 ) -> list[Issue]:
     values = context.column(date)
-    dm = context.datasets.get("DM")
-    if values is None or dm is None or reference not in dm.frame or "USUBJID" not in context.frame:
+    per_subject = context.by_subject(reference)
+    if values is None or per_subject is None or "USUBJID" not in context.frame:
         return []
-    per_subject = dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")[reference]
     subjects = context.frame["USUBJID"]
     if not isinstance(values.dtype, pd.StringDtype):
         wrong = _wrong(subjects.map(per_subject), values, relation)

@@ -9,7 +9,9 @@ from trialbridge.conformance.operations import operation
 @operation("subject_in_dm")
 def subject_in_dm(context: Context) -> list[Issue]:
     dm = context.datasets.get("DM")
-    if dm is None or "USUBJID" not in context.frame or context.dataset.name == "DM":
+    if dm is None or "USUBJID" not in dm.frame or "USUBJID" not in context.frame:
+        return []
+    if context.dataset.name == "DM":
         return []
     known = set(dm.frame["USUBJID"].dropna())
     usubjid = context.frame["USUBJID"]

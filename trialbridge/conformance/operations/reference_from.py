@@ -20,6 +20,8 @@ def reference_from(
     target = context.datasets.get(dataset)
     if values is None or target is None or "USUBJID" not in target.frame:
         return []
+    if "USUBJID" not in context.frame:
+        return []
     present = [s for s in sources if s in target.frame]
     if not present:
         return []

@@ -4,6 +4,7 @@ variable of RDOMAIN)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.conformance.conditions import populated
@@ -19,17 +20,22 @@ def relrec_parent(context: Context) -> list[Issue]:
     frame = context.frame
     if not all(n in frame for n in NEEDED):
         return []
-    missing = pd.Series(False, index=frame.index)
     keys = frame[list(NEEDED)].fillna("")
-    for (domain, idvar), records in keys.groupby(["RDOMAIN", "IDVAR"], sort=False):
+    subjects = keys["USUBJID"].to_numpy(dtype=object)
+    values = keys["IDVARVAL"].astype("str").str.strip().to_numpy(dtype=object)
+    subject_level = populated(keys["USUBJID"]).to_numpy(dtype=bool)
+    missing = np.zeros(len(frame), dtype=bool)
+    groups = keys.groupby(["RDOMAIN", "IDVAR"], sort=False).indices
+    for (domain, idvar), at in groups.items():
         parent = context.datasets.get(str(domain))
         if parent is None or idvar not in parent.frame:
-            missing[records.index] = True
-            continue
-        subject_level = populated(records["USUBJID"])
-        keys = key_text(parent.frame[idvar]).to_pylist()
-        known = set(zip(parent.frame["USUBJID"], keys, strict=True))
-        pairs = zip(records["USUBJID"], records["IDVARVAL"].astype("str").str.strip(), strict=True)
-        absent = pd.Series([p not in known for p in pairs], index=records.index)
-        missing[records.index] = subject_level & absent
-    return rows(missing, "IDVARVAL", frame["IDVARVAL"])
+            missing[at] = True
+        elif "USUBJID" not in parent.frame:  # no subject's record can be found there
+            missing[at] = subject_level[at]
+        else:
+            known = set(
+                zip(parent.frame["USUBJID"], key_text(parent.frame[idvar]).to_pylist(), strict=True)
+            )
+            pairs = zip(subjects[at], values[at], strict=True)
+            missing[at] = subject_level[at] & np.array([p not in known for p in pairs], dtype=bool)
+    return rows(pd.Series(missing, index=frame.index), "IDVARVAL", frame["IDVARVAL"])

@@ -16,10 +16,12 @@ def subject_value(
 ) -> list[Issue]:
     dm = context.datasets.get("DM")
     condition = applies(context, when)
-    if dm is None or condition is None or "USUBJID" not in context.frame:
+    if dm is None or "USUBJID" not in dm.frame or condition is None:
         return []
-    if variable not in dm.frame:
+    if "USUBJID" not in context.frame:
+        return []
+    per_subject = context.by_subject(variable)
+    if per_subject is None:
         return rows(condition, variable)
-    per_subject = dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
     theirs = context.frame["USUBJID"].map(per_subject)
     return rows(condition & theirs.ne(equals), variable, theirs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.conformance.context import Context, Issue, rows
@@ -13,21 +14,20 @@ from trialbridge.fhir.ids import key_text
 def supp_parent(context: Context) -> list[Issue]:
     frame = context.frame
     parent = context.datasets.get(context.dataset.name[4:])
-    if parent is None or "USUBJID" not in frame:
+    if parent is None or "USUBJID" not in frame or "USUBJID" not in parent.frame:
         return rows(pd.Series(True, index=frame.index), "RDOMAIN", frame.get("RDOMAIN"))
-    missing = pd.Series(False, index=frame.index)
+    subjects = frame["USUBJID"].to_numpy(dtype=object)
+    values = frame["IDVARVAL"].astype("str").str.strip() if "IDVARVAL" in frame else None
     idvar = frame["IDVAR"].fillna("") if "IDVAR" in frame else pd.Series("", index=frame.index)
-    for name, records in frame.groupby(idvar, sort=False):
+    missing = np.zeros(len(frame), dtype=bool)
+    for name, at in frame.groupby(idvar.to_numpy(), sort=False).indices.items():
         if name == "":
-            known = set(parent.frame["USUBJID"])
-            missing[records.index] = ~records["USUBJID"].isin(known)
-        elif name not in parent.frame:
-            missing[records.index] = True
+            missing[at] = ~pd.Series(subjects[at]).isin(parent.frame["USUBJID"]).to_numpy()
+        elif values is None or name not in parent.frame:
+            missing[at] = True
         else:
             keys = key_text(parent.frame[name]).to_pylist()
             known = set(zip(parent.frame["USUBJID"], keys, strict=True))
-            pairs = zip(
-                records["USUBJID"], records["IDVARVAL"].astype(str).str.strip(), strict=True
-            )
-            missing[records.index] = [pair not in known for pair in pairs]
-    return rows(missing, "IDVARVAL", frame.get("IDVARVAL"))
+            pairs = zip(subjects[at], values.to_numpy(dtype=object)[at], strict=True)
+            missing[at] = [pair not in known for pair in pairs]
+    return rows(pd.Series(missing, index=frame.index), "IDVARVAL", frame.get("IDVARVAL"))
