@@ -647,3 +647,55 @@ def test_duplicates_handed_over_nested_too_deep_are_refused_before_comparing(bui
     assert (
         str(error.value) == "Condition/c1: JSON nested deeper than 100 levels; correct the resource"
     )
+
+
+# --- dataset definitions -----------------------------------------------------------------
+
+
+def count_records(basic: Path, number: int, records: int) -> dict[str, Any]:
+    """The definition on line `number` of Basic.ndjson, saying how many records it has."""
+    value = resource(basic, number)
+    value["extension"][0]["extension"].append({"url": "records", "valueInteger": records})
+    put(basic, number, value)
+    return value
+
+
+def test_a_definition_that_counts_its_records_catches_a_partial_input(fhir: Path):
+    basic = fhir / "ndjson" / "Basic.ndjson"
+    lb = count_records(basic, 7, 213)
+    assert len(parse(bundles.read(fhir))["LB"].frame) == 213
+    path = observations(fhir)
+    path.write_bytes(b"\n".join(lines(path)[1:]))  # an LB Observation lost, lines still whole
+    assert refused(fhir) == (
+        f"{basic}, line 7: Basic/{lb['id']}: dataset LB has 213 records by this definition; "
+        "the input holds 212; give all of the dataset's resources (some are missing or extra)"
+    )
+
+
+def test_a_dataset_defined_with_no_records_comes_back_empty_and_uncounted_is_no_input(
+    fhir: Path,
+):
+    (fhir / "ndjson" / "Encounter.ndjson").unlink()
+    count_records(fhir / "ndjson" / "Basic.ndjson", 18, 0)  # SV: no records, by definition
+    (fhir / "ndjson" / "EpisodeOfCare.ndjson").unlink()  # SE: its definition does not count
+    parsed = convert(bundles.read(fhir))
+    assert len(parsed.datasets["SV"].frame) == 0
+    assert [v.name for v in parsed.datasets["SV"].variables][:3] == ["STUDYID", "DOMAIN", "USUBJID"]
+    assert parsed.no_input == ["SE"]
+
+
+def test_datasets_rebuilt_without_their_definition_are_named(fhir: Path):
+    (fhir / "ndjson" / "Basic.ndjson").unlink()
+    parsed = convert(bundles.read(fhir))
+    assert parsed.undefined == sorted(parsed.datasets) and len(parsed.undefined) == 19
+    assert parsed.no_input == []
+
+
+def test_a_count_that_is_not_one(fhir: Path):
+    basic = fhir / "ndjson" / "Basic.ndjson"
+    lb = count_records(basic, 7, -1)
+    last = len(lb["extension"][0]["extension"]) - 1
+    assert refused(fhir) == (
+        f"{basic}, line 7: Basic/{lb['id']}: extension[0].extension[{last}].valueInteger is -1, "
+        "not a count; correct the resource"
+    )

@@ -33,6 +33,7 @@ class Intake:
     domains: dict[str, str] = field(default_factory=dict)  # dataset -> SDTM domain (LBCH: LB)
     studies: dict[int, str | None] = field(default_factory=dict)  # record -> its study tag
     definitions: dict[str, int] = field(default_factory=dict)  # dataset -> its Basic
+    counts: dict[str, int] = field(default_factory=dict)  # dataset -> records, as defined
     subjects: dict[str, str] = field(default_factory=dict)  # Patient/id -> USUBJID (DM only)
     usubjids: dict[str, int] = field(default_factory=dict)  # USUBJID -> its Patient
     medications: dict[str, Any] = field(default_factory=dict)  # Medication/id -> code.text
@@ -179,7 +180,9 @@ def _definition(
         raise Unreadable(
             "an SDTM dataset definition without its sdtm-dataset tag", "tag it with its dataset"
         )
-    shapes.check_definition(resource)
+    records = shapes.check_definition(resource)
+    if records is not None:
+        found.counts[dataset] = records
     first = found.definitions.setdefault(dataset, index)
     if first != index:
         raise Unreadable(

@@ -41,6 +41,7 @@ class Parsed:
     not_converted: dict[str, int]  # resource type -> resources no SDTM mapping reads
     no_input: list[str]  # datasets the input defines but holds no records for
     duplicates: int  # identical copies of a resource, read once
+    undefined: list[str]  # datasets without a definition: SDTMIG's variables, order, labels
 
 
 def parse(resources: Sequence[Any]) -> dict[str, Dataset]:
@@ -70,6 +71,8 @@ def _convert(resources: Sequence[Any]) -> Parsed:
     }
     checkpoint()
     datasets |= _qualifiers(found, owners)
+    datasets |= _defined_empty(found, datasets, definitions, origin)
+    _check_counts(found, datasets, origin)
     not_converted = found.not_converted.copy()
     not_converted["Medication"] += len(found.medications.keys() - named)
     return Parsed(
@@ -80,7 +83,41 @@ def _convert(resources: Sequence[Any]) -> Parsed:
         not_converted={k: v for k, v in sorted(not_converted.items()) if v},
         no_input=sorted(definitions.keys() - datasets.keys()),
         duplicates=found.duplicates,
+        undefined=sorted(datasets.keys() - definitions.keys()),
     )
+
+
+def _defined_empty(
+    found: Intake,
+    datasets: dict[str, Dataset],
+    definitions: dict[str, definition.Definition],
+    origin: Origin,
+) -> dict[str, Dataset]:
+    """The datasets whose definition says they hold no records: rebuilt empty. (Without that
+    count, no records is no input: an earlier file of the dataset is left as it was.)"""
+    return {
+        name: _dataset(name, found.domains[name], [], definitions[name], origin)
+        for name, count in found.counts.items()
+        if count == 0 and name not in datasets and table(found.domains[name]) is not None
+    }
+
+
+def _check_counts(found: Intake, datasets: dict[str, Dataset], origin: Origin) -> None:
+    """A dataset comes whole, as many records as its definition counts, or not at all."""
+    for name, count in found.counts.items():
+        held = len(datasets[name].frame) if name in datasets else None
+        if held is not None and held != count:
+            report(
+                origin.error(
+                    found.definitions[name],
+                    Unreadable(
+                        f"dataset {name} has {count} records by this definition; the input "
+                        f"holds {held}",
+                        "give all of the dataset's resources (some are missing or extra)",
+                    ),
+                )
+            )
+    checkpoint()
 
 
 def _qualifiers(
@@ -334,7 +371,7 @@ def _dataset(
     defined: definition.Definition | None,
     origin: Origin,
 ) -> Dataset:
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame({SOURCE: []})
     meta = _meta(domain)
     numeric = {v.name for v in meta.variables if v.type == "Num"}
     numeric |= {n for n, _, kind in (defined.variables if defined else []) if kind == "Num"}

@@ -218,10 +218,11 @@ def _listed(ext: dict[str, Any], path: str, fields: tuple[str, ...], *many: str)
             _text(parts[name], "valueString", f"{path}.{name}")
 
 
-def check_definition(resource: dict[str, Any]) -> None:
+def check_definition(resource: dict[str, Any]) -> int | None:
     """A dataset definition (Basic): its label and its variables (name, label, Char or Num),
-    each name once."""
+    each name once; and the number of records it says the dataset holds, when it says."""
     seen: set[str] = set()
+    records = None
     for position, ext in enumerate(root_extensions(resource)):
         if ext["url"] != definition.SDTM_DATASET:
             continue
@@ -232,8 +233,14 @@ def check_definition(resource: dict[str, Any]) -> None:
                 _text(part, "valueString", where)
             elif part["url"] == "variable":
                 seen.add(_defined_variable(part, where, seen))
+            elif part["url"] == "records":
+                _integer(part, "valueInteger", where)
+                records = part["valueInteger"]
+                if records < 0:
+                    raise Unreadable(f"{where}.valueInteger is {records}, not a count")
             else:
                 raise Unreadable(f"{where} has the unknown url {shown(part['url'])}")
+    return records
 
 
 def _defined_variable(part: dict[str, Any], path: str, seen: set[str]) -> str:
