@@ -18,7 +18,12 @@ import pytest
 from tests.corpus.makers import xpt as damage
 from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.sdtm import datasetjson, xpt
-from trialbridge.sdtm.read import dataset_files, read_folder, repeated_names
+from trialbridge.sdtm.read import (
+    dataset_files,
+    holds_dataset_json_ndjson,
+    read_folder,
+    repeated_names,
+)
 from trialbridge.sdtm.xport_read import read_xport
 
 
@@ -195,3 +200,14 @@ def test_own_reports_and_json_beside_xpt_are_skipped_and_counted(tmp_path: Path)
         (tmp_path / "validation.json", "trialbridge's validation report"),
     ]
     assert list(read_folder(tmp_path)) == ["AE"]
+
+
+def test_dataset_json_ndjson_is_told_from_fhir_ndjson(tmp_path: Path):
+    head = {"name": "DM", "columns": [_column("USUBJID", "string")]}
+    (tmp_path / "dm.ndjson").write_text(json.dumps(head) + '\n["S-1"]\n')
+    assert holds_dataset_json_ndjson(tmp_path)
+    fhir = tmp_path / "fhir"
+    fhir.mkdir()
+    (fhir / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\n')
+    (fhir / "broken.ndjson").write_text("{not json\n")
+    assert not holds_dataset_json_ndjson(fhir)

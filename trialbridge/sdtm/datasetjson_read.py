@@ -21,11 +21,13 @@ from trialbridge.errors import KEEP_PER_KIND, UserError, report_rows
 from trialbridge.sdtm.dataset import Column, Table, char_length
 from trialbridge.sdtm.printable import printable
 
-TEXT_TYPES = frozenset({"string", "date", "datetime", "time", "URI"})
-NUMBER_TYPES = frozenset({"integer", "float", "double"})
-DATA_TYPES = ("string", "integer", "float", "double", "decimal", "boolean", "date", "datetime")
-DATA_TYPES += ("time", "URI")
+TEXT_TYPES = frozenset({"string", "date", "datetime", "time", "URI"})  # 1.1 dates are ISO text
+DATA_TYPES = (
+    *("string", "integer", "float", "double", "decimal", "boolean"),
+    *("date", "datetime", "time", "URI"),
+)
 _BOM = b"\xef\xbb\xbf"
+MAX_COLUMNS = 9_999  # as many as XPT can describe; SDTM datasets have a few dozen
 REWRITE = "write it as Dataset-JSON 1.1"
 
 
@@ -53,8 +55,8 @@ def read(path: Path) -> Table:
     listed in `repeated`, not read. Values not of their column's dataType are reported at
     their row (all of them when the run collects problems) and read as missing."""
     head, rows = _ndjson(path) if path.suffix == ".ndjson" else _document(path)
-    name = _text(head, "name", path, required=True)
-    label = _text(head, "label", path)
+    name = _text_field(head, "name", path, required=True)
+    label = _text_field(head, "label", path)
     columns = _columns(head, path)
     _check_shapes(rows, len(columns), path)
     _check_records(head, rows, path)
@@ -169,7 +171,7 @@ def _error(path: Path, what: str, fix: str) -> UserError:
     return UserError(what, path, fix, file=str(path))
 
 
-def _text(head: dict[str, Any], key: str, path: Path, required: bool = False) -> str:
+def _text_field(head: dict[str, Any], key: str, path: Path, required: bool = False) -> str:
     value = head.get(key)
     if value is None and not required:
         return ""
@@ -184,6 +186,12 @@ def _columns(head: dict[str, Any], path: Path) -> list[Column]:
     if not isinstance(described, list) or not described:
         shown = "empty" if isinstance(described, list) else _kind(described)
         raise _error(path, f"'columns' is {shown}, not an array of columns", REWRITE)
+    if len(described) > MAX_COLUMNS:
+        raise _error(
+            path,
+            f"{len(described):,} columns, more than the {MAX_COLUMNS:,} a dataset may have",
+            "split the dataset",
+        )
     return [_column(c, number, path) for number, c in enumerate(described, 1)]
 
 
@@ -210,7 +218,7 @@ def _column(described: Any, number: int, path: Path) -> Column:
         raise _error(path, f"{place} has a label that is {_kind(label)}, not text", REWRITE)
     for field, value in (("length", length), ("keySequence", key)):
         if value is not None and (not _whole(value) or value < 1):
-            shown = printable(str(value)) if isinstance(value, int | float) else _kind(value)
+            shown = _shown(value)
             raise _error(path, f"{place} has {field} {shown}, not a positive integer", REWRITE)
     return Column(
         name=name,
@@ -244,10 +252,10 @@ def _check_records(head: dict[str, Any], rows: _Rows, path: Path) -> None:
     if records is None:
         return
     if not _whole(records) or records != len(rows.values):
-        shown = printable(str(records)) if isinstance(records, int | float) else _kind(records)
         raise _error(
             path,
-            f"'records' says {shown} but the file holds {len(rows.values)} rows (cut short?)",
+            f"'records' says {_shown(records)} but the file holds {len(rows.values)} rows"
+            " (cut short?)",
             "copy or export the file again",
         )
 

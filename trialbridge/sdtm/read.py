@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pandas as pd
 
 from trialbridge.converters.sources import LINEAGE
@@ -19,6 +20,7 @@ from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, sta
 # trialbridge's own files that may sit among the datasets (validate DIR --out DIR)
 OWN_FILES = {"validation.json": "trialbridge's validation report"}
 NOT_DATASETS = {"define.json": "not a dataset"}
+FIRST_LINE = 1 << 23  # bytes of an NDJSON file's first line read to tell its kind
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ def dataset_files(folder: Path) -> FolderFiles:
         skipped += [(p, "Dataset-JSON beside XPT files (the XPT files are read)") for p in jsons]
         return FolderFiles(xpts, sorted(skipped))
     return FolderFiles(jsons, sorted(skipped))
+
+
+def holds_dataset_json_ndjson(folder: Path) -> bool:
+    """Whether the folder's .ndjson files are Dataset-JSON (a first line that describes
+    columns), as `convert --format ndjson` writes them, rather than FHIR NDJSON."""
+    for path in sorted(folder.glob("*.ndjson")):
+        if not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            first = handle.readline(FIRST_LINE)
+        try:
+            head = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(head, dict) and "columns" in head and "resourceType" not in head:
+            return True
+    return False
 
 
 def read_folder(folder: Path) -> dict[str, Dataset]:

@@ -65,3 +65,9 @@ def as_ndjson(
     if line is not None:
         lines[line - 1] = text or ""
     return ("\n".join(lines) + "\n").encode()
+
+
+def many_columns(folder: Path, path: Path, count: int) -> bytes:
+    """A dataset of `count` text columns and no rows."""
+    columns = [{"itemOID": f"IT.C{n}", "name": f"C{n}", "dataType": "string"} for n in range(count)]
+    return json.dumps({"name": "ZZ", "columns": columns, "rows": []}).encode()
