@@ -195,7 +195,7 @@ def test_own_reports_and_json_beside_xpt_are_skipped_and_counted(tmp_path: Path)
     found = dataset_files(tmp_path)
     assert found.datasets == [tmp_path / "ae.xpt"]
     assert found.skipped == [
-        (tmp_path / "ae.json", "Dataset-JSON beside XPT files (the XPT files are read)"),
+        (tmp_path / "ae.json", "JSON beside XPT files (the XPT files are read)"),
         (tmp_path / "define.json", "not a dataset"),
         (tmp_path / "validation.json", "trialbridge's validation report"),
     ]

@@ -51,7 +51,7 @@ def dataset_files(folder: Path) -> FolderFiles:
             skipped.append((path, why))
             jsons.remove(path)
     if xpts:
-        skipped += [(p, "Dataset-JSON beside XPT files (the XPT files are read)") for p in jsons]
+        skipped += [(p, "JSON beside XPT files (the XPT files are read)") for p in jsons]
         return FolderFiles(xpts, sorted(skipped))
     return FolderFiles(jsons, sorted(skipped))
 

@@ -71,3 +71,8 @@ def many_columns(folder: Path, path: Path, count: int) -> bytes:
     """A dataset of `count` text columns and no rows."""
     columns = [{"itemOID": f"IT.C{n}", "name": f"C{n}", "dataType": "string"} for n in range(count)]
     return json.dumps({"name": "ZZ", "columns": columns, "rows": []}).encode()
+
+
+def copied(folder: Path, path: Path, source: str) -> bytes:
+    """Another file of the folder as it is (a backup copy left beside it)."""
+    return (folder / source).read_bytes()
