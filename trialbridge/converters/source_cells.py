@@ -54,24 +54,23 @@ def report_at_rows(
 def control_characters(values: Values) -> np.ndarray:
     """Positions of the values holding a control character other than tab. Printable ASCII,
     nearly every value, is cleared by a fast byte test; the rest go through the pattern."""
-    values = _one_chunk(values)
     suspect = pc.fill_null(pc.invert(pc.ascii_is_printable(values)), False)
     at = pc.indices_nonzero(suspect)
     if len(at) == 0:
         return np.zeros(0, np.int64)
     hit = pc.fill_null(pc.match_substring_regex(values.take(at), CONTROL), False)
-    return at.filter(hit).to_numpy().astype(np.int64)
+    return at.to_numpy()[_flags(hit)].astype(np.int64)
 
 
 def oversized(values: Values, limit: int = MAX_VALUE_BYTES) -> np.ndarray:
     """Positions of the values longer than `limit` bytes."""
-    values = _one_chunk(values)
     long = pc.fill_null(pc.greater(pc.binary_length(values), limit), False)
     return pc.indices_nonzero(long).to_numpy().astype(np.int64)
 
 
-def _one_chunk(values: Values) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+def _flags(mask: Values) -> np.ndarray:
+    """A boolean Arrow array (whole or in chunks, no nulls) as numpy."""
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def shown_value(value: object, limit: int = 80) -> str:
@@ -110,8 +109,7 @@ def check_cells(
     at_rows = places or rows.__getitem__
     bad = control_characters(values)
     if len(bad):
-        breaks = pc.match_substring_regex(_one_chunk(values).take(pa.array(bad)), r"[\n\r]")
-        broken = breaks.to_numpy(zero_copy_only=False).astype(bool)
+        broken = _flags(pc.match_substring_regex(values.take(pa.array(bad)), r"[\n\r]"))
         lines = bad[broken]
         report_at_rows(
             shown,
@@ -131,7 +129,7 @@ def check_cells(
         )
     long = oversized(values)
     if len(long):
-        lengths = pc.binary_length(_one_chunk(values).take(pa.array(long[:KEEP_PER_KIND])))
+        lengths = pc.binary_length(values.take(pa.array(long[:KEEP_PER_KIND])))
         texts = [
             f"the value is {n:,} bytes long, more than the limit of {MAX_VALUE_BYTES:,}"
             for n in lengths.to_pylist()
