@@ -202,6 +202,15 @@ def test_own_reports_and_json_beside_xpt_are_skipped_and_counted(tmp_path: Path)
     assert list(read_folder(tmp_path)) == ["AE"]
 
 
+def test_extensions_in_any_case_are_read_and_hidden_files_skipped(tmp_path: Path):
+    _ae(tmp_path).rename(tmp_path / "AE.XPT")
+    (tmp_path / "._AE.XPT").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    found = dataset_files(tmp_path)
+    assert found.datasets == [tmp_path / "AE.XPT"]
+    assert found.skipped == [(tmp_path / "._AE.XPT", "a hidden file")]
+    assert read_folder(tmp_path)["AE"].source.name == "AE.XPT"  # TB0057 names it
+
+
 def test_dataset_json_ndjson_is_told_from_fhir_ndjson(tmp_path: Path):
     head = {"name": "DM", "columns": [_column("USUBJID", "string")]}
     (tmp_path / "dm.ndjson").write_text(json.dumps(head) + '\n["S-1"]\n')

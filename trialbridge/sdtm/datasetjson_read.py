@@ -54,7 +54,7 @@ def read(path: Path) -> Table:
     numbers as float64. A column name the file repeats keeps its first column; the others are
     listed in `repeated`, not read. Values not of their column's dataType are reported at
     their row (all of them when the run collects problems) and read as missing."""
-    head, rows = _ndjson(path) if path.suffix == ".ndjson" else _document(path)
+    head, rows = _ndjson(path) if path.suffix.lower() == ".ndjson" else _document(path)
     name = _text_field(head, "name", path, required=True)
     label = _text_field(head, "label", path)
     columns = _columns(head, path)

@@ -19,6 +19,7 @@ from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, sta
 
 # trialbridge's own files that may sit among the datasets (validate DIR --out DIR)
 OWN_FILES = {"validation.json": "trialbridge's validation report"}
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson")
 NOT_DATASETS = {"define.json": "not a dataset"}
 FIRST_LINE = 1 << 23  # bytes of an NDJSON file's first line read to tell its kind
 
@@ -33,27 +34,31 @@ class FolderFiles:
 
 
 def dataset_files(folder: Path) -> FolderFiles:
-    """The *.xpt files, or when there are none the *.json and *.ndjson ones. trialbridge's
-    own reports are never datasets; JSON beside XPT files is left alone (XPT is read)."""
+    """The .xpt files, or when there are none the .json and .ndjson ones (extensions in any
+    case). trialbridge's own reports and hidden files (._ae.xpt from a Mac) are never read;
+    JSON beside XPT files is left alone, as XPT is read."""
     if folder.is_file():
         raise UserError(
             "a file, not a folder", folder, "give the folder that holds the dataset files"
         )
     if not folder.is_dir():
         raise UserError("SDTM folder not found", folder, "give the folder with the .xpt files")
-    xpts = sorted(folder.glob("*.xpt"))
-    jsons = sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
-    jsons += sorted(p for p in folder.glob("*.ndjson") if not p.name.startswith("."))
-    skipped = []
-    for path in list(jsons):
+    xpts, jsons, skipped = [], [], []
+    for path in sorted(folder.iterdir()):
+        kind = path.suffix.lower()
+        if kind not in DATASET_SUFFIXES:
+            continue
         why = OWN_FILES.get(path.name) or NOT_DATASETS.get(path.name)
+        if why is None and path.name.startswith("."):
+            why = "a hidden file"
         if why is not None:
             skipped.append((path, why))
-            jsons.remove(path)
+        else:
+            (xpts if kind == ".xpt" else jsons).append(path)
     if xpts:
         skipped += [(p, "JSON beside XPT files (the XPT files are read)") for p in jsons]
         return FolderFiles(xpts, sorted(skipped))
-    return FolderFiles(jsons, sorted(skipped))
+    return FolderFiles(jsons, skipped)
 
 
 def holds_dataset_json_ndjson(folder: Path) -> bool:
@@ -96,7 +101,8 @@ def read_folder(folder: Path) -> dict[str, Dataset]:
             )
             continue
         try:
-            table = xpt.read_table(path) if path.suffix == ".xpt" else datasetjson.read(path)
+            xport = path.suffix.lower() == ".xpt"
+            table = xpt.read_table(path) if xport else datasetjson.read(path)
         except UserError as error:
             report(error)
             continue
