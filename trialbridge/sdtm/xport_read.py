@@ -31,6 +31,7 @@ _MEMBER_AT, _DESCRIPTOR_AT, _MEMBER_DATA_AT, _NAMESTR_AT = 240, 320, 400, 560
 _VARIABLES_AT = _NAMESTR_AT + RECORD
 _NUMBER_WIDTHS = range(2, 9)  # IBM floats of 2 to 8 bytes
 EXPORT_AGAIN = "export the dataset again as XPT v5"
+COPY_AGAIN = "copy or export the file again"
 
 
 def _head(kind: str) -> bytes:
@@ -80,22 +81,18 @@ def read_xport(path: Path) -> Xport:
     variables = [_variable(data, _VARIABLES_AT + i * size, i + 1, path) for i in range(count)]
     _check_positions(variables, path)
     kept, repeated = _first_of_each_name(variables)
-    start, end = obs + RECORD, _data_end(data, obs + RECORD, path)
+    start = obs + RECORD
+    _check_one_member(data, start, path)
     width = sum(v.width for v in variables)
-    rows = _row_count(data, start, end, width)
-    if data[start + rows * width : end].strip(b" "):
-        raise UserError(
-            "XPT file ends inside a record (truncated?)",
-            path,
-            "copy or export the file again",
-            file=str(path),
-        )
+    rows = _row_count(data, start, len(data), width)
+    if data[start + rows * width :].strip(b" "):
+        raise _error(path, "XPT file ends inside a record (truncated?)", COPY_AGAIN)
     if len(data) % RECORD:
         raise _error(
             path,
             f"XPT file is {len(data)} bytes, not a whole number of {RECORD}-byte records"
             " (truncated?)",
-            "copy or export the file again",
+            COPY_AGAIN,
         )
     matrix = np.frombuffer(data, dtype=np.uint8, count=rows * width, offset=start)
     return Xport(name, label, kept, _frame(matrix.reshape(rows, width), kept), tuple(repeated))
@@ -120,9 +117,7 @@ def _check_header(data: bytes, path: Path) -> None:
         raise _error(path, "not a SAS XPORT v5 file", "give an .xpt file written as XPT v5")
     if len(data) < _VARIABLES_AT + RECORD:
         raise _error(
-            path,
-            f"XPT file ends inside its header ({len(data)} bytes; truncated?)",
-            "copy or export the file again",
+            path, f"XPT file ends inside its header ({len(data)} bytes; truncated?)", COPY_AGAIN
         )
     for at, head in (
         (_MEMBER_AT, _MEMBER_HEAD),
@@ -234,9 +229,9 @@ def _first_of_each_name(
     return kept, repeated
 
 
-def _data_end(data: bytes, start: int, path: Path) -> int:
-    """Where the member's records end: the file's end, or a second member (refused: an SDTM
-    file holds one dataset, and reading only the first would drop the others unseen)."""
+def _check_one_member(data: bytes, start: int, path: Path) -> None:
+    """No second member after the records start: an SDTM file holds one dataset, and reading
+    only the first would drop the others unseen."""
     at = data.find(_MEMBER_HEAD, start)
     while at >= 0:
         if (at - start) % RECORD == 0 and data.startswith(_DESCRIPTOR_HEAD, at + RECORD):
@@ -246,7 +241,6 @@ def _data_end(data: bytes, start: int, path: Path) -> int:
                 "give each dataset its own .xpt file",
             )
         at = data.find(_MEMBER_HEAD, at + 1)
-    return len(data)
 
 
 def _frame(matrix: np.ndarray, variables: list[XportVariable]) -> pd.DataFrame:
