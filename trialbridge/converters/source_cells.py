@@ -107,34 +107,51 @@ def check_cells(
     `rows` gives each value's row (in an XML export, its line), or `places` the rows of
     the values at the positions it is given."""
     at_rows = places or rows.__getitem__
+    _check(values, shown, lambda found: [(column, at_rows(found), found)])
+
+
+def check_columns(values: Values, names: Sequence[str], rows: np.ndarray, shown: str) -> None:
+    """`check_cells` for a table's columns laid end to end in one array (each `len(rows)`
+    long): one pass of each check, whatever the number of columns."""
+    height = max(len(rows), 1)
+
+    def by_column(found: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        columns = found // height
+        return [
+            (names[c], rows[found[columns == c] % height], found[columns == c])
+            for c in np.unique(columns)
+        ]
+
+    _check(values, shown, by_column)
+
+
+Locate = Callable[[np.ndarray], list[tuple[str, np.ndarray, np.ndarray]]]
+
+
+def _check(values: Values, shown: str, locate: Locate) -> None:
+    """The checks, their findings reported per column: `locate` splits positions into
+    (column, rows, positions) groups."""
     bad = control_characters(values)
     if len(bad):
         broken = _flags(pc.match_substring_regex(values.take(pa.array(bad)), r"[\n\r]"))
-        lines = bad[broken]
-        report_at_rows(
-            shown,
-            at_rows(lines),
-            "the value holds a line break",
-            FIX_BREAK,
-            kind="line break",
-            column=column,
-        )
-        others = bad[~broken]
-        texts = [
-            f"the value holds {control_named(values[int(i)].as_py())}"
-            for i in others[:KEEP_PER_KIND]
-        ]
-        report_at_rows(
-            shown, at_rows(others), texts, FIX_CONTROL, kind="control character", column=column
-        )
+        for column, rows, _ in locate(bad[broken]):
+            what = "the value holds a line break"
+            report_at_rows(shown, rows, what, FIX_BREAK, kind="line break", column=column)
+        for column, rows, found in locate(bad[~broken]):
+            texts = [
+                f"the value holds {control_named(values[int(i)].as_py())}"
+                for i in found[:KEEP_PER_KIND]
+            ]
+            kind = "control character"
+            report_at_rows(shown, rows, texts, FIX_CONTROL, kind=kind, column=column)
     long = oversized(values)
-    if len(long):
-        lengths = pc.binary_length(values.take(pa.array(long[:KEEP_PER_KIND])))
+    for column, rows, found in locate(long) if len(long) else []:
+        lengths = pc.binary_length(values.take(pa.array(found[:KEEP_PER_KIND])))
         texts = [
             f"the value is {n:,} bytes long, more than the limit of {MAX_VALUE_BYTES:,}"
             for n in lengths.to_pylist()
         ]
-        report_at_rows(shown, at_rows(long), texts, FIX_SIZE, kind="value too long", column=column)
+        report_at_rows(shown, rows, texts, FIX_SIZE, kind="value too long", column=column)
 
 
 def check_header(names: Sequence[str], shown: str) -> None:
@@ -173,22 +190,27 @@ def text_frame(
     """Raw text columns as a source table: every value checked (control characters, size),
     trimmed, missing markers as NA; rows left with no value dropped. With ROW from `rows`;
     also returns how many blank rows were dropped."""
-    kept = []
-    filled = np.zeros(len(rows), dtype=bool)
-    for name, column in zip(names, columns, strict=True):
-        raw = column if isinstance(column, pa.Array | pa.ChunkedArray) else _text_array(column)
-        check_cells(raw, rows, shown, name)
-        value = _missing_as_null(pc.utf8_trim_whitespace(raw), missing)
-        filled |= pc.is_valid(value).to_numpy(zero_copy_only=False)
-        kept.append(value)
+    height = len(rows)
+    raw = pa.chunked_array(
+        [chunk for column in columns for chunk in _chunks(column)], pa.large_string()
+    )
+    check_columns(raw, names, rows, shown)
+    value = _missing_as_null(pc.utf8_trim_whitespace(raw), missing)
+    valid = _flags(pc.is_valid(value)).reshape(len(names), height)
+    filled = valid.any(axis=0)
+    kept = [value.slice(i * height, height) for i in range(len(names))]
     table = pa.table(kept, names=list(names)).filter(pa.array(filled))
     frame = table.to_pandas(types_mapper=_text_type)
     frame[ROW] = rows[filled]
     return frame, int((~filled).sum())
 
 
-def _text_array(values: list[str | None]) -> pa.Array:
-    return pa.array(values, pa.string())
+def _chunks(column: Values | list[str | None]) -> list[pa.Array]:
+    """A column's values as large_string chunks (as pandas holds text)."""
+    if isinstance(column, list):
+        return [pa.array(column, pa.large_string())]
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [c if c.type == pa.large_string() else c.cast(pa.large_string()) for c in chunks]
 
 
 def _text_type(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
