@@ -147,6 +147,15 @@ def test_a_byte_order_mark(fhir: Path, head: bytes, what: str, fix: str):
     assert refused(fhir) == f"{path}, line 1: {what}; save the file as UTF-8 {fix}"
 
 
+def test_utf16_without_a_byte_order_mark(fhir: Path):
+    path = observations(fhir)
+    path.write_bytes(path.read_text().encode("utf-16-le"))
+    assert refused(fhir) == (
+        f"{path}, line 1: encoded as UTF-16 or UTF-32 (NUL bytes); save the file as UTF-8 "
+        "without a byte order mark"
+    )
+
+
 def test_invalid_utf8_names_the_byte_and_its_column(fhir: Path):
     path = observations(fhir)
     set_line(path, 5, lines(path)[4].replace(b'"Observation"', b'"Obs\xe9rvation"', 1))

@@ -1,10 +1,12 @@
 """FHIR R4 resources -> SDTM datasets through the same mapping tables used to build them.
 
 Only the datasets the input holds records for come back: a dataset it defines but has no
-records for is named, not rebuilt empty (so an earlier file of it is left as it was), and
-what it holds that trialbridge does not convert is counted by resource type. Every value is
-checked for the type its SDTM variable needs, and every reference must resolve in the input;
-a problem is one line at the resource's place, all of them reported before the run stops."""
+records for is named, not rebuilt empty (so an earlier file of it is left as it was), unless
+its definition counts 0 records; one whose definition counts records comes whole or not at
+all. What the input holds that trialbridge does not convert is counted by resource type.
+Every value is checked for the type its SDTM variable needs, and every reference parsing
+follows must resolve in the input; a problem is one line at the resource's place, all of
+them reported before the run stops."""
 
 from __future__ import annotations
 

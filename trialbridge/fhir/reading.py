@@ -31,7 +31,7 @@ TOO_DEEP = (
 UTF8_FIX = "save the file as UTF-8"
 BOM_FIX = "save the file as UTF-8 without a byte order mark"
 
-Place = tuple[str, int]  # (file, line number) for NDJSON, (file, entry index) for a Bundle
+Place = tuple[str, int, bool]  # (file, line number, False), or (file, entry index, True)
 
 
 class Resources(list[dict[str, Any]]):
@@ -45,10 +45,8 @@ class Resources(list[dict[str, Any]]):
 
 def where(place: Place) -> str:
     """`file, line N` for NDJSON, `file, Bundle.entry[i]` for a Bundle."""
-    file, number = place
-    if file.endswith(".ndjson"):
-        return f"{file}, line {number}"
-    return f"{file}, Bundle.entry[{number}]"
+    file, number, entry = place
+    return f"{file}, Bundle.entry[{number}]" if entry else f"{file}, line {number}"
 
 
 def problem_at(place: Place, what: str, fix: str | None = None) -> UserError:
@@ -118,7 +116,7 @@ def read_ndjson(path: Path, into: Resources) -> None:
             resource = ndjson_resource(line, file, number)
             if resource is not None:
                 into.append(resource)
-                into.places.append((file, number))
+                into.places.append((file, number, False))
 
 
 def ndjson_resource(line: bytes, file: str, number: int) -> dict[str, Any] | None:
@@ -221,10 +219,11 @@ def bundle_resources(document: Any, file: str, into: Resources, deep: bool = Fal
         report(UserError(problem[0], file, problem[1], file=file))
         return
     for index, entry in enumerate(document.get("entry", [])):
-        resource = _entry_resource(entry, (file, index), deep)
+        place = (file, index, True)
+        resource = _entry_resource(entry, place, deep)
         if resource is not None:
             into.append(resource)
-            into.places.append((file, index))
+            into.places.append(place)
 
 
 def _entry_resource(entry: Any, place: Place, deep: bool) -> dict[str, Any] | None:
@@ -284,20 +283,25 @@ def code_text(value: Any) -> str | None:
 # --- JSON problems ----------------------------------------------------------------------
 
 
+# what a file's first bytes say about its encoding, longest marks first
+_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "encoded as UTF-32"),
+    (b"\x00\x00\xfe\xff", "encoded as UTF-32"),
+    (b"\xef\xbb\xbf", "starts with a UTF-8 byte order mark"),
+    (b"\xff\xfe", "encoded as UTF-16"),
+    (b"\xfe\xff", "encoded as UTF-16"),
+)
+
+
 def _encoding_ok(head: bytes, file: str) -> bool:
-    """Refuse a byte order mark (UTF-8, UTF-16, UTF-32) before anything is parsed."""
-    boms = {
-        b"\xef\xbb\xbf": "a UTF-8 byte order mark",
-        b"\xff\xfe": "UTF-16",
-        b"\xfe\xff": "UTF-16",
-    }
-    boms |= {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32"}
-    for mark, name in sorted(boms.items(), key=lambda item: -len(item[0])):
-        if head.startswith(mark):
-            what = "starts with a UTF-8 byte order mark" if "mark" in name else f"encoded as {name}"
-            report(_line_error(file, 1, what, BOM_FIX))
-            return False
-    return True
+    """Refuse a byte order mark, or NUL bytes where JSON starts (UTF-16 or UTF-32 without a
+    mark), before anything is parsed."""
+    what = next((name for mark, name in _ENCODINGS if head.startswith(mark)), None)
+    if what is None and b"\x00" in head:
+        what = "encoded as UTF-16 or UTF-32 (NUL bytes)"
+    if what is not None:
+        report(_line_error(file, 1, what, BOM_FIX))
+    return what is None
 
 
 def _json_problem(exc: orjson.JSONDecodeError, data: bytes, fix: str) -> tuple[str, str, int]:
@@ -319,6 +323,7 @@ def _json_problem(exc: orjson.JSONDecodeError, data: bytes, fix: str) -> tuple[s
 
 
 def json_kind(value: Any) -> str:
+    """A JSON value's kind, as a message names it."""
     names = {
         dict: "a JSON object",
         list: "a JSON array",

@@ -1,7 +1,8 @@
-"""The shapes reading FHIR relies on, checked one resource at a time before anything is read
-from it: the meta tags, and what trialbridge's own extensions hold (their parts, each part's
-value type, SDTM names that become columns and files). A resource that passes cannot make
-the conversion fail half-way; one that does not is named with the element at fault."""
+"""The shapes reading FHIR relies on, checked one resource at a time as it is read: the meta
+tags (when the intake places a resource), a dataset definition, and what a record's own
+extensions hold (their parts, each part's value type, SDTM names that become columns and
+files), in the pass that reads them. What passes cannot make the conversion fail half-way;
+what does not is named with the element at fault."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ class Unreadable(Exception):
 
 def shown(value: Any, limit: int = 40) -> str:
     """A value from the input as a message quotes it: printable, and cut at `limit`."""
-    text = value if type(value) is str else json_kind(value)
-    text = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    if type(value) is not str:
+        return json_kind(value)
+    text = "".join(c if c.isprintable() else "?" for c in value[: limit + 1])
     return f"'{text[:limit]}...'" if len(text) > limit else f"'{text}'"
 
 
