@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import STUDY
 from trialbridge import api
+from trialbridge.conformance import fhir_folder
 from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.fhir import bundles
 from trialbridge.fhir.parse import convert, parse
@@ -708,3 +709,13 @@ def test_a_count_that_is_not_one(fhir: Path):
         f"{basic}, line 7: Basic/{lb['id']}: extension[0].extension[{last}].valueInteger is -1, "
         "not a count; correct the resource"
     )
+
+
+def test_a_folder_of_ndjson_files_is_validated_as_fhir(fhir: Path, tmp_path: Path):
+    for path in (fhir / "ndjson").glob("*.ndjson"):
+        path.rename(fhir / path.name)
+    shutil.rmtree(fhir / "ndjson")
+    shutil.rmtree(fhir / "bundles")
+    assert fhir_folder.is_fhir_folder(fhir)
+    findings = api.validate(fhir, tmp_path / "out")
+    assert {f.rule for f in findings} == {"TB0018"}  # as from the ndjson/ folder: no FHIR one
