@@ -164,3 +164,11 @@ def test_a_dictionary_short_row(tmp_path: Path):
         f"{DICTIONARY_AT}, row 4: the row has 13 fields, the header has 18; add the missing "
         "fields (an empty value keeps its delimiter)"
     )
+
+
+def test_dictionary_labels_may_span_lines(tmp_path: Path):
+    """REDCap writes a label's line breaks into the dictionary: metadata, not a value."""
+    fields = [*FIELDS[:3], ("dob", "demographics", "text", "Date of birth\n(dd-mm-yyyy)", "", "")]
+    fields += FIELDS[4:]
+    dm = read_redcap(_project(tmp_path, fields=fields), [_source("demographics")])
+    assert dm["demographics"]["dob"].fillna("").tolist() == ["1980-02-29", ""]

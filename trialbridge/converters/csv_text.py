@@ -75,9 +75,11 @@ def read_csv_table(
     encoding: str = "utf-8",
     missing: Sequence[str] = ("",),
     fix_empty: str = "export the form with its header row",
+    text_only: bool = True,
 ) -> pd.DataFrame:
     """The file's records as trimmed text (missing markers -> NA) under the header's names,
-    with ROW; blank rows dropped and counted (attrs rows_read and rows_skipped)."""
+    with ROW; blank rows dropped and counted (attrs rows_read and rows_skipped). Values
+    with control characters are refused unless `text_only` is off (metadata files)."""
     codec = _check_head(path, shown, Codec(encoding))
     if codec.ascii_compatible:
         _check_lines(path, shown)
@@ -92,7 +94,7 @@ def read_csv_table(
     body = table.slice(1)
     _refuse_unclosed_quote(path, shown, body, names, rows, invalid, total, delimiter, codec)
     _report_shapes(invalid, shown)
-    frame, blank = text_frame(names, body.columns, rows, shown, missing)
+    frame, blank = text_frame(names, body.columns, rows, shown, missing, text_only)
     skipped = {BLANK: invalid.blank + blank, "bad field count": len(invalid.bad_rows)}
     return counted(frame, total - 1, skipped)
 

@@ -197,6 +197,7 @@ def _read(
         encoding=source.encoding,
         missing=missing,
         fix_empty="export it again from REDCap, with its header row",
+        text_only=option == "file",  # dictionary labels may hold line breaks and markup
     )
 
 

@@ -110,7 +110,9 @@ def check_cells(
     _check(values, shown, lambda found: [(column, at_rows(found), found)])
 
 
-def check_columns(values: Values, names: Sequence[str], rows: np.ndarray, shown: str) -> None:
+def check_columns(
+    values: Values, names: Sequence[str], rows: np.ndarray, shown: str, text_only: bool = True
+) -> None:
     """`check_cells` for a table's columns laid end to end in one array (each `len(rows)`
     long): one pass of each check, whatever the number of columns."""
     height = max(len(rows), 1)
@@ -122,16 +124,16 @@ def check_columns(values: Values, names: Sequence[str], rows: np.ndarray, shown:
             for c in np.unique(columns)
         ]
 
-    _check(values, shown, by_column)
+    _check(values, shown, by_column, text_only)
 
 
 Locate = Callable[[np.ndarray], list[tuple[str, np.ndarray, np.ndarray]]]
 
 
-def _check(values: Values, shown: str, locate: Locate) -> None:
+def _check(values: Values, shown: str, locate: Locate, text_only: bool = True) -> None:
     """The checks, their findings reported per column: `locate` splits positions into
     (column, rows, positions) groups."""
-    bad = control_characters(values)
+    bad = control_characters(values) if text_only else np.zeros(0, np.int64)
     if len(bad):
         broken = _flags(pc.match_substring_regex(values.take(pa.array(bad)), r"[\n\r]"))
         for column, rows, _ in locate(bad[broken]):
@@ -186,15 +188,17 @@ def text_frame(
     rows: np.ndarray,
     shown: str,
     missing: Sequence[str],
+    text_only: bool = True,
 ) -> tuple[pd.DataFrame, int]:
-    """Raw text columns as a source table: every value checked (control characters, size),
-    trimmed, missing markers as NA; rows left with no value dropped. With ROW from `rows`;
-    also returns how many blank rows were dropped."""
+    """Raw text columns as a source table: every value checked (size; control characters
+    too, unless `text_only` is off: a metadata file's labels may hold line breaks), trimmed,
+    missing markers as NA; rows left with no value dropped. With ROW from `rows`; also
+    returns how many blank rows were dropped."""
     height = len(rows)
     raw = pa.chunked_array(
         [chunk for column in columns for chunk in _chunks(column)], pa.large_string()
     )
-    check_columns(raw, names, rows, shown)
+    check_columns(raw, names, rows, shown, text_only)
     value = _missing_as_null(pc.utf8_trim_whitespace(raw), missing)
     valid = _flags(pc.is_valid(value)).reshape(len(names), height)
     filled = valid.any(axis=0)
