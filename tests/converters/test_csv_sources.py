@@ -242,3 +242,23 @@ def test_empty_files(tmp_path: Path):
 def test_the_delimiter_a_source_names(tmp_path: Path):
     frame = _read(tmp_path, "Subject;HGB\n001;13,1\n", delimiter=";")
     assert frame["HGB"].tolist() == ["13,1"]
+
+
+def test_utf16_without_mark_needs_its_byte_order(tmp_path: Path):
+    data = "Subject,Term\n001,Céphalée\n".encode("utf-16-le")
+    assert _error(tmp_path, data, encoding="utf-16") == (
+        f"{SHOWN}: the file has no byte order mark, so 'utf-16' cannot tell its byte order; "
+        "set 'encoding: utf-16-le' (or -be) for this source in study.yaml"
+    )
+
+
+def test_an_undefined_byte_of_an_8_bit_encoding(tmp_path: Path):
+    assert _error(tmp_path, b"Subject,Term\n001,\x81\n", encoding="cp1252") == (
+        f"{SHOWN}, row 2: byte 0x81 is not valid cp1252; {FIX_ENCODING}"
+    )
+
+
+def test_a_header_without_its_line_end(tmp_path: Path):
+    frame = _read(tmp_path, "Subject,HGB")
+    assert list(frame.columns[:2]) == ["Subject", "HGB"] and frame.empty
+    assert frame.attrs["rows_read"] == 0

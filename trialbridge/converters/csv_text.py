@@ -84,7 +84,7 @@ def read_csv_table(
     if codec.ascii_compatible:
         _check_lines(path, shown)
     names = _header(path, shown, delimiter, codec, fix_empty)
-    table, invalid = _parse(path, shown, delimiter, codec, len(names))
+    table, invalid = _parse(path, shown, delimiter, codec, names)
     if invalid.numbers and min(invalid.numbers) == 1:
         raise UserError("cannot parse the header row", f"{shown}, row 1", FIX_ENCODING)
     total = table.num_rows + len(invalid.numbers)
@@ -145,6 +145,12 @@ def _check_head(path: Path, shown: str, codec: Codec) -> Codec:
             return Codec(
                 f"{family}-sig" if family == "utf-8" else family, f"{name} (as its mark says)"
             )
+    if codec.name in ("utf-16", "utf-32"):
+        raise UserError(
+            f"the file has no byte order mark, so '{codec.shown}' cannot tell its byte order",
+            shown,
+            f"set 'encoding: {codec.name}-le' (or -be) for this source in study.yaml",
+        )
     if codec.ascii_compatible and _looks_utf16(head):
         raise UserError(
             f"the file is not {codec.shown} text: every other byte is NUL (0x00), as in "
@@ -200,7 +206,7 @@ def _header(path: Path, shown: str, delimiter: str, codec: Codec, fix_empty: str
     whole = len(head) <= MAX_HEADER_BYTES
     try:
         text = codecs.getincrementaldecoder(codec.name)().decode(head[:MAX_HEADER_BYTES], whole)
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise encoding_error(path, codec, shown) from None
     buffer = io.StringIO(text, newline="")
     try:
@@ -228,8 +234,10 @@ def _header(path: Path, shown: str, delimiter: str, codec: Codec, fix_empty: str
 
 
 def _parse(
-    path: Path, shown: str, delimiter: str, codec: Codec, width: int
+    path: Path, shown: str, delimiter: str, codec: Codec, names: list[str]
 ) -> tuple[pa.Table, _Invalid]:
+    """The records, the header as the first; and those pyarrow could not fit to it."""
+    width = len(names)
     invalid = _Invalid(width, delimiter)
     utf8 = codec.name in ("utf-8", "utf-8-sig")
     try:
@@ -259,6 +267,9 @@ def _parse(
     except UnicodeError:
         raise encoding_error(path, codec, shown) from None
     except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):  # one header line, without its line end
+            header = {f"f{i}": pa.array([name], pa.large_string()) for i, name in enumerate(names)}
+            return pa.table(header), invalid
         if "UTF8" in str(exc):
             raise encoding_error(path, codec, shown) from None
         if "straddl" in str(exc):
