@@ -159,3 +159,13 @@ def test_a_damaged_part(tmp_path: Path):
         f"{SHOWN}: cannot read the workbook: unclosed token: line 2, column 290; export the "
         "form as .xlsx again, or as CSV"
     )
+
+
+def test_damaged_zip_data_is_one_line(tmp_path: Path):
+    folder = tmp_path / "study"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw" / "labs.csv").write_text("Subject,HGB\n" + "001,13.1\n" * 200)
+    data = xlsx.corrupted(folder, tmp_path, "raw/labs.csv")
+    assert _error(tmp_path, data).startswith(
+        f"{SHOWN}: cannot read the workbook: Error -3 while decompressing data"
+    )

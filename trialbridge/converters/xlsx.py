@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -37,8 +38,11 @@ _XML_HEAD = 64 << 10
 _CHUNK = 4 << 20
 _CARRY = 64 << 10  # a <c> or <mergeCell> element never spans more
 _FIX_EXPORT = "export the form as .xlsx again, or as CSV"
-# what openpyxl raises on a damaged archive or part (XML syntax errors are SyntaxErrors)
-_BROKEN = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError)
+# what zipfile raises on a damaged archive: a bad directory or CRC, broken deflate data, a
+# cut member, an unsupported compression method or version, an encrypted member
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+# and openpyxl, on a damaged part (XML syntax errors are SyntaxErrors)
+_BROKEN = (*_DAMAGED, InvalidFileException, KeyError, ValueError, SyntaxError)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _UNCOMPUTED = re.compile(
     rb'<(?:\w+:)?c\s+r="([A-Z]+)([0-9]+)"[^>]*>\s*'
@@ -51,8 +55,11 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
     """The sheet's records as trimmed text (missing markers -> NA), with ROW; blank rows
     dropped and counted. Real date cells become ISO 8601 text (yyyy-mm-dd, with THH:MM:SS
     when they carry a time), so a `date` transform with format yyyy-mm-dd reads them."""
-    with _opened(path, shown) as archive:
-        _check_archive(archive, shown)
+    try:
+        with _opened(path, shown) as archive:
+            _check_archive(archive, shown)
+    except _DAMAGED as exc:
+        raise _broken(exc, shown) from None
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (*_BROKEN, TypeError) as exc:  # openpyxl's own checks of a part's values

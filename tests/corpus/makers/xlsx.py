@@ -205,3 +205,17 @@ def damaged(folder: Path, path: Path, csv_file: str) -> bytes:
     parts = workbook(_csv_rows(folder, csv_file))
     parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:-40]
     return zipped(parts)
+
+
+def corrupted(
+    folder: Path, path: Path, csv_file: str, part: str = "xl/worksheets/sheet1.xml"
+) -> bytes:
+    """A workbook whose part's compressed bytes were overwritten in the middle (a bad disk or
+    transfer): the directory is intact, the data is not."""
+    data = bytearray(zipped(workbook(_csv_rows(folder, csv_file))))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo(part)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = start + info.compress_size // 2
+    data[middle : middle + 16] = b"\xff" * 16
+    return bytes(data)
