@@ -20,7 +20,8 @@ from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.fhir import bundles
 from trialbridge.fhir.assemble import Assembled, validated
 from trialbridge.fhir.build import extension_only
-from trialbridge.fhir.parse import parse
+from trialbridge.fhir.parse import Parsed, parse
+from trialbridge.fhir.parse import convert as convert_fhir
 from trialbridge.fhir.server.connect import Access, connect
 from trialbridge.fhir.server.pull import pull
 from trialbridge.fhir.server.push import Summary, manifest, push
@@ -32,7 +33,7 @@ from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminolo
 from trialbridge.sdtm.dataset import Dataset, SourceFile
 from trialbridge.sdtm.define_model import Builder
 from trialbridge.sdtm.define_read import Define, read_define
-from trialbridge.sdtm.read import read_folder
+from trialbridge.sdtm.read import dataset_files, read_folder, repeated_names
 from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, StudyFolder, load_study
 
@@ -228,7 +229,8 @@ def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int = 500) -> FhirBui
     """SDTM datasets -> FHIR R4 bundles and NDJSON; domains without a table are listed. The
     folder is swapped in whole (a push checkpoint already there is kept: it is keyed by each
     bundle's hash)."""
-    resources = validated(read_folder(sdtm_dir), out_dir)
+    with errors_listed_in(out_dir), collecting():
+        resources = validated(read_carried(sdtm_dir), out_dir)
     with staged(out_dir, FHIR_OWNS) as stage:
         built = _fhir_write(resources, stage, bundle_size)
     return dataclasses.replace(built, files=[out_dir / f.relative_to(stage) for f in built.files])
@@ -249,11 +251,13 @@ def _fhir_write(result: Assembled, out_dir: Path, bundle_size: int) -> FhirBuilt
     return FhirBuilt(resources=counts, skipped=result.skipped, files=files)
 
 
-def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> dict[str, Dataset]:
-    """FHIR resources (NDJSON or bundles) -> SDTM XPT files in out_dir."""
-    datasets = parse(bundles.read(fhir_dir))
-    write_sdtm(datasets, out_dir)
-    return datasets
+def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> Parsed:
+    """FHIR resources (NDJSON or bundles) -> SDTM XPT files in out_dir; every problem with the
+    input is gathered before anything is written."""
+    with errors_listed_in(out_dir), collecting():
+        parsed = convert_fhir(bundles.read(fhir_dir))
+    write_sdtm(parsed.datasets, out_dir)
+    return parsed
 
 
 def write_sdtm(datasets: dict[str, Dataset], out_dir: Path) -> None:
@@ -287,15 +291,17 @@ def push_size(fhir_dir: Path) -> int:
     return sum(b["entries"] for b in manifest(fhir_dir))
 
 
-def fhir_pull(access: Access, study_id: str, out_dir: Path) -> dict[str, Dataset]:
+def fhir_pull(access: Access, study_id: str, out_dir: Path) -> Parsed:
     """A study's resources from a server, as SDTM XPT files in out_dir."""
     server = connect(access)
     try:
-        datasets = parse(pull(server, study_id))
+        resources = pull(server, study_id)
     finally:
         server.close()
-    write_sdtm(datasets, out_dir)
-    return datasets
+    with errors_listed_in(out_dir), collecting():
+        parsed = convert_fhir(resources)
+    write_sdtm(parsed.datasets, out_dir)
+    return parsed
 
 
 REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))
@@ -304,22 +310,43 @@ REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))
 def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
     """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON, with its
     define.xml if there) from any source, or for a FHIR output folder, written into out_dir as
-    validation.json, validation.html and validation.xlsx (swapped in together)."""
-    terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
+    validation.json, validation.html and validation.xlsx (swapped in together). Every file
+    that cannot be read is named before anything is written."""
+    owns = (*REPORTS, error_report.NAME)
+    with errors_listed_in(out_dir), collecting():
+        terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
+        if fhir_folder.is_fhir_folder(path):
+            findings, names = fhir_folder.validate(path, terminology)
+        else:
+            datasets = read_folder(path)
+            define_path = path / "define.xml"
+            define = read_define(define_path) if define_path.is_file() else None
     if fhir_folder.is_fhir_folder(path):
-        findings, names = fhir_folder.validate(path, terminology)
-        with staged(out_dir, (*REPORTS, error_report.NAME)) as stage:
+        with staged(out_dir, owns) as stage:
             return _write_reports(findings, stage, path.name, names)
-    datasets = read_folder(path)
-    define_path = path / "define.xml"
-    define = read_define(define_path) if define_path.is_file() else None
-    with staged(out_dir, (*REPORTS, error_report.NAME)) as stage:
+    with staged(out_dir, owns) as stage:
         return _reports(datasets, terminology, stage, path.name, define)
+
+
+def skipped_files(path: Path) -> list[tuple[Path, str]]:
+    """Files of an SDTM folder that are not read as datasets, and why (for the console)."""
+    if not path.is_dir() or fhir_folder.is_fhir_folder(path):
+        return []
+    return dataset_files(path).skipped
+
+
+def read_carried(sdtm_dir: Path) -> dict[str, Dataset]:
+    """An SDTM folder whose data a command carries on (FHIR, a round trip): a variable name
+    the file repeats is an error here, as only its first variable could travel."""
+    datasets = read_folder(sdtm_dir)
+    repeated_names(sdtm_dir, datasets)
+    return datasets
 
 
 def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:
     """SDTM -> FHIR (as JSON text) -> SDTM, every record and variable compared."""
-    datasets = read_folder(sdtm_dir)
+    with collecting():
+        datasets = read_carried(sdtm_dir)
     result = validated(datasets, sdtm_dir)
     back = parse(result.resources())
     results = []

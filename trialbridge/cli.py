@@ -16,6 +16,7 @@ import click
 
 from trialbridge import __version__, api
 from trialbridge.errors import UserError
+from trialbridge.fhir.parse import Parsed
 from trialbridge.fhir.server.connect import KINDS, Access
 
 EXIT_USER = 2
@@ -196,9 +197,24 @@ def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int) -> None:
 )
 def fhir_to_sdtm(fhir_dir: Path, out_dir: Path) -> None:
     """Rebuild SDTM datasets (XPT) from FHIR resources in FHIR_DIR (NDJSON or bundles)."""
-    datasets = api.fhir_to_sdtm(fhir_dir, out_dir)
-    rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
+    _print_parsed(api.fhir_to_sdtm(fhir_dir, out_dir))
+
+
+def _print_parsed(parsed: Parsed) -> None:
+    """The datasets written, and what the FHIR input held besides them."""
+    rows = [(d.name, len(d.frame), len(d.variables)) for d in parsed.datasets.values()]
     click.echo(_table(("domain", "records", "variables"), rows))
+    if parsed.not_converted:
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(parsed.not_converted.items()))
+        click.echo(f"not converted (no SDTM mapping): {counts}")
+    if parsed.no_input:
+        names = ", ".join(sorted(parsed.no_input))
+        click.echo(f"no records in the input, earlier files left as they were: {names}")
+    if parsed.duplicates:
+        click.echo(f"identical copies read once: {parsed.duplicates}")
+    if parsed.undefined:
+        names = ", ".join(sorted(parsed.undefined))
+        click.echo(f"no dataset definition (Basic), variables and labels from SDTMIG: {names}")
 
 
 def _server_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -279,9 +295,7 @@ def fhir_push(fhir_dir: Path, workers: int, fail_fast: bool, **options: object) 
 )
 def fhir_pull(study_id: str, out_dir: Path, **options: object) -> None:
     """Get a study's resources from a FHIR server ($export, else search) and write its SDTM."""
-    datasets = api.fhir_pull(_access(options), study_id, out_dir)
-    rows = [(d.name, len(d.frame), len(d.variables)) for d in datasets.values()]
-    click.echo(_table(("domain", "records", "variables"), rows))
+    _print_parsed(api.fhir_pull(_access(options), study_id, out_dir))
 
 
 @fhir.command("tables")
@@ -315,6 +329,8 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
     from trialbridge.conformance.report_json import summary
 
     findings = api.validate(path, out_dir, ct_file)
+    for file, why in api.skipped_files(path):
+        click.echo(f"not read: {file.name} ({why})")
     rows = [(r["rule"], r["severity"], r["count"], r["message"]) for r in summary(findings)]
     click.echo(_table(("rule", "severity", "count", "message"), rows) if rows else "no findings")
     click.echo(f"reports: validation.json, validation.html, validation.xlsx in {out_dir}")

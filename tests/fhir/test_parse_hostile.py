@@ -487,8 +487,9 @@ def test_fhir_to_sdtm_leaves_the_earlier_files_of_datasets_without_input(fhir: P
     dm = (out / "dm.xpt").stat().st_mtime_ns
     (fhir / "ndjson" / "Observation.ndjson").unlink()
     time.sleep(0.01)
-    datasets = api.fhir_to_sdtm(fhir, out)
-    assert "LB" not in datasets and (out / "lb.xpt").read_bytes() == lb
+    parsed = api.fhir_to_sdtm(fhir, out)
+    assert "LB" not in parsed.datasets and (out / "lb.xpt").read_bytes() == lb
+    assert "LB" in parsed.no_input
     assert (out / "dm.xpt").stat().st_mtime_ns != dm  # the others were written again
 
 

@@ -13,16 +13,19 @@ from trialbridge.conformance.rule import shipped_rules
 from trialbridge.fhir import bundles, checks
 from trialbridge.fhir.parse import parse
 from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.read import holds_dataset_json_ndjson
 
 # checks on files and define.xml, which a FHIR folder does not have
 NOT_FOR_FHIR = frozenset({"define_present", "file_name", "file_size", "stored_length"})
 
 
 def is_fhir_folder(path: Path) -> bool:
-    """What `fhir build` writes (ndjson/, bundles/), or a folder of NDJSON files."""
+    """What `fhir build` writes (ndjson/, bundles/), or a folder of FHIR NDJSON files (not
+    the Dataset-JSON NDJSON that `convert --format ndjson` writes)."""
     if (path / "ndjson").is_dir() or (path / "bundles").is_dir():
         return True
-    return path.is_dir() and any(path.glob("*.ndjson"))
+    ndjson = path.is_dir() and any(path.glob("*.ndjson"))
+    return ndjson and not holds_dataset_json_ndjson(path)
 
 
 def validate(path: Path, terminology: Terminology) -> tuple[list[Finding], list[str]]:

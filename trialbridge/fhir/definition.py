@@ -37,12 +37,14 @@ def build(dataset: Dataset, study_id: str, tags: list[dict[str, str]]) -> dict[s
         for v in dataset.variables
     ]
     label = [{"url": "label", "valueString": dataset.label}] if dataset.label else []
+    # the count lets a reader tell a dataset that came whole from one that lost records
+    records = [{"url": "records", "valueInteger": len(dataset.frame)}]
     return {
         "resourceType": "Basic",
         "id": resource_id(study_id, "Basic", dataset.name),
         "meta": {"tag": tags},
         "code": {"coding": [{"system": KIND, "code": "dataset"}], "text": "SDTM dataset"},
-        "extension": [{"url": SDTM_DATASET, "extension": [*label, *variables]}],
+        "extension": [{"url": SDTM_DATASET, "extension": [*label, *records, *variables]}],
     }
 
 

@@ -117,6 +117,15 @@ def read_ndjson(path: Path, into: Resources) -> None:
             if resource is not None:
                 into.append(resource)
                 into.places.append((file, number, False))
+            elif number == 1 and _not_ndjson(line):
+                return  # one problem for the file, not one for each line after it
+
+
+def _not_ndjson(first: bytes) -> bool:
+    """Whether a first line that is no resource shows the whole file is not NDJSON (one JSON
+    array, or one object over several lines)."""
+    stripped = first.strip()
+    return stripped.startswith(b"[") or stripped == b"{"
 
 
 def ndjson_resource(line: bytes, file: str, number: int) -> dict[str, Any] | None:

@@ -52,3 +52,16 @@ def nested(
 def nested_block(folder: Path, path: Path, depth: int) -> bytes:
     """Mappings nested `depth` deep by indentation."""
     return "".join(f"{'  ' * level}k{level}:\n" for level in range(depth)).encode() + b"  x: 1\n"
+
+
+def json_set(folder: Path, path: Path, keys: list[str | int], value: object) -> bytes:
+    """The JSON file with the value at `keys` (object keys and list indexes) replaced, written
+    back indented by two as trialbridge writes its manifests."""
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    node = data
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    return (json.dumps(data, indent=2) + "\n").encode()
