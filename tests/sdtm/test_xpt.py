@@ -109,3 +109,28 @@ def test_header_timestamps_come_from_the_caller(tmp_path: Path):
     path = xpt.write(ae(), tmp_path, created=datetime(2022, 2, 15, 9, 0, 0))
     head = path.read_bytes()[:560]
     assert head.count(b"15FEB22:09:00:00") == 4
+
+
+def test_a_number_outside_the_ibm_range_is_named_as_a_number(tmp_path: Path):
+    with pytest.raises(UserError) as error:
+        xpt.write(ae(AESTDY=[1.0, 1e308]), tmp_path)
+    assert error.value.line() == (
+        "ae.xpt: AESTDY value 1e+308 is outside the IBM float range at USUBJID S-2, AESEQ 1 "
+        "(raw/ae.csv, row 3); XPT v5 numbers must be 0 or from 5.398e-79 to below 9.046e+74 in "
+        "magnitude"
+    )
+
+
+def test_a_control_character_in_a_value_is_refused_shown_escaped(tmp_path: Path):
+    with pytest.raises(UserError) as error:
+        xpt.write(ae(AETERM=["Head\x07ache", "Nausea"]), tmp_path)
+    assert error.value.line() == (
+        "ae.xpt: AETERM value 'Head\\x07ache' has a control character at USUBJID S-1, AESEQ 1 "
+        "(raw/ae.csv, row 2); remove it from the source value (tabs and line breaks are kept)"
+    )
+    assert not (tmp_path / "ae.xpt").exists()
+
+
+def test_tabs_and_line_breaks_in_values_are_kept(tmp_path: Path):
+    frame, _, _ = xpt.read(xpt.write(ae(AETERM=["a\tb", "c\r\nd"]), tmp_path))
+    assert frame["AETERM"].tolist() == ["a\tb", "c\r\nd"]

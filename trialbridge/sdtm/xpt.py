@@ -12,6 +12,7 @@ import pandas as pd
 
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Column, Dataset, Table, numeric_type
+from trialbridge.sdtm.printable import printable
 from trialbridge.sdtm.write import atomic_file
 from trialbridge.sdtm.xport_read import XportVariable, read_xport
 from trialbridge.sdtm.xport_write import XportColumn, write_xport
@@ -26,6 +27,10 @@ IBM_MAX = 2 * 16.0**62
 IBM_MIN = 16.0**-65
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 SAS_EPOCH = datetime(1960, 1, 1)
+
+
+# control characters XPT could hold but no reader of a submission expects (tab, LF, CR kept)
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def check(dataset: Dataset) -> None:
@@ -79,11 +84,19 @@ def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
     text = column.fillna("")
     non_ascii = ~text.str.isascii().astype(bool)
     if non_ascii.any():
-        value = text[non_ascii].iloc[0]
+        value = printable(text[non_ascii].iloc[0])
         raise UserError(
             f"{name} value '{value}' has non-ASCII characters at {_record(dataset, non_ascii)}",
             f"{dataset.filename_stem}.xpt",
             "XPT v5 holds ASCII only; transliterate the source value",
+        )
+    control = text.str.contains(_CONTROL, regex=True).astype(bool)
+    if control.any():
+        value = printable(text[control].iloc[0])
+        raise UserError(
+            f"{name} value '{value}' has a control character at {_record(dataset, control)}",
+            f"{dataset.filename_stem}.xpt",
+            "remove it from the source value (tabs and line breaks are kept)",
         )
     too_long = text.str.len() > MAX_VALUE_BYTES
     if too_long.any():
@@ -103,7 +116,7 @@ def _check_num(dataset: Dataset, name: str, column: pd.Series) -> None:
         index=column.index,
     )
     if bad.any():
-        value = values[bad.to_numpy()][0]
+        value = float(values[bad.to_numpy()][0])
         raise UserError(
             f"{name} value {value!r} is outside the IBM float range at {_record(dataset, bad)}",
             f"{dataset.filename_stem}.xpt",
