@@ -124,6 +124,12 @@ def collecting_now() -> bool:
     return _active.get() is not None
 
 
+def problem_count() -> int:
+    """Problems gathered so far in this run (0 when it does not gather them)."""
+    problems = _active.get()
+    return problems.total if problems is not None else 0
+
+
 def checkpoint() -> None:
     """Stop here if problems were gathered: what follows depends on clean values."""
     problems = _active.get()

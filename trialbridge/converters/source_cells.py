@@ -18,11 +18,12 @@ import pyarrow.compute as pc
 from trialbridge.converters.lineage import ROW, ROWS_READ, ROWS_SKIPPED
 from trialbridge.errors import KEEP_PER_KIND, UserError, report_rows, row_error
 
-# C0 controls but tab, DEL and the C1 controls: not text in any SDTM or FHIR value
-CONTROL = r"[\x00-\x08\x0A-\x1F\x7F-\x9F]"
+# C0 controls but tab and line breaks, DEL and the C1 controls: not text in any SDTM or FHIR
+# value. A line break is text (a REDCap notes field, a CRF comment): the validator's ASCII
+# rule reports it where it reaches a dataset.
+CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 MAX_VALUE_BYTES = 1 << 20
 FIX_CONTROL = "remove it from the source value: SDTM and FHIR values are printable text"
-FIX_BREAK = "join the value's lines into one: an SDTM value is one line of text"
 FIX_SIZE = "no CRF value is this long: check the export (an unclosed quote, a binary file?)"
 
 Values = pa.Array | pa.ChunkedArray
@@ -135,11 +136,7 @@ def _check(values: Values, shown: str, locate: Locate, text_only: bool = True) -
     (column, rows, positions) groups."""
     bad = control_characters(values) if text_only else np.zeros(0, np.int64)
     if len(bad):
-        broken = _flags(pc.match_substring_regex(values.take(pa.array(bad)), r"[\n\r]"))
-        for column, rows, _ in locate(bad[broken]):
-            what = "the value holds a line break"
-            report_at_rows(shown, rows, what, FIX_BREAK, kind="line break", column=column)
-        for column, rows, found in locate(bad[~broken]):
+        for column, rows, found in locate(bad):
             texts = [
                 f"the value holds {control_named(values[int(i)].as_py())}"
                 for i in found[:KEEP_PER_KIND]

@@ -7,7 +7,7 @@ import pandas as pd
 from trialbridge.converters.odm import read_odm
 from trialbridge.converters.redcap import read_redcap
 from trialbridge.converters.sources import read_source
-from trialbridge.errors import checkpoint
+from trialbridge.errors import checkpoint, problem_count
 from trialbridge.study import Source, StudyFolder
 
 
@@ -18,10 +18,13 @@ def read_tables(folder: StudyFolder, source: Source) -> dict[str, pd.DataFrame]:
     shared = [s for s in folder.study.sources if _same_export(s, source)]
     root = folder.path_of("sources", ".")
     reader = read_odm if source.kind == "odm" else read_redcap
+    before = problem_count()
     tables = reader(root, shared)
     # the export's values were checked against its own metadata: a misfit would be reported
-    # again, in other words, by the mapping of every spec that reads it
-    checkpoint()
+    # again, in other words, by the mapping of every spec that reads it; so stop here when
+    # this export had problems (and only then: other files' problems do not stop its reading)
+    if problem_count() > before:
+        checkpoint()
     return tables
 
 
