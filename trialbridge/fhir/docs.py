@@ -44,8 +44,11 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
   resources in any order. SUPP-- and grouped records carry theirs as an `order` part.
 - `{SDTM_DATASET}`: on one `Basic` resource per dataset (code `dataset` in
   `{KIND}`): the dataset label and its variables in order, each with `name`, `label` and
-  `type` (Char or Num). Parsing gives back exactly these variables, including those no record
-  fills and a sponsor's own (non-SDTMIG) variables.
+  `type` (Char or Num), and `records` (valueInteger), the number of records the dataset held.
+  Parsing gives back exactly these variables, including those no record fills and a sponsor's
+  own (non-SDTMIG) variables; a dataset whose records in the input are not as many as its
+  `records` says is an error naming the definition (a file that lost lines does not pass), and
+  one defined with 0 records comes back empty.
 
 Split datasets (LBCH, LBHE holding LB) keep their own name in the `sdtm-dataset` tag and name
 their domain in an `https://trialbridge.org/fhir/CodeSystem/sdtm-domain` tag.
