@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STUDY := fixtures/plmsc-spms
 OUT := build/plmsc-spms
 
-.PHONY: demo test bench bench-more clean
+.PHONY: demo test bench bench-more fuzz clean
 
 $(BIN)/trialbridge: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -40,6 +40,15 @@ bench-more: $(BIN)/trialbridge
 	$(BIN)/python -m bench.fhir --rows 1000000
 	$(BIN)/python -m bench.validate --rows 1000000
 	$(BIN)/python -m bench.push --rows 10000
+
+# Coverage-guided fuzzing (atheris) of every reader of hostile files, FUZZ_SECONDS each, one
+# target after another (FUZZ_TARGETS="xpt odm" for some); prints the inputs run, the seconds
+# and the findings per target, and keeps each finding's input in build/fuzz/<target>/
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: $(BIN)/trialbridge
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/pip install --quiet -e '.[test,fuzz]'
+	$(BIN)/python -m fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(VENV) build
