@@ -229,6 +229,12 @@ def _header(path: Path, shown: str, delimiter: str, codec: Codec, fix_empty: str
         )
     if names:
         names[0] = names[0].removeprefix("\ufeff")
+    if names in ([], [""]):  # a blank first line: pyarrow would take the second line's width
+        raise UserError(
+            "the header row is blank",
+            f"{shown}, row 1",
+            "put the column names in the first row, with no blank line above them",
+        )
     check_header(names, shown)
     return names
 
