@@ -3,10 +3,12 @@ readable by item name."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
 
+from trialbridge.converters.source_cells import shown_value
 from trialbridge.errors import UserError
 
 NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"  # ODM 1.3, 1.3.1 and 1.3.2 share it
@@ -64,7 +66,7 @@ def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:
         elif kind == "FormDef":
             meta.forms.add(child.get("OID", ""))
         elif kind == "ItemGroupDef":
-            meta.groups[child.get("OID", "")] = _item_refs(child)
+            meta.groups[child.get("OID", "")] = _item_refs(child, shown)
         elif kind == "ItemDef":
             item = _item_def(child, shown)
             meta.items[item.oid] = item
@@ -78,30 +80,44 @@ def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:
     return meta
 
 
-def _item_refs(group: etree._Element) -> list[str]:
+def _item_refs(group: etree._Element, shown: str) -> list[str]:
     """ItemRef OIDs by OrderNumber when given, else in document order."""
-    refs = [
-        (int(ref.get("OrderNumber") or 0), i, ref.get("ItemOID", ""))
-        for i, ref in enumerate(r for r in group if isinstance(r.tag, str))
-        if _local(ref) == "ItemRef"
-    ]
+    refs = []
+    for i, ref in enumerate(r for r in group if isinstance(r.tag, str)):
+        if _local(ref) == "ItemRef":
+            oid = ref.get("ItemOID", "")
+            what = f"ItemRef {shown_value(oid)} of ItemGroupDef {shown_value(group.get('OID', ''))}"
+            refs.append((_whole(ref, "OrderNumber", what, shown) or 0, i, oid))
     return [oid for _, _, oid in sorted(refs)]
+
+
+# an XML Schema integer as exports write it (int() would also take other scripts' digits, and
+# str.isdigit() superscripts that int() refuses)
+_WHOLE = re.compile(r"\s*\+?[0-9]+\s*")
+
+
+def _whole(element: etree._Element, attribute: str, what: str, shown: str) -> int | None:
+    """The attribute as a whole number (None when absent); anything else is the file's error."""
+    value = element.get(attribute)
+    if value is None:
+        return None
+    if not _WHOLE.fullmatch(value):
+        raise UserError(
+            f"{what} has {attribute} '{shown_value(value)}', not a whole number",
+            f"{shown}, line {element.sourceline}",
+            "fix the metadata",
+        )
+    return int(value)
 
 
 def _item_def(element: etree._Element, shown: str) -> ItemDef:
     ref = next((c for c in element if isinstance(c.tag, str) and _local(c) == "CodeListRef"), None)
-    length = element.get("Length")
-    if length is not None and not length.isdigit():
-        raise UserError(
-            f"ItemDef {element.get('OID')} has Length '{length}', not a whole number",
-            f"{shown}, line {element.sourceline}",
-            "fix the metadata",
-        )
+    what = f"ItemDef {shown_value(element.get('OID', ''))}"
     return ItemDef(
         oid=element.get("OID", ""),
         name=element.get("Name", ""),
         data_type=element.get("DataType", "text"),
-        length=int(length) if length is not None else None,
+        length=_whole(element, "Length", what, shown),
         codelist=ref.get("CodeListOID") if ref is not None else None,
     )
 
@@ -112,7 +128,8 @@ def _check_references(meta: Metadata, mdv: etree._Element, shown: str) -> None:
         for oid in refs:
             if oid not in meta.items:
                 raise UserError(
-                    f"ItemGroupDef {group} refers to ItemOID '{oid}', which has no ItemDef",
+                    f"ItemGroupDef {shown_value(group)} refers to ItemOID "
+                    f"'{shown_value(oid)}', which has no ItemDef",
                     where,
                     "fix the metadata or export it again",
                 )
@@ -120,16 +137,19 @@ def _check_references(meta: Metadata, mdv: etree._Element, shown: str) -> None:
         clash = next((n for n in names if names.count(n) > 1 or n in KEYS), None)
         if clash is not None:
             raise UserError(
-                f"item name '{clash}' is used twice in ItemGroupDef {group}"
+                f"item name '{shown_value(clash)}' is used twice in ItemGroupDef "
+                f"{shown_value(group)}"
                 if clash not in KEYS
-                else f"item name '{clash}' in ItemGroupDef {group} clashes with the ODM key",
+                else f"item name '{clash}' in ItemGroupDef {shown_value(group)} clashes with the "
+                "ODM key",
                 where,
                 "give each item of a group its own Name",
             )
     for item in meta.items.values():
         if item.codelist is not None and item.codelist not in meta.codelists:
             raise UserError(
-                f"ItemDef {item.oid} refers to CodeList '{item.codelist}', which is not defined",
+                f"ItemDef {shown_value(item.oid)} refers to CodeList "
+                f"'{shown_value(item.codelist)}', which is not defined",
                 where,
                 "fix the metadata",
             )
