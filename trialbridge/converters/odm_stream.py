@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pyarrow as pa
 from lxml import etree
 
 from trialbridge.converters.odm_metadata import NAMESPACE, Metadata, parse_metadata
+from trialbridge.converters.source_cells import shown_value
 from trialbridge.converters.xml_safety import SAFE, refuse_doctype
 from trialbridge.errors import UserError
 
@@ -213,8 +215,8 @@ class _Reader:
             assert self.meta is not None
             if oid not in self.meta.groups:
                 raise UserError(
-                    f"ItemGroupOID '{oid}' is not in the metadata "
-                    f"(MetaDataVersion {self.meta.oid})",
+                    f"ItemGroupOID '{shown_value(oid)}' is not in the metadata "
+                    f"(MetaDataVersion {shown_value(self.meta.oid)})",
                     f"{self.shown}, line {element.sourceline}",
                     "export the metadata with the data, or fix the OID",
                 )
@@ -283,12 +285,14 @@ class _Reader:
         where = f"{self.shown}, line {item.sourceline}"
         if oid not in self.meta.items:
             return UserError(
-                f"ItemOID '{oid}' is not in the metadata (MetaDataVersion {self.meta.oid})",
+                f"ItemOID '{shown_value(oid)}' is not in the metadata "
+                f"(MetaDataVersion {shown_value(self.meta.oid)})",
                 where,
                 "export the metadata with the data, or fix the OID",
             )
         return UserError(
-            f"ItemOID '{oid}' is not an item of ItemGroupDef {collected.oid}",
+            f"ItemOID '{shown_value(oid)}' is not an item of ItemGroupDef "
+            f"{shown_value(collected.oid)}",
             where,
             "add an ItemRef to the ItemGroupDef, or move the ItemData to its group",
         )
@@ -343,8 +347,8 @@ class _Reader:
         assert self.meta is not None
         if self.external is None and wanted != self.meta.oid:
             raise UserError(
-                f"this ClinicalData refers to MetaDataVersion '{wanted}', an earlier one to "
-                f"'{self.meta.oid}'",
+                f"this ClinicalData refers to MetaDataVersion '{shown_value(wanted)}', an "
+                f"earlier one to '{shown_value(self.meta.oid)}'",
                 f"{self.shown}, line {clinical.sourceline}",
                 "export the data of one MetaDataVersion per file",
             )
@@ -354,7 +358,8 @@ class _Reader:
         if defined and value not in defined:
             assert self.meta is not None
             raise UserError(
-                f"{attribute} '{value}' is not in the metadata (MetaDataVersion {self.meta.oid})",
+                f"{attribute} '{shown_value(value)}' is not in the metadata "
+                f"(MetaDataVersion {shown_value(self.meta.oid)})",
                 f"{self.shown}, line {element.sourceline}",
                 "export the metadata with the data, or fix the OID",
             )
@@ -383,9 +388,10 @@ class _Reader:
                 "'metadata:' for this source in study.yaml",
             )
         raise UserError(
-            f"ClinicalData refers to MetaDataVersion '{wanted}', which the file does not hold",
+            f"ClinicalData refers to MetaDataVersion '{shown_value(wanted)}', which the file "
+            "does not hold",
             f"{self.shown}, line {clinical.sourceline if clinical is not None else 1}",
-            f"the file has {', '.join(sorted(self.versions))}",
+            f"the file has {listed(self.versions)}",
         )
 
     def _only_version(self) -> Metadata:
@@ -402,10 +408,10 @@ class _Reader:
             refs = self.meta.groups.get(oid)
             if refs is None:
                 raise UserError(
-                    f"item group '{oid}' is not in the ODM metadata "
-                    f"(MetaDataVersion {self.meta.oid})",
+                    f"item group '{shown_value(oid)}' is not in the ODM metadata "
+                    f"(MetaDataVersion {shown_value(self.meta.oid)})",
                     self.shown,
-                    f"use one of: {', '.join(sorted(self.meta.groups))}",
+                    f"use one of: {listed(self.meta.groups)}",
                 )
             self.groups[oid] = Collected(oid, refs, {item: i for i, item in enumerate(refs)})
 
@@ -448,6 +454,13 @@ def read_metadata(path: Path, shown: str) -> Metadata:
     return streamed.metadata
 
 
+def listed(names: Iterable[str], most: int = 20) -> str:
+    """Names from the file for a fix to choose from: sorted, escaped, at most `most`."""
+    ordered = sorted(names)
+    shown = ", ".join(shown_value(name) for name in ordered[:most])
+    return shown + (f", ... ({len(ordered):,} in all)" if len(ordered) > most else "")
+
+
 def _check_root(path: Path, shown: str) -> str:
     """The root element must be ODM in the ODM 1.3 namespace (a file in another namespace
     would otherwise read as empty); returns its FileType."""
@@ -459,14 +472,14 @@ def _check_root(path: Path, shown: str) -> str:
     name = etree.QName(root)
     where = f"{shown}, line {root.sourceline}"
     if name.localname != "ODM":
-        found = f" in namespace '{name.namespace}'" if name.namespace else ""
+        found = f" in namespace '{shown_value(name.namespace)}'" if name.namespace else ""
         raise UserError(
-            f"the root element is {name.localname}{found}, not ODM",
+            f"the root element is {shown_value(name.localname)}{found}, not ODM",
             where,
             "give the study's CDISC ODM 1.3.2 export (its root element is ODM)",
         )
     if name.namespace != NAMESPACE:
-        found = f"namespace '{name.namespace}'" if name.namespace else "no namespace"
+        found = f"namespace '{shown_value(name.namespace)}'" if name.namespace else "no namespace"
         raise UserError(
             f"the ODM element is in {found}, not in the ODM 1.3 namespace '{NAMESPACE}'",
             where,
@@ -479,7 +492,8 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
     """One line for a parser error: an encoding problem, a parser limit, or malformed XML,
     with its place."""
     line, column = exc.position if exc.position else (exc.lineno, exc.offset)
-    message = str(exc.msg).split("\n")[0].split(", line ")[0].strip()
+    # the parser quotes the input (names, URIs): shown escaped and cut as any value is
+    message = shown_value(str(exc.msg).split("\n")[0].split(", line ")[0].strip(), 200)
     where = f"{shown}, line {line}, column {column}"
     if "encoding" in message.lower() or "not proper UTF" in message:
         encoding = _declared_encoding(path)
@@ -497,7 +511,9 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
     truncated = re.match(r"Premature end of data in tag (\S+) line (\d+)", message)
     if truncated or line >= _line_count(path):
         inside = (
-            f" inside element {truncated[1]} (opened at line {truncated[2]})" if truncated else ""
+            f" inside element {shown_value(truncated[1])} (opened at line {truncated[2]})"
+            if truncated
+            else ""
         )
         return UserError(
             f"the file ends{inside} before its XML is complete: it is cut short",

@@ -60,7 +60,9 @@ def read_define(path: Path) -> Define:
     for group in version.iterfind(f"{ODM}ItemGroupDef"):
         dataset = _dataset(group, items, codelists, path)
         if dataset.name in datasets:
-            raise _error(path, group, f"a second ItemGroupDef for dataset {dataset.name}")
+            raise _error(
+                path, group, f"a second ItemGroupDef for dataset {printable(dataset.name)}"
+            )
         datasets[dataset.name] = dataset
     return datasets
 
@@ -85,7 +87,7 @@ def _root(path: Path) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         raise UserError(
-            f"define.xml is not well-formed XML: {_POSITION.sub('', exc.msg)}",
+            f"define.xml is not well-formed XML: {printable(_POSITION.sub('', exc.msg), 200)}",
             f"{path}:{line}:{column}",
             REMOVE,
             file=str(path),
@@ -147,10 +149,16 @@ def _dataset(
         oid = _required(ref, "ItemOID", path)
         item = items.get(oid)
         if item is None:
-            raise _error(path, ref, f"ItemRef {printable(oid)} in {name} names no ItemDef")
+            raise _error(
+                path, ref, f"ItemRef {printable(oid)} in {printable(name)} names no ItemDef"
+            )
         variable = _variable(ref, item, codelists, path)
         if any(v.name == variable.name for v in variables):
-            raise _error(path, ref, f"ItemGroupDef {name} lists variable {variable.name} twice")
+            raise _error(
+                path,
+                ref,
+                f"ItemGroupDef {printable(name)} lists variable {printable(variable.name)} twice",
+            )
         variables.append(variable)
     return DefinedDataset(
         name=name,

@@ -61,3 +61,14 @@ def second_clinical_data(folder: Path, path: Path, version: str) -> bytes:
     clinical = re.sub(r'MetaDataVersionOID="[^"]*"', f'MetaDataVersionOID="{version}"', clinical)
     clinical = clinical.replace('SubjectKey="001"', 'SubjectKey="901"')
     return text.replace("</ODM>", clinical + "</ODM>").encode()
+
+
+def many_groups(folder: Path, path: Path, count: int) -> bytes:
+    """`count` more ItemGroupDefs (IG.X00, IG.X01, ...) at the end of the metadata."""
+    groups = "".join(
+        f'      <ItemGroupDef OID="IG.X{i:02d}" Name="Extra {i}" Repeating="No"/>\n'
+        for i in range(count)
+    )
+    return (
+        _text(path).replace("    </MetaDataVersion>", groups + "    </MetaDataVersion>", 1).encode()
+    )
