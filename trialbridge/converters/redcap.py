@@ -130,7 +130,8 @@ class Field:
         if self.type in ("yesno", "truefalse", "checkbox"):
             return Rule(self.type, "0 or 1", codes=_BINARY)
         if self.type in ("radio", "dropdown"):
-            shown = ", ".join(self.codes[:10]) + (", ..." if len(self.codes) > 10 else "")
+            shown = ", ".join(shown_value(c) for c in self.codes[:10])
+            shown += ", ..." if len(self.codes) > 10 else ""
             return Rule(self.type, f"one of its choice codes {shown}", codes=self.codes)
         return None
 
@@ -244,7 +245,7 @@ def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
     if twice.any():
         row, name = int(table[ROW][twice].iloc[0]), table["field"][twice].iloc[0]
         raise UserError(
-            f"field '{name}' appears twice in the data dictionary",
+            f"field '{shown_value(name)}' appears twice in the data dictionary",
             at_row(shown, row, header["field"]),
             "give every field its own name",
         )
@@ -252,7 +253,8 @@ def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
     if unknown.any():
         at = table[unknown].iloc[0]
         raise UserError(
-            f"field type '{at['type']}' of field {at['field']} is not a REDCap field type",
+            f"field type '{shown_value(at['type'])}' of field {shown_value(at['field'])} is "
+            "not a REDCap field type",
             at_row(shown, int(at[ROW]), header["type"]),
             f"use one of: {', '.join(FIELD_TYPES)}",
         )
@@ -260,7 +262,7 @@ def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
     if formless.any():
         at = table[formless].iloc[0]
         raise UserError(
-            f"field {at['field']} has no form name",
+            f"field {shown_value(at['field'])} has no form name",
             at_row(shown, int(at[ROW]), header["form"]),
             "name the instrument the field belongs to",
         )
@@ -273,14 +275,14 @@ def _check_choices(field: str, kind: str, choices: str, where: str) -> None:
     codes = _codes(choices)
     if not codes:
         raise UserError(
-            f"field {field} ({kind}) has no choices",
+            f"field {shown_value(field)} ({kind}) has no choices",
             where,
             "give its choices as 'code, label | code, label', e.g. '1, Yes | 0, No'",
         )
     twice = next((code for i, code in enumerate(codes) if code in codes[:i]), None)
     if twice is not None:
         raise UserError(
-            f"choice code '{twice}' appears twice in field {field}",
+            f"choice code '{shown_value(twice)}' appears twice in field {shown_value(field)}",
             where,
             "give every choice of the field its own code",
         )
@@ -290,7 +292,8 @@ def _check_instrument(source: Source, dictionary: Dictionary) -> None:
     if source.instrument in dictionary.forms:
         return
     raise UserError(
-        f"instrument '{source.instrument}' of source '{source.name}' is not a form of the "
+        f"instrument '{shown_value(source.instrument)}' of source '{shown_value(source.name)}' "
+        "is not a form of the "
         "data dictionary",
         dictionary.shown,
         f"{_suggest(source.instrument or '', dictionary.forms)} as 'instrument' in study.yaml",
@@ -300,8 +303,9 @@ def _check_instrument(source: Source, dictionary: Dictionary) -> None:
 def _suggest(name: str, forms: list[str]) -> str:
     close = difflib.get_close_matches(name, forms, n=1)
     if close:
-        return f"did you mean '{close[0]}'? set it"
-    shown = ", ".join(forms[:20]) + (", ..." if len(forms) > 20 else "")
+        return f"did you mean '{shown_value(close[0])}'? set it"
+    shown = ", ".join(shown_value(form) for form in forms[:20])
+    shown += ", ..." if len(forms) > 20 else ""
     return f"set one of {shown}"
 
 
@@ -319,7 +323,8 @@ def _read_events(root: Path, source: Source, dictionary: Dictionary) -> pd.DataF
     nameless = frame["unique_event_name"].isna() & frame["form"].notna()
     if nameless.any():
         raise UserError(
-            f"form '{frame['form'][nameless].iloc[0]}' is designated for an event with no name",
+            f"form '{shown_value(frame['form'][nameless].iloc[0])}' is designated for an event "
+            "with no name",
             at_row(shown, int(frame[ROW][nameless].iloc[0]), "unique_event_name"),
             _FIX_EXPORT.replace("records", "instrument designations"),
         )
@@ -327,7 +332,7 @@ def _read_events(root: Path, source: Source, dictionary: Dictionary) -> pd.DataF
     if unknown.any():
         at = frame[unknown].iloc[0]
         raise UserError(
-            f"form '{at['form']}' is not a form of the data dictionary",
+            f"form '{shown_value(at['form'])}' is not a form of the data dictionary",
             at_row(shown, int(at[ROW]), "form"),
             _FIX_EXPORT.replace("records", "instrument designations"),
         )
@@ -340,7 +345,7 @@ def _check_records(
     record_id = dictionary.record_id
     if record_id not in records.columns:
         raise UserError(
-            f"the records export has no column for the record id field '{record_id}'",
+            f"the records export has no column for the record id field '{shown_value(record_id)}'",
             at_row(shown, 1),
             "export the records with their record id; it is the first field of the dictionary",
         )
@@ -434,7 +439,8 @@ def _table(
     for name in own:
         if name not in records.columns:
             raise UserError(
-                f"REDCap field '{name}' of instrument '{instrument}' is not in the records export",
+                f"REDCap field '{shown_value(name)}' of instrument '{shown_value(instrument)}' "
+                "is not in the records export",
                 at_row(shown, 1),
                 "export every field of the instrument",
             )
@@ -481,10 +487,10 @@ def _rows(
         mine, plain = np.zeros(len(records), dtype=bool), np.ones(len(records), dtype=bool)
     keep = mine | (plain & filled & designated)
     stray = filled & known
-    what = f"event '{{}}' is not designated for instrument '{instrument}', yet the row fills "
-    what += "its fields"
+    named = shown_value(instrument).replace("{", "{{").replace("}", "}}")  # a format template
+    what = f"event '{{}}' is not designated for instrument '{named}', yet the row fills its fields"
     _report_stray(records, "redcap_event_name", stray & plain & ~designated, what, shown)
-    what = f"the row is one of repeating instrument '{{}}', yet it fills fields of '{instrument}'"
+    what = f"the row is one of repeating instrument '{{}}', yet it fills fields of '{named}'"
     _report_stray(records, "redcap_repeat_instrument", stray & ~plain & ~mine, what, shown)
     return keep
 
