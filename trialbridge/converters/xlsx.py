@@ -27,7 +27,13 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from trialbridge.converters.csv_text import MAX_COLUMNS
 from trialbridge.converters.lineage import BLANK
-from trialbridge.converters.source_cells import check_header, counted, report_at_rows, text_frame
+from trialbridge.converters.source_cells import (
+    check_header,
+    counted,
+    report_at_rows,
+    shown_value,
+    text_frame,
+)
 from trialbridge.converters.xml_safety import check_prolog
 from trialbridge.errors import KEEP_PER_KIND, UserError
 
@@ -79,7 +85,8 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
 
 
 def _broken(exc: Exception, shown: str) -> UserError:
-    detail = " ".join(str(exc).split())[:200]
+    """The library's words quote the part (names, values): escaped and cut."""
+    detail = shown_value(" ".join(str(exc).split()), 200)
     return UserError(f"cannot read the workbook: {detail}", shown, _FIX_EXPORT)
 
 
@@ -88,6 +95,13 @@ def _opened(path: Path, shown: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise _not_a_workbook(path, shown) from None
+    except UnicodeDecodeError as exc:  # a name flagged as UTF-8 in the directory is not
+        raise UserError(
+            f"the workbook's directory is damaged: a part's name is not UTF-8 "
+            f"(byte 0x{exc.object[exc.start]:02X})",
+            shown,
+            _FIX_EXPORT,
+        ) from None
 
 
 def _not_a_workbook(path: Path, shown: str) -> UserError:
@@ -128,7 +142,7 @@ def _check_archive(archive: zipfile.ZipFile, shown: str) -> None:
         ratio = part.file_size / max(part.compress_size, 1)
         if part.file_size > _RATIO_FROM and ratio > MAX_RATIO:
             raise UserError(
-                f"part {part.filename} would expand {ratio:,.0f} times (from "
+                f"part {shown_value(part.filename)} would expand {ratio:,.0f} times (from "
                 f"{part.compress_size:,} to {part.file_size:,} bytes): a zip bomb, not a sheet",
                 shown,
                 _FIX_EXPORT,
@@ -139,7 +153,7 @@ def _check_archive(archive: zipfile.ZipFile, shown: str) -> None:
                 head = handle.read(_XML_HEAD + 1)
             check_prolog(
                 head[:_XML_HEAD],
-                f"{shown}, part {part.filename}",
+                f"{shown}, part {shown_value(part.filename)}",
                 len(head) <= _XML_HEAD,
                 "a workbook needs no DTD: " + _FIX_EXPORT,
             )
@@ -154,9 +168,10 @@ def _worksheet(book: Any, sheet: str | None, shown: str) -> ReadOnlyWorksheet:
     for found in sheets:
         if found.title == sheet:
             return found
-    names = ", ".join(f"'{s.title}'" for s in sheets[:20]) + (", ..." if len(sheets) > 20 else "")
+    names = ", ".join(f"'{shown_value(s.title)}'" for s in sheets[:20])
+    names += ", ..." if len(sheets) > 20 else ""
     raise UserError(
-        f"worksheet '{sheet}' not found; the workbook has {names}",
+        f"worksheet '{shown_value(sheet)}' not found; the workbook has {names}",
         shown,
         "set 'sheet' for this source in study.yaml to one of them",
     )
@@ -180,7 +195,7 @@ def _check_sheet_xml(
         more = f" (and {len(merged) - 1} more merged ranges)" if len(merged) > 1 else ""
         raise UserError(
             f"cells {cells} are merged{more}: a merged cell's value sits in its first cell only",
-            f"{shown}, sheet {title}",
+            f"{shown}, sheet {shown_value(title)}",
             "unmerge the cells and fill each one",
         )
     return uncomputed
@@ -202,6 +217,21 @@ def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]
             carry = text[end:]
 
 
+def _parsed_rows(worksheet: ReadOnlyWorksheet, shown: str) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows as openpyxl parses them, one by one. It builds its objects from the
+    part's XML attributes, so a damaged part can also end in TypeError (an attribute no
+    keyword takes) or OverflowError (a date serial past the calendar): the part's error."""
+    rows = worksheet.iter_rows()
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except (*_BROKEN, TypeError, OverflowError) as exc:
+            raise _broken(exc, shown) from None
+        yield cells
+
+
 @dataclass
 class _Cells:
     """The sheet as read: header, rows of text (None for empty), and the cells to report."""
@@ -219,7 +249,7 @@ def _cells(worksheet: ReadOnlyWorksheet, shown: str) -> _Cells:
     export); the declared dimension is ignored, so a false one cannot pad the sheet."""
     worksheet.reset_dimensions()
     found = _Cells()
-    for number, cells in enumerate(worksheet.iter_rows(), start=1):
+    for number, cells in enumerate(_parsed_rows(worksheet, shown), start=1):
         if len(cells) > MAX_COLUMNS:
             raise UserError(
                 f"row {number} has {len(cells):,} columns, more than the limit of {MAX_COLUMNS:,}",
@@ -261,7 +291,9 @@ def _table(cells: _Cells, shown: str, title: str, missing: list[str]) -> pd.Data
     if not header:
         what = "is empty" if cells.last_row <= 1 and not cells.rows else "has no header row"
         raise UserError(
-            f"worksheet '{title}' {what}", shown, "put the column names in row 1, data below"
+            f"worksheet '{shown_value(title)}' {what}",
+            shown,
+            "put the column names in row 1, data below",
         )
     width = len(header)
     check_header([name or "" for name in header], shown)
@@ -278,7 +310,9 @@ def _table(cells: _Cells, shown: str, title: str, missing: list[str]) -> pd.Data
 def _report_errors(cells: _Cells, header: list[str | None], shown: str) -> None:
     for column, found in sorted(cells.errors.items()):
         rows = np.array([row for row, _ in found if row > 1], np.int64)
-        texts = [f"the cell holds the spreadsheet error {v}" for row, v in found if row > 1]
+        texts = [
+            f"the cell holds the spreadsheet error {shown_value(v)}" for row, v in found if row > 1
+        ]
         report_at_rows(
             shown,
             rows,

@@ -219,3 +219,29 @@ def corrupted(
     middle = start + info.compress_size // 2
     data[middle : middle + 16] = b"\xff" * 16
     return bytes(data)
+
+
+def sheet_extra(folder: Path, path: Path, csv_file: str, xml: str) -> bytes:
+    """The CSV form as a workbook with `xml` after the sheet's data (page setup, say)."""
+    parts = workbook(_csv_rows(folder, csv_file))
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b"</sheetData>", b"</sheetData>" + xml.encode())
+    return zipped(parts)
+
+
+def name_not_utf8(folder: Path, path: Path, csv_file: str) -> bytes:
+    """The CSV form as a workbook whose directory flags a part's name as UTF-8 (bit 11) and
+    holds a byte that UTF-8 cannot start with."""
+    data = bytearray(zipped(workbook(_csv_rows(folder, csv_file))))
+    at = data.find(b"PK\x01\x02")  # the first entry of the central directory
+    flags = int.from_bytes(data[at + 8 : at + 10], "little") | 0x800
+    data[at + 8 : at + 10] = flags.to_bytes(2, "little")
+    data[at + 46] = 0x86
+    return bytes(data)
+
+
+def extra_part(folder: Path, path: Path, csv_file: str, name: str, text: str) -> bytes:
+    """The CSV form as a workbook with one more part, `name`, holding `text`."""
+    parts = workbook(_csv_rows(folder, csv_file))
+    parts[name] = text.encode()
+    return zipped(parts)
