@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from trialbridge.errors import UserError
+from trialbridge.sdtm.build import build
+from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import load_study
 
 BASE = Path(__file__).parent.parent / "fixtures" / "plmsc-spms"
@@ -96,3 +98,19 @@ def test_source_options_must_fit_the_format(tmp_path: Path, source: str, message
     with pytest.raises(UserError) as caught:
         load_study(variant)
     assert caught.value.line().startswith("study.yaml:3: sources.0: " + message)
+
+
+def test_a_variant_converts_with_specs_it_inherits(tmp_path: Path):
+    """Found while setting up `make fuzz`'s spec target: a variant that maps some domains with
+    the base's own specs ended in KeyError 'mappings/dm.yaml' (the spec is
+    ../base/mappings/dm.yaml)."""
+    variant = _variant(
+        tmp_path, "extends: ../base/study.yaml\ndomains: [ae.yaml, dm.yaml, ex.yaml]\n"
+    )
+    (variant / "mappings").mkdir()
+    (variant / "mappings" / "ae.yaml").write_text((BASE / "mappings" / "ae.yaml").read_text())
+    built = build(load_study(variant), shipped_terminology())
+    assert list(built.datasets)[:4] == ["AE", "SUPPAE", "DM", "EX"]
+    assert len(built.datasets["AE"].frame) == 2
+    assert len(built.datasets["DM"].frame) == 5
+    assert len(built.datasets["EX"].frame) == 5

@@ -141,5 +141,7 @@ def _others(mapped: dict[str, MappedDomain]) -> list[MappedDomain]:
 
 
 def _spec_order(folder: StudyFolder, mapped: dict[str, MappedDomain]) -> list[str]:
+    """The domains in the order study.yaml lists their specs (a variant's own, or those it
+    inherits from the study it extends, named as the mapper named them)."""
     by_file = {d.spec_file: code for code, d in mapped.items()}
-    return [by_file[f"mappings/{name}"] for name in folder.study.domains]
+    return [by_file[folder.spec_shown(name)] for name in folder.study.domains]
