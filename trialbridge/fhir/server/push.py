@@ -10,11 +10,13 @@ entries name URLs on the server's origin only (relative, as fhir build writes th
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -111,18 +113,46 @@ def push(
 
 
 def _send(folder: Path, bundle: dict[str, Any], number: int, server: Server) -> Outcome:
-    data = bundle_bytes(folder, bundle, number)
-    path = folder / "bundles" / bundle["file"]
-    entries = _entries(data, path, bundle["entries"], server)
-    answer = server.request("POST", "", data, Prefer="return=minimal")
+    sent = _Sent(bundle_bytes(folder, bundle, number), folder / "bundles" / bundle["file"])
+    sent.check(bundle["entries"], server)
+    answer = server.request("POST", "", sent.data, Prefer="return=minimal")
     if answer.status_code < 300:
-        return _answered(answer, entries, bundle["file"], server)
+        return _answered(answer, sent, bundle["file"], server)
     if answer.status_code not in SPLIT:
         raise UserError(
             f"{bundle['file']}: HTTP {answer.status_code}: {server.outcome(answer)}",
             server.base_url,
         )
-    return _one_by_one(entries, server)
+    return _one_by_one(sent.entries, server)
+
+
+# an entry's request as fhir build writes it: a JSON string here cannot hold an unescaped quote
+REQUEST = re.compile(rb'"request":\{"method":"(?:PUT|POST)","url":"([^"\\]*)"\}')
+
+
+@dataclass
+class _Sent:
+    """A bundle as it is sent: its bytes (checked against the manifest), its entries parsed
+    only when needed (a refusal to report, a transaction to split): parsing every bundle would
+    cost a push more CPU than sending it."""
+
+    data: bytes
+    path: Path
+    expected: int = 0
+    server: Server | None = None
+
+    def check(self, expected: int, server: Server) -> None:
+        """Every entry a request to a URL on the server's origin: found quickly in the layout
+        fhir build writes (relative URLs, one request per entry); else by parsing it all."""
+        self.expected, self.server = expected, server
+        urls = REQUEST.findall(self.data)
+        if len(urls) != expected or any(u.startswith((b"http://", b"https://")) for u in urls):
+            _ = self.entries
+
+    @cached_property
+    def entries(self) -> list[dict[str, Any]]:
+        assert self.server is not None
+        return _entries(self.data, self.path, self.expected, self.server)
 
 
 def _entries(data: bytes, path: Path, expected: int, server: Server) -> list[dict[str, Any]]:
@@ -138,32 +168,38 @@ def _entries(data: bytes, path: Path, expected: int, server: Server) -> list[dic
     if len(entries) != expected:
         raise UserError(f"holds {len(entries)} entries, the manifest says {expected}", path, FIX)
     for number, entry in enumerate(entries, 1):
-        _check_entry(entry, f"{path}, entry {number}", server)
+        problem = _entry_problem(entry, server)
+        if problem:
+            raise UserError(problem[0], f"{path}, entry {number}", problem[1])
     return entries
 
 
-def _check_entry(entry: Any, where: str, server: Server) -> None:
+def _entry_problem(entry: Any, server: Server) -> tuple[str, str] | None:
+    """(what is wrong, the fix) with a bundle entry, or None. A relative URL stays on the
+    server's origin (it is put after the base URL); an absolute one is checked."""
     request = entry.get("request") if isinstance(entry, dict) else None
     resource = entry.get("resource") if isinstance(entry, dict) else None
     if not isinstance(request, dict) or not isinstance(resource, dict):
-        raise UserError("not an entry with a resource and a request", where, FIX)
+        return "not an entry with a resource and a request", FIX
     url = request.get("url")
     if request.get("method") not in METHODS or not isinstance(url, str) or not url:
-        raise UserError("the request is not a PUT or POST to a URL", where, FIX)
+        return "the request is not a PUT or POST to a URL", FIX
+    if not url.startswith(("http://", "https://")):
+        return None
     try:
-        target = httpx.URL(server.url(url))
+        target = httpx.URL(url)
     except httpx.InvalidURL:
-        raise UserError(f"request.url {redact(url)!r} is not a valid URL", where, FIX) from None
-    if target.scheme not in ("http", "https") or origin(target) != server.origin:
-        raise UserError(
-            f"request.url is on another origin than --server: {redact(url)}; not sent, so that "
-            f"credentials and data stay with {server.origin}",
-            where,
-            "use URLs relative to the server (Type/id), as trialbridge fhir build writes them",
-        )
+        return f"request.url {redact(url)!r} is not a valid URL", FIX
+    if origin(target) == server.origin:
+        return None
+    return (
+        f"request.url is on another origin than --server: {redact(url)}; not sent, so that "
+        f"credentials and data stay with {server.origin}",
+        "use URLs relative to the server (Type/id), as trialbridge fhir build writes them",
+    )
 
 
-def _answered(answer: Answer, entries: list[dict[str, Any]], name: str, server: Server) -> Outcome:
+def _answered(answer: Answer, sent: _Sent, name: str, server: Server) -> Outcome:
     """The transaction-response, entry by entry; anything else leaves the bundle not done."""
     outcome = Outcome()
     try:
@@ -174,20 +210,20 @@ def _answered(answer: Answer, entries: list[dict[str, Any]], name: str, server: 
     if not isinstance(reply, dict) or reply.get("resourceType") != "Bundle":
         kind = reply.get("resourceType") if isinstance(reply, dict) else "a body that is not JSON"
         outcome.refuse(
-            len(entries),
+            sent.expected,
             f"{name}: the server answered HTTP {answer.status_code} with {kind}, not a "
             f"transaction-response ({server.outcome(answer)}); not counted as arrived",
         )
         return outcome
-    if not isinstance(answered, list) or len(answered) != len(entries):
+    if not isinstance(answered, list) or len(answered) != sent.expected:
         count = len(answered) if isinstance(answered, list) else 0
         outcome.refuse(
-            len(entries),
+            sent.expected,
             f"{name}: the server's transaction-response answers {count} of the "
-            f"{len(entries)} entries sent; not counted as arrived",
+            f"{sent.expected} entries sent; not counted as arrived",
         )
         return outcome
-    for sent, got in zip(entries, answered, strict=True):
+    for number, got in enumerate(answered):
         response = got.get("response") if isinstance(got, dict) else None
         status = str(response.get("status", "")) if isinstance(response, dict) else ""
         code = status.split(" ", 1)[0]
@@ -198,8 +234,8 @@ def _answered(answer: Answer, entries: list[dict[str, Any]], name: str, server: 
         else:
             said = response.get("outcome") if isinstance(response, dict) else None
             text = _said(said, server) or f"status {status or 'missing'}"
-            url = sent["request"]["url"]
-            outcome.refuse(1, f"{url}: {text} ({lineage(sent['resource'])})")
+            entry = sent.entries[number]
+            outcome.refuse(1, f"{entry['request']['url']}: {text} ({lineage(entry['resource'])})")
     return outcome
 
 
