@@ -25,6 +25,7 @@ from trialbridge.fhir.parse import convert as convert_fhir
 from trialbridge.fhir.server.connect import Access, connect
 from trialbridge.fhir.server.pull import pull
 from trialbridge.fhir.server.push import Summary, manifest, push
+from trialbridge.fhir.server.transport import Server
 from trialbridge.outputs import staged
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
@@ -270,20 +271,22 @@ def write_sdtm(datasets: dict[str, Dataset], out_dir: Path) -> None:
             xpt.write(dataset, stage, check=False)
 
 
+def fhir_connect(access: Access, workers: int = 4) -> Server:
+    """A connection to the server, its credentials read and checked (a bad token or key is
+    one line before anything is sent); close it when done."""
+    return connect(access, connections=workers + 2)
+
+
 def fhir_push(
     fhir_dir: Path,
-    access: Access,
+    server: Server,
     workers: int = 4,
     fail_fast: bool = False,
     progress: Callable[[int], None] = lambda entries: None,
 ) -> Summary:
     """Send built bundles to a server, wave by wave, resuming from the checkpoint; progress
     is told how many entries each finished bundle held."""
-    server = connect(access, connections=workers + 2)
-    try:
-        return push(fhir_dir, server, workers, fail_fast, progress)
-    finally:
-        server.close()
+    return push(fhir_dir, server, workers, fail_fast, progress)
 
 
 def push_size(fhir_dir: Path) -> int:

@@ -220,7 +220,12 @@ def _print_parsed(parsed: Parsed) -> None:
 def _server_options(command: Callable[..., None]) -> Callable[..., None]:
     """--server and how to authenticate; secrets only by environment variable or file."""
     options = [
-        click.option("--server", "url", required=True, help="FHIR base URL."),
+        click.option(
+            "--server",
+            "url",
+            required=True,
+            help="FHIR base URL; a user:password@ in it is used as Basic auth (with --auth none).",
+        ),
         click.option("--auth", "kind", type=click.Choice(KINDS), default="none", show_default=True),
         click.option("--user", help="basic: the user name."),
         click.option(
@@ -230,7 +235,8 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--token-file",
             type=click.Path(path_type=Path),
-            help="File holding the bearer token, password or client secret.",
+            help="File whose first line is the bearer token, password or client secret (the "
+            "rest is ignored).",
         ),
         click.option("--client-id", help="client-credentials, smart: the registered client."),
         click.option(
@@ -265,15 +271,19 @@ def _access(options: dict[str, object]) -> Access:
 @click.option("--fail-fast", is_flag=True, help="Stop at the first resource the server refuses.")
 def fhir_push(fhir_dir: Path, workers: int, fail_fast: bool, **options: object) -> None:
     """Send the transaction bundles in FHIR_DIR to a FHIR server (resumable: run it again)."""
-    access = _access(options)
+    size = api.push_size(fhir_dir)
+    server = api.fhir_connect(_access(options), workers)  # credentials checked before output
     lock = threading.Lock()
-    with click.progressbar(length=api.push_size(fhir_dir), label="pushing", file=sys.stderr) as bar:
+    try:
+        with click.progressbar(length=size, label="pushing", file=sys.stderr) as bar:
 
-        def advance(entries: int) -> None:
-            with lock:
-                bar.update(entries)
+            def advance(entries: int) -> None:
+                with lock:
+                    bar.update(entries)
 
-        summary = api.fhir_push(fhir_dir, access, workers, fail_fast, advance)
+            summary = api.fhir_push(fhir_dir, server, workers, fail_fast, advance)
+    finally:
+        server.close()
     rate = summary.sent / summary.seconds if summary.seconds else 0.0
     click.echo(
         f"bundles {summary.bundles} sent, {summary.skipped} already done; resources sent "

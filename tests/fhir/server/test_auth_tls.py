@@ -182,7 +182,8 @@ def test_missing_credentials_are_named(fhir, tmp_path, monkeypatch):
     )
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == (
-        "error: --token-env: bearer token: environment variable TB_NOTHING is not set"
+        "error: --token-env: bearer token: environment variable TB_NOTHING is not set; export it "
+        "in this shell, or give the secret with --token-file"
     )
     smart = run_cli("fhir", "push", fhir, "--server", "http://127.0.0.1:9/fhir", "--auth", "smart")
     assert smart.output.splitlines()[-1] == "error: command line: --auth smart needs --token-url"

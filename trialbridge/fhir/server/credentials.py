@@ -28,7 +28,11 @@ def secret(env: str | None, file: Path | None, what: str, ascii_only: bool = Fal
     if env:
         value = os.environ.get(env, "").strip()
         if not value:
-            raise UserError(f"{what}: environment variable {env} is not set", "--token-env")
+            raise UserError(
+                f"{what}: environment variable {env} is not set",
+                "--token-env",
+                "export it in this shell, or give the secret with --token-file",
+            )
         _check(value, f"{what}: environment variable {env}", "--token-env", ascii_only, "variable")
         return value
     if file:
