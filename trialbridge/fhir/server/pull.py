@@ -47,12 +47,18 @@ def pull(server: Server, study_id: str) -> list[dict[str, Any]]:
     delivered = {r["resourceType"] for r in found}
     found += search(server, study_id, sorted((wanted - delivered) | set(OUTSIDE)))
     unique: dict[tuple[str, str], dict[str, Any]] = {}
+    different: list[dict[str, Any]] = []  # one id, other content: the reader names them
     for resource in found:
-        if _study(resource) == study_id:
-            unique[(resource["resourceType"], resource["id"])] = resource
+        if _study(resource) != study_id:
+            continue
+        key = (resource["resourceType"], resource["id"])
+        if key in unique and unique[key] != resource:
+            different.append(resource)
+        else:
+            unique.setdefault(key, resource)
     if not unique:
         raise UserError(f"no resources of study {study_id} on the server", server.base_url)
-    return list(unique.values())
+    return [*unique.values(), *different]
 
 
 def _study(resource: dict[str, Any]) -> str | None:

@@ -1,0 +1,39 @@
+"""A resource a pull gets twice (from $export and from a search) is read once when the copies
+are the same; copies that differ are both handed on, and the reader names them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trialbridge.errors import UserError
+from trialbridge.fhir.parse import convert
+from trialbridge.fhir.server import pull
+
+TAG = {"system": pull.STUDY_TAG, "code": "S1"}
+
+
+def _patient(name: str) -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": "p1", "meta": {"tag": [TAG]}, "name": [{"text": name}]}
+
+
+class _Server:
+    base_url = "http://fhir.example/fhir"
+
+
+def _pulled(monkeypatch: pytest.MonkeyPatch, exported: list, searched: list) -> list:
+    monkeypatch.setattr(pull, "export", lambda server, study: list(exported))
+    monkeypatch.setattr(pull, "search", lambda server, study, types: list(searched))
+    return pull.pull(_Server(), "S1")  # type: ignore[arg-type]
+
+
+def test_identical_copies_are_read_once(monkeypatch: pytest.MonkeyPatch):
+    assert _pulled(monkeypatch, [_patient("A")], [_patient("A")]) == [_patient("A")]
+
+
+def test_copies_that_differ_are_both_handed_to_the_reader(monkeypatch: pytest.MonkeyPatch):
+    resources = _pulled(monkeypatch, [_patient("A")], [_patient("B")])
+    assert resources == [_patient("A"), _patient("B")]  # the last no longer wins unseen
+    with pytest.raises(UserError, match="Patient/p1: appears again with other content"):
+        convert(resources)
