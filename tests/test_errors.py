@@ -1,0 +1,106 @@
+"""The error contract beyond the first line: every problem of a run in errors.csv, capped and
+counted, and internal failures with and without --debug."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import copy_study, run_cli
+from trialbridge import api
+
+DATE = "correct the source value (unknown parts as UN)"
+
+
+def _errors(out: Path) -> list[dict[str, str]]:
+    with (out / "errors.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_three_hundred_bad_dates_are_fixed_in_one_pass(tmp_path: Path):
+    """300 AE rows with an impossible start date: the line names the first and the count, and
+    errors.csv lists 200 of them in row order and counts the other 100."""
+    study = copy_study(tmp_path)
+    path = study / "raw/adverse_events.csv"
+    header, first = path.read_text().splitlines()[:2]
+    rows = [first.replace("21/06/2021,14:30", f"3{i % 10}/02/2021,14:30") for i in range(300)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    out = tmp_path / "out"
+    result = run_cli("convert", study, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: raw/adverse_events.csv, row 2, column Start date: '30/02/2021' is not a valid "
+        f"date in the format dd/mm/yyyy; {DATE} (and 299 more problems: all listed in "
+        f"{out}/errors.csv)\n"
+    )
+    listed = _errors(out)
+    assert len(listed) == 201
+    assert [r["row"] for r in listed[:200]] == [str(n) for n in range(2, 202)]
+    assert listed[0] == {
+        "file": "raw/adverse_events.csv",
+        "row": "2",
+        "column": "Start date",
+        "problem": "'30/02/2021' is not a valid date in the format dd/mm/yyyy",
+        "fix": DATE,
+    }
+    assert listed[200] == {
+        "file": "raw/adverse_events.csv",
+        "row": "",
+        "column": "Start date",
+        "problem": "100 more problems here, not listed",
+        "fix": "",
+    }
+    assert sorted(p.name for p in out.iterdir()) == ["errors.csv"]  # nothing else written
+
+
+def test_problems_in_several_files_are_grouped_by_file_and_column(tmp_path: Path):
+    study = copy_study(tmp_path)
+    for name, old, new in (
+        ("raw/vitals.csv", "12/06/2021,09:00", "12/06/2021,9h00"),
+        ("raw/adverse_events.csv", ",Possible,", ",Maybe,"),
+        ("raw/labs_cbc.csv", "12/06/2021", "12/13/2021"),
+    ):
+        text = (study / name).read_text()
+        (study / name).write_text(text.replace(old, new, 1))
+    out = tmp_path / "out"
+    assert run_cli("convert", study, "--out", out).exit_code == 2
+    places = [(r["file"], r["row"], r["column"]) for r in _errors(out)]
+    assert places == [
+        ("raw/adverse_events.csv", "2", "Relationship to PLMSC"),
+        ("raw/labs_cbc.csv", "2", "Sample date"),
+        ("raw/vitals.csv", "2", "Time"),
+    ]
+
+
+def _broken(*args: object, **kwargs: object) -> None:
+    raise KeyError("RFSTDTC")
+
+
+def test_an_internal_failure_is_one_line_that_says_how_to_see_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(api, "convert", _broken)
+    monkeypatch.delenv("TRIALBRIDGE_DEBUG", raising=False)
+    result = run_cli("convert", tmp_path, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "internal error: KeyError: 'RFSTDTC'; run again with --debug for the traceback, and "
+        "report it\n"
+    )
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str):
+    monkeypatch.setattr(api, "convert", _broken)
+    args = ["convert", tmp_path, "--out", tmp_path / "out"]
+    if how == "option":
+        args.insert(0, "--debug")
+    else:
+        monkeypatch.setenv("TRIALBRIDGE_DEBUG", "1")
+    result = run_cli(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert "in _broken" in result.stderr
+    assert result.stderr.endswith("internal error: KeyError: 'RFSTDTC'\n")
