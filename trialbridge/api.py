@@ -128,13 +128,13 @@ def _write_package(
     files += write_define(define, target)
     if resources is not None:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(resources, out / "fhir", 500).files
-    written = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}
-    files.append(write_text(out / RECONCILIATION, reconciliation.render(built.counts, written)))
+    records = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}
+    files.append(write_text(out / RECONCILIATION, reconciliation.render(built.counts, records)))
     placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
     files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
-    reconciled = reconciliation.summary(built.counts, written)
+    reconciled = reconciliation.summary(built.counts, records)
     return Converted(datasets, files, ct.version, findings, reconciled)
 
 
