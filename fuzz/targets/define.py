@@ -53,6 +53,9 @@ TOKENS = (
     b"&amp;",
     b"&#0;",
     b"<![CDATA[",
+    b"<!-- -->",
+    b"<?pi?>",
+    b"<o:",
 )
 
 TARGET = Target("define", prepare, seeds, TOKENS, MAX_LEN, tokens.xml_names)

@@ -60,6 +60,8 @@ TOKENS = (
     b"<![CDATA[",
     b"<!--",
     b"-->",
+    b"<?pi?>",
+    b"<o:",
     b'xmlns="http://www.cdisc.org/ns/odm/v1.3"',
     b'xmlns="http://www.cdisc.org/ns/odm/v1.2"',
     b'TransactionType="Insert"',

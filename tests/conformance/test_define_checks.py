@@ -35,6 +35,18 @@ def test_the_plmsc_define_describes_its_datasets(sdtm: Path):
     assert not define["DM"].variable("AGE").mandatory
 
 
+def test_comments_in_a_define_are_read_past(sdtm: Path, tmp_path: Path):
+    """Found beside `make fuzz`'s ODM finding (etree.QName on what is no element): a comment
+    inside an ItemGroupDef or a CodeList ended in ValueError."""
+    text = (sdtm / "define.xml").read_text()
+    text = text.replace("<ItemRef ", "<!-- checked --><ItemRef ")
+    text = text.replace("<CodeListItem ", "<?review ok?><CodeListItem ")
+    text = text.replace("<EnumeratedItem ", "<!-- as collected --><EnumeratedItem ")
+    assert text.count("<!--") > 100
+    (tmp_path / "define.xml").write_text(text)
+    assert read_define(tmp_path / "define.xml") == read_define(sdtm / "define.xml")
+
+
 def test_no_define_finding_on_the_plmsc_output(sdtm: Path, tmp_path: Path):
     rules = {f[0] for f in _findings(sdtm, tmp_path)}
     assert not rules & {f"TB{n:04d}" for n in range(45, 63)}

@@ -231,7 +231,7 @@ class _Reader:
         """ReferenceData holds ItemGroupData that are no subject's records: counted, not
         read. Anywhere else an ItemGroupData is misplaced."""
         if parent is None or parent.tag != _REFERENCE:
-            where = etree.QName(parent).localname if parent is not None else "the document"
+            where = _name(parent) if parent is not None else "the document"
             raise UserError(
                 f"ItemGroupData inside {where}, not inside a FormData",
                 f"{self.shown}, line {element.sourceline}",
@@ -454,6 +454,11 @@ def read_metadata(path: Path, shown: str) -> Metadata:
     return streamed.metadata
 
 
+def _name(element: etree._Element) -> str:
+    """An element's name without its namespace."""
+    return str(element.tag).rpartition("}")[2]
+
+
 def listed(names: Iterable[str], most: int = 20) -> str:
     """Names from the file for a fix to choose from: sorted, escaped, at most `most`."""
     ordered = sorted(names)
@@ -469,17 +474,19 @@ def _check_root(path: Path, shown: str) -> str:
         _, root = next(events)
     except etree.XMLSyntaxError as exc:
         raise syntax_error(exc, path, shown) from None
-    name = etree.QName(root)
+    # from the tag as parsed: lxml hands over a start tag before it has checked that its name is
+    # one (<o:/>), and etree.QName would raise ValueError
+    namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
     where = f"{shown}, line {root.sourceline}"
-    if name.localname != "ODM":
-        found = f" in namespace '{shown_value(name.namespace)}'" if name.namespace else ""
+    if _name(root) != "ODM":
+        found = f" in namespace '{shown_value(namespace)}'" if namespace else ""
         raise UserError(
-            f"the root element is {shown_value(name.localname)}{found}, not ODM",
+            f"the root element is {shown_value(_name(root))}{found}, not ODM",
             where,
             "give the study's CDISC ODM 1.3.2 export (its root element is ODM)",
         )
-    if name.namespace != NAMESPACE:
-        found = f"namespace '{shown_value(name.namespace)}'" if name.namespace else "no namespace"
+    if namespace != NAMESPACE:
+        found = f"namespace '{shown_value(namespace)}'" if namespace else "no namespace"
         raise UserError(
             f"the ODM element is in {found}, not in the ODM 1.3 namespace '{NAMESPACE}'",
             where,

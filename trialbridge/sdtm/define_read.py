@@ -95,12 +95,12 @@ def _root(path: Path) -> etree._Element:
     if root.getroottree().docinfo.doctype:  # declared in an encoding the search missed
         raise _error(path, root, "define.xml has a DOCTYPE declaration", "remove the DOCTYPE")
     if root.tag != f"{ODM}ODM":
-        name = etree.QName(root)
-        space = f"namespace {name.namespace}" if name.namespace else "no namespace"
+        namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
+        space = f"namespace {printable(namespace)}" if namespace else "no namespace"
         raise _error(
             path,
             root,
-            f"define.xml's root element is {printable(name.localname)} in {space}, not ODM in"
+            f"define.xml's root element is {printable(_local(root))} in {space}, not ODM in"
             f" {ODM_NS}",
             "give a Define-XML 2.0 or 2.1 file",
         )
@@ -129,7 +129,7 @@ def _error(
 def _required(element: etree._Element, attribute: str, path: Path) -> str:
     value = element.get(attribute)
     if not value or not value.strip():
-        kind = etree.QName(element).localname
+        kind = _local(element)
         oid = element.get("OID")
         named = f" {printable(oid)}" if oid else ""
         raise _error(path, element, f"{kind}{named} has no {attribute}")
@@ -143,7 +143,7 @@ def _dataset(
     path: Path,
 ) -> DefinedDataset:
     name = _required(group, "Name", path)
-    leaf = next((e for e in group if etree.QName(e).localname == "leaf"), None)
+    leaf = next((e for e in group if _local(e) == "leaf"), None)
     variables = []
     for ref in group.iterfind(f"{ODM}ItemRef"):
         oid = _required(ref, "ItemOID", path)
@@ -199,7 +199,7 @@ def _number(element: etree._Element, attribute: str, path: Path) -> int | None:
     if value is None:
         return None
     if not (value.isascii() and value.isdigit()):
-        kind = etree.QName(element).localname
+        kind = _local(element)
         what = f"{kind} {printable(element.get('OID') or element.get('ItemOID') or '')}"
         raise _error(path, element, f"{what} has {attribute} '{printable(value)}', not a number")
     return int(value)
@@ -212,7 +212,12 @@ def _description(element: etree._Element) -> str:
 
 def _terms(codelist: etree._Element) -> tuple[str, ...]:
     return tuple(
-        e.get("CodedValue", "")
-        for e in codelist
-        if etree.QName(e).localname in ("CodeListItem", "EnumeratedItem")
+        e.get("CodedValue", "") for e in codelist if _local(e) in ("CodeListItem", "EnumeratedItem")
     )
+
+
+def _local(element: etree._Element) -> str:
+    """An element's name without its namespace; '' for a comment or processing instruction
+    (etree.QName raises ValueError on those)."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
