@@ -341,3 +341,16 @@ def test_a_study_without_visit_records_converts_without_sv(tmp_path: Path):
     assert result.exit_code == 0, result.output
     names = sorted(p.stem for p in (tmp_path / "out" / "sdtm").glob("*.xpt"))
     assert names == ["dm", "ex", "se", "ta", "te", "ti", "ts", "tv"]
+
+
+def test_a_push_checkpoint_survives_a_new_convert_with_fhir(tmp_path: Path):
+    """The checkpoint is keyed by each bundle's hash: a re-run that rebuilds the same bundles
+    must not make the next push send them all again."""
+    out = tmp_path / "out"
+    assert run_cli("convert", STUDY, "--out", out, "--format", "xpt,fhir").exit_code == 0
+    checkpoint = out / "fhir" / ".push-checkpoint.json"
+    checkpoint.write_text('{"http://fhir.example/fhir": {"bundle-0001.json": "abc"}}')
+    assert run_cli("convert", STUDY, "--out", out, "--format", "xpt,fhir").exit_code == 0
+    assert checkpoint.read_text() == '{"http://fhir.example/fhir": {"bundle-0001.json": "abc"}}'
+    assert run_cli("convert", STUDY, "--out", out, "--format", "xpt").exit_code == 0
+    assert not (out / "fhir").exists()  # no FHIR asked for: no FHIR of an earlier run left

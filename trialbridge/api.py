@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from trialbridge.fhir.assemble import Assembled, validated
 from trialbridge.fhir.build import extension_only
 from trialbridge.fhir.parse import Parsed, parse
 from trialbridge.fhir.parse import convert as convert_fhir
+from trialbridge.fhir.server.checkpoint import NAME as CHECKPOINT
 from trialbridge.fhir.server.connect import Access, connect
 from trialbridge.fhir.server.pull import pull
 from trialbridge.fhir.server.push import Summary, manifest, push
@@ -101,8 +103,18 @@ def convert(
     resources = validated(built.datasets, out_dir / "fhir") if "fhir" in formats else None
     with staged(out_dir, CONVERT_OWNS) as stage:
         written = _write_package(folder, ct, built, resources, formats, stage)
+        if resources is not None:
+            _keep_checkpoint(out_dir / "fhir", stage / "fhir")
     files = [out_dir / f.relative_to(stage) for f in written.files]
     return dataclasses.replace(written, files=files)
+
+
+def _keep_checkpoint(earlier: Path, new: Path) -> None:
+    """A push checkpoint of the earlier FHIR output goes with the new one: it is keyed by each
+    bundle's hash, so only bundles that did not change count as sent."""
+    checkpoint = earlier / CHECKPOINT
+    if checkpoint.is_file() and not checkpoint.is_symlink():
+        shutil.copy2(checkpoint, new / CHECKPOINT)
 
 
 def _write_package(
