@@ -45,10 +45,18 @@ _CHUNK = 4 << 20
 _CARRY = 64 << 10  # a <c> or <mergeCell> element never spans more
 _FIX_EXPORT = "export the form as .xlsx again, or as CSV"
 # what zipfile raises on a damaged archive: a bad directory or CRC, broken deflate data, a
-# cut member, an unsupported compression method or version, an encrypted member
-_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+# cut member, an unsupported compression method or version, an encrypted member, a name
+# flagged as UTF-8 that is not
+_DAMAGED = (
+    *(zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError),
+    UnicodeDecodeError,
+)
 # and openpyxl, on a damaged part (XML syntax errors are SyntaxErrors)
 _BROKEN = (*_DAMAGED, InvalidFileException, KeyError, ValueError, SyntaxError)
+# openpyxl builds its objects from a part's XML attributes and indexes: a damaged part can also
+# end in TypeError (an attribute no keyword takes), IndexError (a style index past the list)
+# or OverflowError (a date serial past the calendar)
+_BUILT = (*_BROKEN, TypeError, IndexError, OverflowError)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 _UNCOMPUTED = re.compile(
     rb'<(?:\w+:)?c\s+r="([A-Z]+)([0-9]+)"[^>]*>\s*'
@@ -68,7 +76,7 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
         raise _broken(exc, shown) from None
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (*_BROKEN, TypeError) as exc:  # openpyxl's own checks of a part's values
+    except _BUILT as exc:
         raise _broken(exc, shown) from None
     try:
         worksheet = _worksheet(book, sheet, shown)
@@ -86,6 +94,13 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
 
 def _broken(exc: Exception, shown: str) -> UserError:
     """The library's words quote the part (names, values): escaped and cut."""
+    if isinstance(exc, UnicodeDecodeError):  # zipfile decodes the names flagged as UTF-8
+        byte = f"0x{exc.object[exc.start]:02X}"
+        what = f"the workbook is damaged: a part's name is not UTF-8 (byte {byte})"
+        return UserError(what, shown, _FIX_EXPORT)
+    if isinstance(exc, IndexError):  # openpyxl's words would be 'list index out of range'
+        what = "the workbook is damaged: a part refers to an entry its list does not hold"
+        return UserError(f"{what} (a style or a shared string)", shown, _FIX_EXPORT)
     detail = shown_value(" ".join(str(exc).split()), 200)
     return UserError(f"cannot read the workbook: {detail}", shown, _FIX_EXPORT)
 
@@ -95,13 +110,6 @@ def _opened(path: Path, shown: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise _not_a_workbook(path, shown) from None
-    except UnicodeDecodeError as exc:  # a name flagged as UTF-8 in the directory is not
-        raise UserError(
-            f"the workbook's directory is damaged: a part's name is not UTF-8 "
-            f"(byte 0x{exc.object[exc.start]:02X})",
-            shown,
-            _FIX_EXPORT,
-        ) from None
 
 
 def _not_a_workbook(path: Path, shown: str) -> UserError:
@@ -218,16 +226,15 @@ def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]
 
 
 def _parsed_rows(worksheet: ReadOnlyWorksheet, shown: str) -> Iterator[tuple[Any, ...]]:
-    """The sheet's rows as openpyxl parses them, one by one. It builds its objects from the
-    part's XML attributes, so a damaged part can also end in TypeError (an attribute no
-    keyword takes) or OverflowError (a date serial past the calendar): the part's error."""
+    """The sheet's rows as openpyxl parses them, one by one (what it raises on the way is the
+    part's damage; see _BUILT)."""
     rows = worksheet.iter_rows()
     while True:
         try:
             cells = next(rows)
         except StopIteration:
             return
-        except (*_BROKEN, TypeError, OverflowError) as exc:
+        except _BUILT as exc:
             raise _broken(exc, shown) from None
         yield cells
 

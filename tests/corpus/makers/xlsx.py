@@ -245,3 +245,32 @@ def extra_part(folder: Path, path: Path, csv_file: str, name: str, text: str) ->
     parts = workbook(_csv_rows(folder, csv_file))
     parts[name] = text.encode()
     return zipped(parts)
+
+
+def local_name_not_utf8(folder: Path, path: Path, csv_file: str) -> bytes:
+    """The CSV form as a workbook whose first part's own (local) header flags its name as
+    UTF-8 and holds a byte UTF-8 cannot start with; the directory is sound."""
+    data = bytearray(zipped(workbook(_csv_rows(folder, csv_file))))
+    flags = int.from_bytes(data[6:8], "little") | 0x800
+    data[6:8] = flags.to_bytes(2, "little")
+    data[30] = 0xBB
+    return bytes(data)
+
+
+def saved_by_openpyxl(
+    folder: Path, path: Path, csv_file: str, part: str, old: str, new: str
+) -> bytes:
+    """The CSV form as openpyxl saves a workbook (styles, theme, properties), with the first
+    `old` in `part` replaced by `new`."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in _csv_rows(folder, csv_file):
+        book.active.append(row)
+    saved = io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    assert old.encode() in parts[part], old
+    parts[part] = parts[part].replace(old.encode(), new.encode(), 1)
+    return zipped(parts)
