@@ -45,6 +45,7 @@ class Result:
     stops: list[dict[str, str]] = field(default_factory=list)
     slowest: float = 0.0
     failed: str = ""
+    commit: str = ""  # the code fuzzed: HEAD when the target started (+ if trialbridge/ had edits)
 
     @property
     def found(self) -> int:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_target(name: str, made: Path, args: argparse.Namespace) -> Result:
     state = args.out / name
     target = _prepare_state(name, state, made)
-    result = Result(name, budget=args.seconds)
+    result = Result(name, budget=args.seconds, commit=_commit())
     started = time.monotonic()
     deadline = started + args.seconds
     quick = 0
@@ -107,6 +108,14 @@ def run_target(name: str, made: Path, args: argparse.Namespace) -> Result:
     result.slowest = float(slowest.read_text()) if slowest.exists() else 0.0
     shutil.rmtree(state / "work", ignore_errors=True)
     return result
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT).stdout
+
+    edited = git("status", "--porcelain", "--", "trialbridge").strip()
+    return git("rev-parse", "--short", "HEAD").strip() + ("+" if edited else "")
 
 
 def _prepare_state(name: str, state: Path, made: Path) -> Target:
@@ -203,11 +212,8 @@ def _report(results: list[Result], out: Path) -> None:
             print(f"  {r.target}: {stop['kind']}{at}; input: {out / r.target / stop['file']}")
         if r.failed:
             print(f"  {r.target}: FAILED: {r.failed}")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    records = [{"date": when, "commit": commit, **asdict(r)} for r in results]
+    records = [{"date": when, **asdict(r)} for r in results]
     (out / "summary.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     with (out / "history.jsonl").open("a", encoding="utf-8") as handle:
         for record in records:
