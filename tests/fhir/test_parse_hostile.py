@@ -720,3 +720,17 @@ def test_a_folder_of_ndjson_files_is_validated_as_fhir(fhir: Path, tmp_path: Pat
     assert fhir_folder.is_fhir_folder(fhir)
     findings = api.validate(fhir, tmp_path / "out")
     assert {f.rule for f in findings} == {"TB0018"}  # as from the ndjson/ folder: no FHIR one
+
+
+def test_a_grouped_resource_without_records_beside_others_is_counted(fhir: Path):
+    """Found by `make fuzz`: a TA PlanDefinition that carries no record made the resources
+    that gave records and the dataset's members two lists of different lengths (ValueError
+    from zip, strict)."""
+    path = fhir / "ndjson" / "PlanDefinition.ndjson"
+    ta = resource(path, 1)
+    empty = {"resourceType": "PlanDefinition", "id": "no-arms", "meta": ta["meta"]}
+    empty["status"] = "draft"
+    path.write_bytes(path.read_bytes() + json.dumps(empty).encode() + b"\n")
+    parsed = convert(bundles.read(fhir))
+    assert len(parsed.datasets["TA"].frame) == 3
+    assert parsed.not_converted == {"PlanDefinition": 1}

@@ -62,8 +62,11 @@ def _convert(resources: Sequence[Any]) -> Parsed:
     named: set[str] = set()  # the Medications records name
     records: dict[str, list[dict[str, Any]]] = {}
     owners: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+    read: dict[str, list[int]] = {}  # the resources that gave records, as owners lists them
     for name, members in found.records.items():
-        records[name], owners[name] = _records(found.domains[name], members, found, origin, named)
+        records[name], owners[name], read[name] = _records(
+            found.domains[name], members, found, origin, named
+        )
     checkpoint()
     definitions = {n: definition.read(resources[i]) for n, i in found.definitions.items()}
     datasets = {
@@ -72,7 +75,7 @@ def _convert(resources: Sequence[Any]) -> Parsed:
         if rows
     }
     checkpoint()
-    datasets |= _qualifiers(found, owners)
+    datasets |= _qualifiers(found, owners, read)
     datasets |= _defined_empty(found, datasets, definitions, origin)
     _check_counts(found, datasets, origin)
     not_converted = found.not_converted.copy()
@@ -123,12 +126,17 @@ def _check_counts(found: Intake, datasets: dict[str, Dataset], origin: Origin) -
 
 
 def _qualifiers(
-    found: Intake, owners: dict[str, list[tuple[dict[str, Any], str | None]]]
+    found: Intake,
+    owners: dict[str, list[tuple[dict[str, Any], str | None]]],
+    read: dict[str, list[int]],
 ) -> dict[str, Dataset]:
-    """SUPP-- from each dataset's resources, and RELREC from all of them."""
+    """SUPP-- from each dataset's resources that gave records, and RELREC from all of them
+    (`read`: their indexes, in the order of `owners`)."""
     out: dict[str, Dataset] = {}
     for name, owned in owners.items():
-        study = found.studies[found.records[name][0]]
+        if not owned:
+            continue
+        study = found.studies[read[name][0]]
         supp = supplemental.collect(name, found.domains[name], owned, study)
         if supp is not None:
             out[supp.name] = supp
@@ -136,7 +144,7 @@ def _qualifiers(
         [
             (resource, found.domains[name], owner, found.studies[index])
             for name, owned in owners.items()
-            for (resource, owner), index in zip(owned, found.records[name], strict=True)
+            for (resource, owner), index in zip(owned, read[name], strict=True)
         ]
     )
     if links is not None:
@@ -146,13 +154,15 @@ def _qualifiers(
 
 def _records(
     domain: str, members: list[int], found: Intake, origin: Origin, named: set[str]
-) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str | None]]]:
-    """The SDTM records of a dataset's resources, and each resource with its USUBJID."""
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str | None]], list[int]]:
+    """The SDTM records of a dataset's resources, each resource that gave records with its
+    USUBJID, and their indexes (a grouped resource may carry no record)."""
     spec = table(domain)
     assert spec is not None  # intake places only resources of a table's domain
     reader = _Reader(spec, found, named)
     records: list[dict[str, Any]] = []
     owners: list[tuple[dict[str, Any], str | None]] = []
+    read: list[int] = []
     for index in members:
         resource = origin.resources[index]
         try:
@@ -171,7 +181,8 @@ def _records(
             row[SOURCE] = index
         records += rows
         owners.append((resource, owner))
-    return records, owners
+        read.append(index)
+    return records, owners, read
 
 
 Decoder = Callable[[dict[str, Any]], Any]
