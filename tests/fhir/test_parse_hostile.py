@@ -734,3 +734,30 @@ def test_a_grouped_resource_without_records_beside_others_is_counted(fhir: Path)
     parsed = convert(bundles.read(fhir))
     assert len(parsed.datasets["TA"].frame) == 3
     assert parsed.not_converted == {"PlanDefinition": 1}
+
+
+def test_a_definition_without_its_dataset_extension_or_variables_is_refused(fhir: Path):
+    """Found by `make fuzz`: a definition whose sdtm-dataset extension had a mistyped url
+    defined no variable, so its dataset came out as records with no columns (TypeError from
+    the XPT writer)."""
+    basic = fhir / "ndjson" / "Basic.ndjson"
+    original = resource(basic, 1)
+    mistyped = copy.deepcopy(original)
+    mistyped["extension"][0]["url"] = (
+        "httfs://trialbridge.org/fhir/StructureDefinition/sdtm-dataset"
+    )
+    put(basic, 1, mistyped)
+    assert gathered(fhir) == [
+        f"{basic}, line 1: Basic/{original['id']}: an SDTM dataset definition with 0 extensions "
+        "https://trialbridge.org/fhir/StructureDefinition/sdtm-dataset, not 1; give it one, "
+        "holding the dataset's label and variables, as fhir build writes it",
+    ]
+    empty = copy.deepcopy(original)
+    empty["extension"][0]["extension"] = [
+        part for part in empty["extension"][0]["extension"] if part["url"] != "variable"
+    ]
+    put(basic, 1, empty)
+    assert gathered(fhir) == [
+        f"{basic}, line 1: Basic/{original['id']}: an SDTM dataset definition that defines no "
+        "variable; give each variable of the dataset as a 'variable' part (name, label, type)",
+    ]

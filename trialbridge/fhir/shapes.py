@@ -225,9 +225,18 @@ def check_definition(resource: dict[str, Any]) -> int | None:
     each name once; and the number of records it says the dataset holds, when it says."""
     seen: set[str] = set()
     records = None
-    for position, ext in enumerate(root_extensions(resource)):
-        if ext["url"] != definition.SDTM_DATASET:
-            continue
+    found = [
+        (position, ext)
+        for position, ext in enumerate(root_extensions(resource))
+        if ext["url"] == definition.SDTM_DATASET
+    ]
+    if len(found) != 1:
+        raise Unreadable(
+            f"an SDTM dataset definition with {len(found)} extensions "
+            f"{definition.SDTM_DATASET}, not 1",
+            "give it one, holding the dataset's label and variables, as fhir build writes it",
+        )
+    for position, ext in found:
         path = f"extension[{position}]"
         for index, part in enumerate(_extensions(ext.get("extension"), f"{path}.extension")):
             where = f"{path}.extension[{index}]"
@@ -242,6 +251,11 @@ def check_definition(resource: dict[str, Any]) -> int | None:
                     raise Unreadable(f"{where}.valueInteger is {records}, not a count")
             else:
                 raise Unreadable(f"{where} has the unknown url {shown(part['url'])}")
+    if not seen:
+        raise Unreadable(
+            "an SDTM dataset definition that defines no variable",
+            "give each variable of the dataset as a 'variable' part (name, label, type)",
+        )
     return records
 
 
