@@ -1,0 +1,65 @@
+"""`make fuzz`'s judge and targets, without the fuzzer: what the harness calls a finding, and
+every target's seeds read cleanly or refused with one clean line (a seed that gave a finding
+would hide the findings the fuzzer makes from it)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from fuzz import harness, material
+from fuzz.target import Feed
+from fuzz.targets import TARGETS
+from trialbridge.errors import UserError, report
+
+
+def _raise(exc: BaseException) -> Feed:
+    def feed(data: bytes) -> None:
+        raise exc
+
+    return feed
+
+
+def test_an_exception_other_than_a_user_error_is_a_crash():
+    finding = harness.check(_raise(KeyError("RFSTDTC")), b"")
+    assert finding is not None
+    assert finding.kind == "crash"
+    assert finding.signature.startswith("KeyError at test_fuzz_targets.py:")
+    assert finding.summary == "KeyError: 'RFSTDTC'"
+
+
+def test_a_clean_user_error_passes_and_a_dirty_line_is_a_finding():
+    assert harness.check(_raise(UserError("no DM", "study.yaml", "map DM")), b"") is None
+    assert harness.check(lambda data: None, b"") is None
+    control = harness.check(_raise(UserError("value 'a\x7fb'", "raw/x.csv", "fix it")), b"")
+    assert control is not None and control.kind == "line"
+    assert control.summary.startswith("with a control character: ")
+    long = harness.check(_raise(UserError("x" * 1_001, "raw/x.csv", "fix it")), b"")
+    assert long is not None and long.summary.startswith("too long: ")
+
+
+def test_an_exception_behind_gathered_problems_is_hidden():
+    def feed(data: bytes) -> None:
+        report(UserError("'30/02' is no date", "raw/ae.csv", "correct it", row=3))
+        raise TypeError("a bad value let through")
+
+    finding = harness.check(feed, b"")
+    assert finding is not None
+    assert (finding.kind, finding.summary) == ("hidden", "TypeError: a bad value let through")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return material.make(tmp_path_factory.mktemp("material"))
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_every_seed_of_a_target_gives_no_finding(name: str, made: Path, tmp_path: Path):
+    target = importlib.import_module(f"fuzz.targets.{TARGETS[name].module}").TARGET
+    seeds = target.seeds(made)
+    assert len(seeds) >= 3, "a target starts from several inputs"
+    feed = target.prepare(tmp_path, made)
+    found = {seed: harness.check(feed, data) for seed, data in seeds.items()}
+    assert {seed: f.summary for seed, f in found.items() if f is not None} == {}
