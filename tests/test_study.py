@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from trialbridge.errors import UserError
+from trialbridge.errors import UserError, UserErrors, collecting
 from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import load_study
@@ -114,3 +114,21 @@ def test_a_variant_converts_with_specs_it_inherits(tmp_path: Path):
     assert len(built.datasets["AE"].frame) == 2
     assert len(built.datasets["DM"].frame) == 5
     assert len(built.datasets["EX"].frame) == 5
+
+
+def test_every_mistake_in_one_item_is_listed(tmp_path: Path):
+    """Two mistakes in one list item (a key missing, a key unknown) are two problems (they
+    were one: problems were told apart by the first two parts of their path)."""
+    shutil.copytree(BASE, tmp_path / "base")
+    study = tmp_path / "base" / "study.yaml"
+    text = study.read_text().replace("country: IRN", "bogus: 1", 1)
+    study.write_text(text.replace("planned_subjects: 5", "planned_subjects: [5]"))
+    with pytest.raises(UserErrors) as caught, collecting():
+        load_study(tmp_path / "base")
+    assert [e.line() for e in caught.value.problems.kept] == [
+        "study.yaml:18: sites.0.country: Field required; see docs/mapping-language.md",
+        "study.yaml:18: sites.0.bogus: Extra inputs are not permitted; "
+        "see docs/mapping-language.md",
+        "study.yaml:68: planned_subjects: Input should be a valid integer; "
+        "see docs/mapping-language.md",
+    ]

@@ -220,32 +220,39 @@ def validate(data: Any, model: type[M], origin: Callable[[Any], tuple[str, Lines
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = _distinct(exc.errors())
+        errors = _distinct(exc.errors(), origin)
     for error in errors:  # every mistake in the file, when the run gathers problems
         report(_validation_error(error, origin))
     checkpoint()
     raise AssertionError("unreachable: report() raised or checkpoint() did")
 
 
-def _distinct(errors: list[Any]) -> list[Any]:
-    """One error per place: a value that fits no member of a union fails each member."""
-    seen: set[tuple[Any, ...]] = set()
+def _distinct(errors: list[Any], origin: Callable[[Any], tuple[str, Lines]]) -> list[Any]:
+    """One error per field the user sees: a value that fits no member of a union fails each
+    member (pydantic names the member in the path; the YAML has no such key)."""
+    seen: set[tuple[str, str]] = set()
     kept = []
     for error in errors:
-        if error["loc"][:2] not in seen:
-            seen.add(error["loc"][:2])
+        place = _field(error, origin)
+        if place not in seen:
+            seen.add(place)
             kept.append(error)
     return kept
 
 
-def _validation_error(error: Any, origin: Callable[[Any], tuple[str, Lines]]) -> UserError:
+def _field(error: Any, origin: Callable[[Any], tuple[str, Lines]]) -> tuple[str, str]:
+    """The file and the dotted YAML path of a validation error (a missing key included)."""
     shown, lines = origin(error["loc"][0] if error["loc"] else None)
     loc = _yaml_path(lines, error["loc"])
-    line = line_of(lines, loc)
     missing = error["loc"][-1] if error["type"] == "missing" and error["loc"] else None
-    field = ".".join(str(part) for part in (*loc, *([missing] if missing else []))) or (
-        "(top level)"
-    )
+    parts = (*loc, *([missing] if missing else []))
+    return shown, ".".join(str(part) for part in parts) or "(top level)"
+
+
+def _validation_error(error: Any, origin: Callable[[Any], tuple[str, Lines]]) -> UserError:
+    shown, lines = origin(error["loc"][0] if error["loc"] else None)
+    line = line_of(lines, _yaml_path(lines, error["loc"]))
+    _, field = _field(error, origin)
     message = error["msg"].removeprefix("Value error, ")
     return UserError(
         f"{field}: {message}",
