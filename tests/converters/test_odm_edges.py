@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from trialbridge.converters import odm_stream
 from trialbridge.converters.odm import read_odm
 from trialbridge.converters.sources import ROW
 from trialbridge.errors import KEEP_PER_KIND, UserError, UserErrors, collecting
@@ -84,6 +85,27 @@ def test_truncated_and_empty_files(tmp_path: Path):
     )
 
 
+def test_a_mistake_on_the_last_line_is_not_a_cut(tmp_path: Path):
+    """Only an error at the very end of the file says it is cut short: ODM written on one line
+    (as some EDCs export it) was called cut short whatever its mistake."""
+    one_line = " ".join(line.strip() for line in _small().splitlines()[1:])
+    repeated = one_line.replace('OID="IG.LAB"', 'OID="IG.LAB" OID="IG.LAB"', 1)
+    column = repeated.index(">", repeated.index('OID="IG.LAB" OID')) + 1  # the tag's end
+    assert _error(tmp_path, repeated) == (
+        f"export.xml, line 1, column {column}: malformed XML: Attribute OID redefined; fix the "
+        "file or export it again from the EDC"
+    )
+    assert _error(tmp_path, one_line + "<ODM/>") == (
+        f"export.xml, line 1, column {len(one_line) + 1}: malformed XML: Extra content at the "
+        "end of the document; fix the file or export it again from the EDC"
+    )
+    cut = one_line[: one_line.index('Value="13.1"') + 8]
+    assert _error(tmp_path, cut) == (
+        f"export.xml, line 1, column {len(cut) + 1}: the file ends before its XML is complete: "
+        "it is cut short; copy or export the file again: the copy is incomplete"
+    )
+
+
 def test_parser_limits_are_one_line_and_fast(tmp_path: Path):
     deep = "<X>" * 300 + "</X>" * 300
     start = time.perf_counter()
@@ -124,6 +146,19 @@ def test_encodings_that_contradict_the_bytes(tmp_path: Path):
     )
     utf16 = _small().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
     assert len(_read(tmp_path, utf16)) == 3
+
+
+def test_a_bad_byte_on_a_line_longer_than_a_read_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The byte is found past the block the line starts in (it was looked for in that block
+    only, so the line said the parser's words instead)."""
+    monkeypatch.setattr(odm_stream, "_SCAN", 16)
+    text = _small().encode().replace(b'Value="13.1"', b'Value="13.\xff1"')
+    assert _error(tmp_path, text) == (
+        "export.xml, line 36, column 49: byte 0xFF is not valid UTF-8; save the export as UTF-8, "
+        "or declare its encoding in the XML declaration"
+    )
 
 
 def test_a_prolog_too_long_to_look_through(tmp_path: Path):

@@ -5,6 +5,7 @@ tree with its finished ancestors, so memory holds the values read, never the doc
 
 from __future__ import annotations
 
+import codecs
 import re
 from array import array
 from collections.abc import Iterable
@@ -516,7 +517,7 @@ def syntax_error(exc: etree.XMLSyntaxError, path: Path, shown: str) -> UserError
             place = where if placed else shown
             return UserError(what, place, "no ODM export looks like this: check the file")
     truncated = re.match(r"Premature end of data in tag (\S+) line (\d+)", message)
-    if truncated or line >= _line_count(path):
+    if truncated or _at_end(path, line, column):
         inside = (
             f" inside element {shown_value(truncated[1])} (opened at line {truncated[2]})"
             if truncated
@@ -551,39 +552,63 @@ def _declared_encoding(path: Path) -> str:
 
 
 def _bad_byte(path: Path, line: int, encoding: str) -> str | None:
-    """The first byte of the line that the declared encoding cannot decode: the line found
-    by counting newlines block by block."""
-    before, carry = 1, b""
-    with path.open("rb") as handle:
-        while block := handle.read(_SCAN):
-            text = carry + block
-            newlines = text.count(b"\n")
-            if before + newlines >= line:
-                start = 0
-                for _ in range(line - before):
-                    start = text.index(b"\n", start) + 1
-                end = text.find(b"\n", start)
-                return _first_undecodable(text[start : end if end >= 0 else None], encoding)
-            before += newlines
-            carry = text[text.rfind(b"\n") + 1 :] if newlines else text
-    return _first_undecodable(carry, encoding) if before == line else None
-
-
-def _line_count(path: Path) -> int:
-    """Lines in the file (a last line without a newline counts)."""
-    count, last = 0, b"\n"
-    with path.open("rb") as handle:
-        while block := handle.read(_SCAN):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
-
-
-def _first_undecodable(raw: bytes, encoding: str) -> str | None:
+    """The first byte of line `line` that the declared encoding cannot decode, read on to the
+    line's end however long it is."""
+    start = _line_start(path, line)
     try:
-        raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        return f"0x{raw[exc.start]:02X}"
+        decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
         return None
+    if start is None:
+        return None
+    with path.open("rb") as handle:
+        handle.seek(start)
+        while block := handle.read(_SCAN):
+            end = block.find(b"\n")
+            try:
+                decoder.decode(block if end < 0 else block[:end], final=end >= 0)
+            except UnicodeDecodeError as exc:
+                return f"0x{exc.object[exc.start]:02X}"
+            if end >= 0:
+                return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return f"0x{exc.object[exc.start]:02X}"
     return None
+
+
+def _line_start(path: Path, line: int) -> int | None:
+    """The byte offset where line `line` (from 1) starts, found block by block."""
+    before, offset = 1, 0
+    with path.open("rb") as handle:
+        while block := handle.read(_SCAN):
+            newlines = block.count(b"\n")
+            if before + newlines >= line:
+                at = -1
+                for _ in range(line - before):
+                    at = block.index(b"\n", at + 1)
+                return offset + at + 1
+            before += newlines
+            offset += len(block)
+    return offset if before == line else None
+
+
+def _at_end(path: Path, line: int, column: int) -> bool:
+    """Whether the parser stopped at the very end of the file (past the last character of
+    the last line, or on the line after it): the file is cut short there. lxml counts
+    columns in characters from 1."""
+    utf8 = _declared_encoding(path).replace("-", "") == "UTF8"
+    lines, width = 1, 0  # the line the end is on, and its characters
+    with path.open("rb") as handle:
+        while block := handle.read(_SCAN):
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                lines += block.count(b"\n")
+                width = 0
+            tail = block[newline + 1 :]
+            width += len(tail.translate(None, _CONTINUATION) if utf8 else tail)
+    return (line, column) >= (lines, width + 1) if width else line >= lines
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))  # the bytes that continue a UTF-8 character
