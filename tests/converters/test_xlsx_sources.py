@@ -161,6 +161,25 @@ def test_a_damaged_part(tmp_path: Path):
     )
 
 
+def test_rows_out_of_order_or_repeated(tmp_path: Path):
+    """openpyxl passes over a row numbered below one it has read: the row was lost and
+    counted as blank."""
+    parts = xlsx.workbook([HEADER, ["001", "13.1", "g/dL"], ["002", "12.0", "g/dL"]])
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    second, third = sheet.index('<row r="2"'), sheet.index('<row r="3"')
+    end = sheet.index("</sheetData>")
+    swapped = sheet[:second] + sheet[third:end] + sheet[second:third] + sheet[end:]
+    parts["xl/worksheets/sheet1.xml"] = swapped.encode()
+    assert _error(tmp_path, xlsx.zipped(parts)) == (
+        f"{SHOWN}, sheet Sheet1: row 2 comes after row 3 in the sheet's XML (rows out of order "
+        "or repeated: a damaged sheet, whose row would be lost); export the form as .xlsx "
+        "again, or as CSV"
+    )
+    repeated = sheet[:third] + sheet[second:third] + sheet[third:]
+    parts["xl/worksheets/sheet1.xml"] = repeated.encode()
+    assert "row 2 comes after row 2 in the sheet's XML" in _error(tmp_path, xlsx.zipped(parts))
+
+
 def test_damaged_zip_data_is_one_line(tmp_path: Path):
     folder = tmp_path / "study"
     (folder / "raw").mkdir(parents=True)

@@ -58,6 +58,8 @@ _BROKEN = (*_DAMAGED, InvalidFileException, KeyError, ValueError, SyntaxError)
 # or OverflowError (a date serial past the calendar)
 _BUILT = (*_BROKEN, TypeError, IndexError, OverflowError)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+# a row's number; openpyxl passes over a row numbered below one it has read, unseen
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]+)"')
 _UNCOMPUTED = re.compile(
     rb'<(?:\w+:)?c\s+r="([A-Z]+)([0-9]+)"[^>]*>\s*'
     rb"<(?:\w+:)?f\b(?:[^>]*/>|[^>]*>[^<]*</(?:\w+:)?f>)\s*"
@@ -188,12 +190,16 @@ def _worksheet(book: Any, sheet: str | None, shown: str) -> ReadOnlyWorksheet:
 def _check_sheet_xml(
     archive: zipfile.ZipFile, member: str, shown: str, title: str
 ) -> dict[int, list[int]]:
-    """Refuse merged cells; return the cells whose formula was never computed (rows by
-    column index), found in the sheet's XML."""
+    """Refuse merged cells and rows out of order; return the cells whose formula was never
+    computed (rows by column index), found in the sheet's XML."""
     merged: list[bytes] = []
     uncomputed: dict[int, list[int]] = {}
+    last_row = 0
     for text, end in _chunks(archive, member):
         merged += [m.group(1) for m in _MERGE.finditer(text) if m.start() < end]
+        for m in _ROW.finditer(text):
+            if m.start() < end:
+                last_row = _next_row(int(m.group(1)), last_row, shown, title)
         for m in _UNCOMPUTED.finditer(text):
             if m.start() < end:
                 column = column_index_from_string(m.group(1).decode()) - 1
@@ -207,6 +213,17 @@ def _check_sheet_xml(
             "unmerge the cells and fill each one",
         )
     return uncomputed
+
+
+def _next_row(number: int, last: int, shown: str, title: str) -> int:
+    if number <= last:
+        raise UserError(
+            f"row {number} comes after row {last} in the sheet's XML (rows out of order or "
+            "repeated: a damaged sheet, whose row would be lost)",
+            f"{shown}, sheet {shown_value(title)}",
+            _FIX_EXPORT,
+        )
+    return number
 
 
 def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]]:
