@@ -108,6 +108,23 @@ def test_without_an_atomic_exchange_the_two_renames_still_give_the_new_output(
     assert not list(tmp_path.glob(".out.trialbridge-*"))
 
 
+def test_an_earlier_output_moved_aside_by_a_killed_run_comes_back(tmp_path: Path):
+    """Without an atomic exchange, a kill between the two renames leaves OUT missing and the
+    earlier output under the staging name + -old: the next run puts it back (it was swept
+    away), and a run that fails then leaves it as it was."""
+    out = tmp_path / "out"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _earlier(tmp_path / f".out.trialbridge-{dead.pid}-old")
+    (tmp_path / f".out.trialbridge-{dead.pid}" / "sdtm").mkdir(parents=True)  # the new one
+    with pytest.raises(UserError), outputs.staged(out, owns=("sdtm",)) as stage:
+        write_text(stage / "sdtm" / "dm.xpt", b"new dm")
+        raise UserError("a bad value", "raw/x.csv", "fix it")
+    assert sorted(snapshot(out)) == ["mine.txt", "sdtm/dm.xpt", "sdtm/gone.xpt"]
+    assert (out / "sdtm" / "dm.xpt").read_text() == "old dm"
+    assert not list(tmp_path.glob(".out.trialbridge-*"))
+
+
 KILL_AT = {
     # the carried-over files are linked, the exchange not yet made
     "before-exchange": "def patched(one, other):\n    os.kill(os.getpid(), 9)\n",

@@ -87,10 +87,16 @@ def _checked(out_dir: Path) -> Path:
 
 
 def _sweep(out: Path) -> None:
-    """Remove staging folders that killed runs left beside OUT."""
-    for stale in out.parent.glob(f".{out.name}{_PREFIX}*"):
+    """Remove staging folders that killed runs left beside OUT; an earlier output moved
+    aside (a kill between the two renames where there is no atomic exchange) goes back to
+    OUT when OUT is missing."""
+    for stale in sorted(out.parent.glob(f".{out.name}{_PREFIX}*")):
         pid = stale.name.removeprefix(f".{out.name}{_PREFIX}").removesuffix("-old")
-        if pid.isdigit() and not _alive(int(pid)):
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if stale.name.endswith("-old") and not out.exists():
+            stale.rename(out)
+        else:
             shutil.rmtree(stale, ignore_errors=True)
 
 
