@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import copy_study, run_cli
 from trialbridge import api
+from trialbridge.error_report import render
+from trialbridge.errors import Problems, UserError, UserErrors, collecting, report_rows
 
 DATE = "correct the source value (unknown parts as UN)"
 
@@ -104,3 +106,47 @@ def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.stderr.startswith("Traceback (most recent call last):")
     assert "in _broken" in result.stderr
     assert result.stderr.endswith("internal error: KeyError: 'RFSTDTC'\n")
+
+
+def test_each_group_closes_with_its_count_and_a_melt_s_count_stays_in_its_file():
+    """Rows not listed are counted in their own group, right after its rows; the unlisted
+    rows of one report over several columns (a melt's) are counted under the file alone."""
+
+    def bad(file: str, row: int, column: str) -> UserError:
+        return UserError("not a number", "", "fix it", file=file, row=row, column=column)
+
+    with pytest.raises(UserErrors) as caught, collecting():
+        report_rows([bad("b.csv", 3, "SYS"), bad("b.csv", 2, "DIA")], 10, "not a number")
+        report_rows([bad("a.csv", 5, "HGB")], 4, "not a number")
+    problems: Problems = caught.value.problems
+    assert problems.total == 14
+    assert render(problems).decode().splitlines() == [
+        "file,row,column,problem,fix",
+        "a.csv,5,HGB,not a number,fix it",
+        'a.csv,,HGB,"3 more problems here, not listed",',
+        'b.csv,,,"8 more problems here, not listed",',
+        "b.csv,2,DIA,not a number,fix it",
+        "b.csv,3,SYS,not a number,fix it",
+    ]
+
+
+def test_a_run_with_one_problem_leaves_no_earlier_errors_file(tmp_path: Path):
+    study = copy_study(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "errors.csv").write_text("file,row,column,problem,fix\nraw/x.csv,2,A,old,fix\n")
+    path = study / "raw/adverse_events.csv"
+    path.write_text(path.read_text().replace(",Possible,", ",Maybe,", 1))
+    result = run_cli("convert", study, "--out", out)
+    assert result.exit_code == 2
+    assert "(and" not in result.stderr
+    assert not (out / "errors.csv").exists()
+
+
+def test_an_output_path_that_cannot_be_one_is_refused_before_any_work(tmp_path: Path):
+    (tmp_path / "afile").write_text("")
+    result = run_cli("convert", tmp_path / "no-study", "--out", tmp_path / "afile")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'afile'}: the output path is a file; give a folder for --out\n"
+    )

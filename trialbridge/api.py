@@ -28,7 +28,7 @@ from trialbridge.fhir.server.connect import Access, connect
 from trialbridge.fhir.server.pull import pull
 from trialbridge.fhir.server.push import Summary, manifest, push
 from trialbridge.fhir.server.transport import Server
-from trialbridge.outputs import staged
+from trialbridge.outputs import check_out_dir, staged
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
 from trialbridge.sdtm.build import Built, build
@@ -152,7 +152,10 @@ def _write_package(
 
 @contextlib.contextmanager
 def errors_listed_in(folder: Path) -> Iterator[None]:
-    """When a run fails with several problems, list them all in `folder`/errors.csv."""
+    """When a run fails with several problems, list them all in `folder`/errors.csv. The
+    output folder is checked first: an --out that cannot be one is refused before any work
+    (and before an errors.csv could land in it)."""
+    check_out_dir(folder)
     try:
         yield
     except UserErrors as exc:

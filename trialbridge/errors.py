@@ -73,8 +73,8 @@ class Problems:
 
 
 class UserErrors(UserError):
-    """Several problems at once. The line names the first and how many there are; the CLI
-    writes them all to a file (see `report` in cli.py) and names it."""
+    """Several problems at once. The line names the first and how many there are; the
+    command writes them all to errors.csv (`api.errors_listed_in`) and the line names it."""
 
     def __init__(self, problems: Problems):
         self.problems = problems
@@ -86,11 +86,10 @@ class UserErrors(UserError):
 
     def line(self) -> str:
         first = super().line()
-        more = getattr(self, "problems", None)
-        if more is None or more.total <= 1:
+        if self.problems.total <= 1:
             return first
         where = f": all listed in {self.listed_in}" if self.listed_in else ""
-        return f"{first} (and {more.total - 1} more problems{where})"
+        return f"{first} (and {self.problems.total - 1} more problems{where})"
 
 
 _active: contextvars.ContextVar[Problems | None] = contextvars.ContextVar(
@@ -116,12 +115,12 @@ def report_rows(errors: list[UserError], total: int, kind: str) -> None:
     for error in errors:
         problems.add(error, kind)
     problems.total += total - len(errors)
-    file, _, column, _, _ = errors[0].parts()
-    problems.per_kind[(file, column, kind)] += total - len(errors)
-
-
-def collecting_now() -> bool:
-    return _active.get() is not None
+    # the rows not listed are counted where all listed ones are: their file and column, or
+    # the file alone when they span columns (a melt's), or nowhere in particular
+    files = {error.parts()[0] for error in errors}
+    columns = {error.parts()[2] for error in errors}
+    key = (files.pop() if len(files) == 1 else "", columns.pop() if len(columns) == 1 else "", kind)
+    problems.per_kind[key] = problems.per_kind.get(key, 0) + total - len(errors)
 
 
 def problem_count() -> int:

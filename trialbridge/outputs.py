@@ -28,7 +28,7 @@ _AT_FDCWD = -100
 def staged(out_dir: Path, owns: Iterable[str] = ()) -> Iterator[Path]:
     """A fresh folder to write the run's output into; swapped in for `out_dir` when the
     block ends without an exception, removed otherwise."""
-    out = _checked(out_dir)
+    out = check_out_dir(out_dir)
     stage = out.parent / f".{out.name}{_PREFIX}{os.getpid()}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def commit(stage: Path, out: Path, owned: set[str]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _checked(out_dir: Path) -> Path:
+def check_out_dir(out_dir: Path) -> Path:
     """OUT as a real path; it must be a folder (or nothing yet) and must not hold the
     current folder, which the swap would pull from under the user's shell."""
     out = Path(os.path.realpath(out_dir))
