@@ -132,3 +132,46 @@ def test_every_mistake_in_one_item_is_listed(tmp_path: Path):
         "study.yaml:68: planned_subjects: Input should be a valid integer; "
         "see docs/mapping-language.md",
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        (
+            "studyid: PLMSC-SPMS",
+            'studyid: "PLMSC\\e[31m-SPMS"',
+            "study.yaml:STUDYID: a value holds the control character U+001B (written as an "
+            "escape); remove it: no name or value needs one",
+        ),
+        (
+            "data_cutoff: 2022-01-31",
+            'data_cutoff: "2022-01-31\\n"',
+            "study.yaml:CUTOFF: data_cutoff: '2022-01-31\\x0a' is not an ISO 8601 date "
+            "(yyyy-mm-dd); see docs/mapping-language.md",
+        ),
+        (
+            "data_cutoff: 2022-01-31",
+            "data_cutoff: 2022-13-45",
+            "study.yaml:CUTOFF: data_cutoff: '2022-13-45' is not an ISO 8601 date "
+            "(yyyy-mm-dd); see docs/mapping-language.md",
+        ),
+    ],
+)
+def test_escaped_control_characters_and_dates_off_the_calendar(
+    tmp_path: Path, old: str, new: str, line: str
+):
+    shutil.copytree(BASE, tmp_path / "base")
+    study = tmp_path / "base" / "study.yaml"
+    text = study.read_text()
+    assert old in text
+    study.write_text(text.replace(old, new, 1))
+    number = {
+        "STUDYID": text[: text.index("studyid:")].count("\n") + 1,
+        "CUTOFF": text[: text.index("data_cutoff:")].count("\n") + 1,
+    }
+    with pytest.raises(UserError) as caught:
+        load_study(tmp_path / "base")
+    expected = line.replace("STUDYID", str(number["STUDYID"])).replace(
+        "CUTOFF", str(number["CUTOFF"])
+    )
+    assert caught.value.line() == expected

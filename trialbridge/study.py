@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from trialbridge.errors import UserError
+from trialbridge.sdtm.printable import printable
 from trialbridge.yamlio import Lines, line_of, read_yaml, validate
 
 
@@ -31,7 +32,19 @@ IsoText = Annotated[str, BeforeValidator(_iso_text)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 # days from a reference date: a century either way holds any trial
 Days = Annotated[int, Field(ge=-36_500, le=36_500)]
-_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _iso_date(text: str) -> bool:
+    """A date of the calendar as yyyy, yyyy-mm or yyyy-mm-dd (a partial date is one)."""
+    if not _ISO_DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat((text + "-01-01")[:10])
+    except ValueError:
+        return False
+    return True
+
 
 _VAR_REF = re.compile(r"^(\*|[A-Z][A-Z0-9]{1,7})\.(--[A-Z0-9]{1,6}|[A-Z][A-Z0-9]{0,7})$")
 
@@ -288,8 +301,8 @@ class Study(Strict):
     @field_validator("data_cutoff")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
-        if value is not None and not _ISO_DATE.match(value):
-            raise ValueError(f"'{value}' is not an ISO 8601 date (yyyy-mm-dd)")
+        if value is not None and not _iso_date(value):
+            raise ValueError(f"'{printable(value)}' is not an ISO 8601 date (yyyy-mm-dd)")
         return value
 
     @field_validator("domains")

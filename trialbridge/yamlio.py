@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,6 +81,7 @@ def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
             node = loader.get_single_node()
             if node is not None:
                 _check_expansion(node, shown)
+                _check_escapes(node, shown)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -187,6 +189,35 @@ def _check_expansion(root: yaml.Node, shown: str) -> None:
         return total
 
     size(root, 0, set())
+
+
+# what a YAML escape (\e, \x1b, \0, ...) can put in a value: control characters other than
+# tab and line breaks would reach names, values and terminals as they are
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_escapes(root: yaml.Node, shown: str) -> None:
+    """Refuse a key or value holding a control character written as an escape."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            found = _CONTROL.search(node.value)
+            if found:
+                raise UserError(
+                    f"a value holds the control character U+{ord(found.group()):04X} "
+                    "(written as an escape)",
+                    f"{shown}:{node.start_mark.line + 1}",
+                    "remove it: no name or value needs one",
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+        elif isinstance(node, yaml.MappingNode):
+            stack += [part for pair in node.value for part in pair]
 
 
 def line_of(lines: Lines, loc: tuple[Any, ...]) -> int | None:
