@@ -109,3 +109,22 @@ def test_rows_filtered_by_where_are_counted(tmp_path: Path):
     counts = (cm["rows_read"], cm["rows_filtered_by_where"], cm["rows_kept"], cm["records"])
     kept = str(len(rows) - dropped)
     assert counts == (str(len(rows)), str(dropped), kept, kept)
+
+
+def test_a_column_read_only_as_a_join_key_is_used(tmp_path: Path):
+    """A demographics column that only keys the join to the completion form is read."""
+    study = copy_study(tmp_path)
+    path = study / "raw/demographics.csv"
+    lines = path.read_text().splitlines()
+    keyed = [f"{lines[0]},Record"] + [f"{line},{line.split(',')[0]}" for line in lines[1:]]
+    path.write_text("\n".join(keyed) + "\n")
+    replace_in(
+        study / "mappings/dm.yaml",
+        "by: {Subject No.: Subject No.}",
+        "by: {Record: Subject No.}",
+    )
+    result = run_cli("convert", study, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    sources = {r["source"]: r for r in _table(tmp_path / "out") if not r["domain"]}
+    assert sources["demographics"]["columns_not_used"] == ""
+    assert sources["completion"]["columns_not_used"] == ""

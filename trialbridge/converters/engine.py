@@ -288,6 +288,7 @@ class Mapper:
         source tables (for the columns no spec reads, in the reconciliation)."""
         self.reconciliation.columns_used(block.source, columns)
         for node in _joins_and_lookups(block):
+            self.reconciliation.columns_used(block.source, set(node.by))  # this block's keys
             if isinstance(node, Join):
                 read = {*node.by.values(), *node.columns}
             else:
