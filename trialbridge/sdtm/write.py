@@ -16,13 +16,27 @@ _umask: int | None = None
 
 
 def umask() -> int:
-    """The process umask (read once: reading it means setting it)."""
+    """The process umask, read once: from /proc (Linux), else by setting it and setting it
+    back (a file another thread creates in that moment would get 022)."""
     global _umask
     with _umask_lock:
+        if _umask is None:
+            _umask = _umask_of_proc()
         if _umask is None:
             _umask = os.umask(0o022)
             os.umask(_umask)
         return _umask
+
+
+def _umask_of_proc() -> int | None:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    return None
 
 
 def write_text(target: Path, data: bytes) -> Path:
