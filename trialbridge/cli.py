@@ -74,7 +74,7 @@ class _UsageLine(click.ClickException):
 
     exit_code = EXIT_USER
 
-    def __init__(self, error: click.UsageError):
+    def __init__(self, error: click.UsageError) -> None:
         super().__init__(error.format_message())
         path = error.ctx.command_path if error.ctx else "trialbridge"
         self.help = f"{path} --help"

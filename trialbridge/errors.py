@@ -32,7 +32,7 @@ class UserError(Exception):
         file: str | None = None,
         row: int | None = None,
         column: str | None = None,
-    ):
+    ) -> None:
         self.what = what
         self.where = str(where) if where is not None else None
         self.fix = fix
@@ -76,7 +76,7 @@ class UserErrors(UserError):
     """Several problems at once. The line names the first and how many there are; the
     command writes them all to errors.csv (`api.errors_listed_in`) and the line names it."""
 
-    def __init__(self, problems: Problems):
+    def __init__(self, problems: Problems) -> None:
         self.problems = problems
         self.listed_in: str | None = None
         first = problems.kept[0]

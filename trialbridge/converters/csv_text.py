@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from trialbridge.converters.lineage import BLANK
 from trialbridge.converters.source_cells import check_header, counted, report_at_rows, text_frame
-from trialbridge.errors import UserError
+from trialbridge.errors import KEEP_PER_KIND, UserError
 
 MAX_COLUMNS = 16_384  # Excel's limit: no form export is wider
 MAX_HEADER_BYTES = 4 << 20
@@ -305,7 +305,7 @@ def _report_shapes(invalid: _Invalid, shown: str) -> None:
         picked = fields < invalid.expected if short else fields > invalid.expected
         texts = [
             f"the row has {n} field{'s' if n != 1 else ''}, the header has {invalid.expected}"
-            for n in fields[picked][:200]
+            for n in fields[picked][:KEEP_PER_KIND]
         ]
         report_at_rows(shown, rows[picked], texts, fix, kind=kind)
 
@@ -358,7 +358,7 @@ def _ends_in_quote(path: Path, delimiter: str, codec: Codec) -> bool:
     return False
 
 
-def encoding_error(path: Path, codec: Codec, shown: str, fix: str = FIX_ENCODING) -> UserError:
+def encoding_error(path: Path, codec: Codec, shown: str) -> UserError:
     """Where the first undecodable byte is: the parser's own offset is per block."""
     raw = path.read_bytes()
     try:
@@ -366,8 +366,10 @@ def encoding_error(path: Path, codec: Codec, shown: str, fix: str = FIX_ENCODING
     except UnicodeDecodeError as exc:
         row = raw[: exc.start].count(b"\n") + 1
         return UserError(
-            f"byte 0x{raw[exc.start]:02X} is not valid {codec.shown}", f"{shown}, row {row}", fix
+            f"byte 0x{raw[exc.start]:02X} is not valid {codec.shown}",
+            f"{shown}, row {row}",
+            FIX_ENCODING,
         )
     except UnicodeError as exc:
-        return UserError(f"cannot read the file as {codec.shown}: {exc}", shown, fix)
-    return UserError(f"cannot read the file as {codec.shown}", shown, fix)
+        return UserError(f"cannot read the file as {codec.shown}: {exc}", shown, FIX_ENCODING)
+    return UserError(f"cannot read the file as {codec.shown}", shown, FIX_ENCODING)

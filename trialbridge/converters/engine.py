@@ -59,7 +59,7 @@ class MappedDomain:
 class Mapper:
     """Maps every spec of a study folder, reading each source file once."""
 
-    def __init__(self, folder: StudyFolder, ct: Terminology):
+    def __init__(self, folder: StudyFolder, ct: Terminology) -> None:
         self.folder = folder
         self.ct = ct
         self.sources: dict[str, pd.DataFrame] = {}

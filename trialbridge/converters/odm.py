@@ -23,11 +23,16 @@ from trialbridge.converters.odm_stream import (
 )
 from trialbridge.converters.odm_transactions import apply_transactions, refuse_duplicates
 from trialbridge.converters.odm_types import misfits
-from trialbridge.converters.source_cells import check_cells, counted, report_at_rows, shown_value
+from trialbridge.converters.source_cells import (
+    TEXT,
+    check_cells,
+    counted,
+    report_at_rows,
+    shown_value,
+)
 from trialbridge.errors import KEEP_PER_KIND, UserError
 from trialbridge.study import Source
 
-_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 _SCAN = 4 << 20
 
 
@@ -79,7 +84,7 @@ def _table(streamed: Streamed, collected: Collected, path: Path, shown: str) -> 
     for oid, values in _items(collected.items, records):
         _check(values, records, oid, meta, path, shown)
         columns[meta.items[oid].name] = values
-    frame = pd.DataFrame({name: pd.Series(v, dtype=_TEXT) for name, v in columns.items()})
+    frame = pd.DataFrame({name: pd.Series(v, dtype=TEXT) for name, v in columns.items()})
     frame[FILE] = shown
     frame[ROW] = records.lines
     frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
@@ -159,7 +164,7 @@ class _ItemLines:
     """The lines of an item's ItemData, for records given by position: looked up only for
     the ones an error shows (KEEP_PER_KIND at most), in one pass over the file."""
 
-    def __init__(self, path: Path, starts: np.ndarray, oid: str):
+    def __init__(self, path: Path, starts: np.ndarray, oid: str) -> None:
         self.path, self.starts, self.oid = path, starts, oid
 
     def __call__(self, positions: np.ndarray) -> np.ndarray:

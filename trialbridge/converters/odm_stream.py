@@ -137,7 +137,7 @@ class Streamed:
 
 
 class _Reader:
-    def __init__(self, path: Path, shown: str, wanted: set[str], metadata: Metadata | None):
+    def __init__(self, path: Path, shown: str, wanted: set[str], metadata: Metadata | None) -> None:
         self.path, self.shown, self.wanted = path, shown, wanted
         self.versions: dict[str, Metadata] = {}
         self.external = metadata
@@ -470,11 +470,11 @@ def listed(names: Iterable[str], most: int = 20) -> str:
 def _check_root(path: Path, shown: str) -> str:
     """The root element must be ODM in the ODM 1.3 namespace (a file in another namespace
     would otherwise read as empty); returns its FileType."""
-    events = etree.iterparse(str(path), events=("start",), **SAFE)
-    try:
-        _, root = next(events)
-    except etree.XMLSyntaxError as exc:
-        raise syntax_error(exc, path, shown) from None
+    with path.open("rb") as handle:  # closed as soon as the root is read
+        try:
+            _, root = next(etree.iterparse(handle, events=("start",), **SAFE))
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc, path, shown) from None
     # from the tag as parsed: lxml hands over a start tag before it has checked that its name is
     # one (<o:/>), and etree.QName would raise ValueError
     namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
