@@ -248,3 +248,26 @@ def test_a_url_hidden_from_the_quick_check_is_caught_before_any_put(fhir_copy, b
         f"{stranger.base}/Patient/x; not sent"
     )
     assert stranger.seen == [] and [s.method for s in server.seen] == ["POST"]
+
+
+def test_hosts_no_url_can_name_are_one_line(fhir_copy, tmp_path, bearer):
+    """An IDNA label that does not decode (xn--zz) and a byte that is no text, given as
+    --server or handed back as a redirect, end in one line (they ended in IDNAError and
+    UnicodeEncodeError)."""
+    fix = "give the FHIR base URL (https://host/path)"
+    assert refusal(pull("https://xn--zz/fhir", tmp_path / "a", *bearer)) == (
+        f"error: --server: the address 'https://xn--zz/fhir' is not a valid URL (Invalid "
+        f"A-label); {fix}"
+    )
+    assert refusal(pull("https://h\udcffost/fhir", tmp_path / "b", *bearer)) == (
+        "error: --server: the address 'https://h\\udcffost/fhir' is not a valid URL (Invalid "
+        f"IDNA hostname: 'h\\udcffost'); {fix}"
+    )
+    moved = lambda seen: Reply(302, {"Location": "https://xn--zz/fhir/Group"})  # noqa: E731
+    with Hostile(moved) as front:
+        result = pull(front.base, tmp_path / "c", *bearer)
+    assert refusal(result) == (
+        f"error: {front.base}/{front.seen[0].path.split('/fhir/')[1]}: the answer to GET names "
+        "a Location that is no valid URL; check that --server is the FHIR base URL, or ask the "
+        "server's administrator"
+    )

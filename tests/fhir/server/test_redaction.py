@@ -109,3 +109,48 @@ def test_credentials_a_server_echoes_are_not_printed(fhir_copy, bearer):
         f"error: {front.base}: bundle-0001.json: HTTP 403: refused header Authorization: Bearer ***"
     )
     assert TOKEN not in result.output
+
+
+def test_a_token_endpoint_that_echoes_the_secret_does_not_get_it_printed(fhir_copy, tmp_path):
+    """The token endpoint's refusal and its non-JSON answer are shown scrubbed: the client
+    secret, its Basic pair and (SMART) the client assertion never reach the line."""
+    secret = "client-secret-42"
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(secret + "\n")
+
+    def echo(seen: Seen) -> Reply:
+        said = f"bad secret {secret} for {seen.headers.get('authorization')}, got {seen.body!r}"
+        if seen.path.endswith("/json"):
+            return Reply(
+                401, {"Content-Type": "application/json"}, json.dumps({"error": said}).encode()
+            )
+        return Reply(200, {"Content-Type": "text/plain"}, f"\x1b[2J{said}".encode())
+
+    lines = []
+    with Hostile(echo) as endpoint:
+        for path in ("json", "text"):
+            credentials = ("--auth", "client-credentials", "--client-id", "etl")
+            token = ("--token-url", f"{endpoint.root}/{path}", "--token-file", secret_file)
+            result = run_cli(
+                "fhir", "push", fhir_copy, "--server", endpoint.base, *credentials, *token
+            )
+            lines.append(refusal(result))
+    for line in lines:
+        assert secret not in line and "ZXRsOmNsaWVudC1zZWNyZXQtNDI=" not in line, line
+        assert "\x1b" not in line and len(line) < 600, line
+    assert lines[0].startswith(
+        f"error: {endpoint.root}/json: token endpoint refused the credentials (HTTP 401: bad "
+        "secret *** for Basic ***, got"
+    )
+
+
+def test_a_password_holding_a_slash_never_shows(fhir_copy):
+    """redact ends the user info at the first / ? or #: a URL that does not parse shows
+    nothing between :// and its last @, and not httpx's words (which quote the password)."""
+    result = run_cli(
+        "fhir", "push", fhir_copy, "--server", "https://loader:se/cr?et@fhir.example.org/fhir"
+    )
+    assert refusal(result) == (
+        "error: --server: the address 'https://***@fhir.example.org/fhir' is not a valid URL; "
+        "give the FHIR base URL (https://host/path)"
+    )

@@ -43,6 +43,26 @@ def receive(
 ) -> Answer:
     """Send one request and read its answer, refused with one line past `limit` bytes (the
     body as decoded, so a compressed bomb is caught too)."""
+    try:
+        return _receive(client, method, url, limit, content, headers)
+    except (UnicodeError, httpx.InvalidURL):
+        # httpx reads a redirect's Location even when it follows none: a host no URL can
+        # name (an IDNA label that does not decode) fails there
+        raise UserError(
+            f"the answer to {method} names a Location that is no valid URL",
+            redact(url),
+            SERVER_FIX,
+        ) from None
+
+
+def _receive(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    limit: int,
+    content: bytes | None,
+    headers: dict[str, str] | None,
+) -> Answer:
     with client.stream(method, url, content=content, headers=headers) as response:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:

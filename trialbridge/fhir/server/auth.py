@@ -23,6 +23,7 @@ from trialbridge.errors import UserError
 from trialbridge.fhir.server.answers import Answer, MiB, json_of, receive
 from trialbridge.fhir.server.credentials import SigningKey
 from trialbridge.fhir.server.origin import redact
+from trialbridge.sdtm.printable import printable
 
 REFRESH_MARGIN = 60  # seconds before expiry a token is renewed
 LIFETIME = (2 * REFRESH_MARGIN, 24 * 3600.0)  # a token's lifetime as used, whatever it says
@@ -133,29 +134,38 @@ class TokenEndpoint:
     def _fetch(self) -> _Token:
         fields, headers = self.form()
         where = redact(self.token_url)
+        # the endpoint's words may echo what it was sent: the secrets, the client assertion
+        sent = [*self.secrets(), fields.get("client_assertion", "")]
+
+        def clean(text: str) -> str:
+            return printable(_scrubbed(redact(text), sent), 200)
+
         try:
             with httpx.Client(verify=self.verify, timeout=30, follow_redirects=False) as client:
                 form = urlencode(fields).encode()
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
                 answer = receive(client, "POST", self.token_url, TOKEN_ANSWER_LIMIT, form, headers)
         except httpx.HTTPError as problem:
-            text = self.scrub(redact(str(problem)))
-            raise UserError(f"token endpoint unreachable: {text}", where) from None
+            raise UserError(f"token endpoint unreachable: {clean(str(problem))}", where) from None
         if 300 <= answer.status_code < 400:
             raise UserError(
                 f"the token endpoint redirected (HTTP {answer.status_code}) to "
-                f"{redact(answer.headers.get('Location', 'nowhere'))}; not followed",
+                f"{clean(answer.headers.get('Location', 'nowhere'))}; not followed",
                 where,
                 "give --token-url the address it redirects to, if it is the right one",
             )
         if answer.status_code != 200:
             raise UserError(
                 f"token endpoint refused the credentials (HTTP {answer.status_code}: "
-                f"{_error_text(answer)})",
+                f"{clean(_error_text(answer))})",
                 where,
                 "check the client id, key or secret, and the scope",
             )
-        return _token(json_of(answer, "the token endpoint's answer", where, TOKEN_URL_FIX), where)
+        try:
+            body = json_of(answer, "the token endpoint's answer", where, TOKEN_URL_FIX)
+        except UserError as error:
+            raise UserError(clean(error.what), error.where, error.fix) from None
+        return _token(body, where)
 
 
 def _token(body: Any, where: str) -> _Token:

@@ -28,9 +28,10 @@ from trialbridge.fhir.server.answers import Answer, issues_text
 from trialbridge.fhir.server.checkpoint import Checkpoint
 from trialbridge.fhir.server.manifest import FIX, bundle_bytes
 from trialbridge.fhir.server.manifest import manifest as manifest
-from trialbridge.fhir.server.origin import origin, redact
+from trialbridge.fhir.server.origin import origin, redact, shown_url
 from trialbridge.fhir.server.transport import Server
 from trialbridge.fhir.table import SDTM_ORDER
+from trialbridge.sdtm.printable import printable
 
 SPLIT = (400, 404, 409, 412, 413, 422)  # a refused transaction: send its resources one by one
 METHODS = ("PUT", "POST")
@@ -187,13 +188,14 @@ def _entry_problem(entry: Any, server: Server) -> tuple[str, str] | None:
     if not url.startswith(("http://", "https://")):
         return None
     try:
-        target = httpx.URL(url)
-    except httpx.InvalidURL:
-        return f"request.url {redact(url)!r} is not a valid URL", FIX
-    if origin(target) == server.origin:
+        target = origin(httpx.URL(url))
+    except (httpx.InvalidURL, UnicodeError):
+        return f"request.url {shown_url(url)} is not a valid URL", FIX
+    if target == server.origin:
         return None
     return (
-        f"request.url is on another origin than --server: {redact(url)}; not sent, so that "
+        f"request.url is on another origin than --server: {printable(redact(url), 200)}; not "
+        "sent, so that "
         f"credentials and data stay with {server.origin}",
         "use URLs relative to the server (Type/id), as trialbridge fhir build writes them",
     )

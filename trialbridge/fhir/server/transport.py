@@ -22,7 +22,15 @@ from trialbridge.fhir.server import answers
 from trialbridge.fhir.server.answers import Answer, json_of, receive, retry_after
 from trialbridge.fhir.server.answers import outcome_text as outcome_text
 from trialbridge.fhir.server.auth import Auth
-from trialbridge.fhir.server.origin import Origin, origin, parse, redact, without_userinfo
+from trialbridge.fhir.server.origin import (
+    Origin,
+    origin,
+    parse,
+    redact,
+    shown_url,
+    without_userinfo,
+)
+from trialbridge.sdtm.printable import printable
 
 RETRIED = (httpx.TransportError,)  # connect, read, write, protocol errors and timeouts
 NOT_RETRIED = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)  # our request is at fault
@@ -82,7 +90,7 @@ class Server:
     def on_origin(self, link: str, named: str, against: str | None = None) -> str:
         """`link` (absolute, or relative to `against`) as an absolute URL on the server's origin;
         refused with one line naming it as `named` when it is elsewhere."""
-        url = self.resolve(link, named, against)
+        url = self.resolve(link, named, against)  # a URL parse() accepted
         if origin(httpx.URL(url)) != self.origin:
             raise self.foreign(named, url)
         return url
@@ -92,15 +100,16 @@ class Server:
         base = httpx.URL(against or f"{self.base_url}/")
         try:
             joined = base.join(link)
-        except (httpx.InvalidURL, TypeError):
+        except (httpx.InvalidURL, TypeError, UnicodeError):
             raise UserError(
-                f"{named} is not a valid URL: {redact(str(link))!r}", self.base_url, SERVER_FIX
+                f"{named} is not a valid URL: {shown_url(str(link))}", self.base_url, SERVER_FIX
             ) from None
         return str(without_userinfo(parse(str(joined), self.base_url, named, SERVER_FIX)))
 
     def foreign(self, named: str, url: str, fix: str | None = None) -> UserError:
         return UserError(
-            f"{named} is on another origin: {redact(url)}; not followed, so that credentials "
+            f"{named} is on another origin: {printable(redact(url), 200)}; not followed, so "
+            "that credentials "
             f"stay with {self.origin}",
             self.base_url,
             fix or "give --server the address the server names itself by, or correct its base URL",
