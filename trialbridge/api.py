@@ -313,13 +313,14 @@ def fhir_pull(access: Access, study_id: str, out_dir: Path) -> Parsed:
     """A study's resources from a server, as SDTM XPT files in out_dir."""
     server = connect(access)
     try:
-        resources = pull(server, study_id)
+        pulled = pull(server, study_id)
     finally:
         server.close()
     with errors_listed_in(out_dir), collecting():
-        parsed = convert_fhir(resources)
+        parsed = convert_fhir(pulled.resources)
     write_sdtm(parsed.datasets, out_dir)
-    return parsed
+    copies = parsed.duplicates + pulled.copies
+    return dataclasses.replace(parsed, duplicates=copies, other_studies=pulled.other_studies)
 
 
 REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))

@@ -212,6 +212,8 @@ def _print_parsed(parsed: Parsed) -> None:
         click.echo(f"no records in the input, earlier files left as they were: {names}")
     if parsed.duplicates:
         click.echo(f"identical copies read once: {parsed.duplicates}")
+    if parsed.other_studies:
+        click.echo(f"resources of other studies, left out: {parsed.other_studies}")
     if parsed.undefined:
         names = ", ".join(sorted(parsed.undefined))
         click.echo(f"no dataset definition (Basic), variables and labels from SDTMIG: {names}")

@@ -44,6 +44,7 @@ class Parsed:
     no_input: list[str]  # datasets the input defines but holds no records for
     duplicates: int  # identical copies of a resource, read once
     undefined: list[str]  # datasets without a definition: SDTMIG's variables, order, labels
+    other_studies: int = 0  # resources a pull got of another study, left out
 
 
 def parse(resources: Sequence[Any]) -> dict[str, Dataset]:

@@ -4,14 +4,15 @@ the study tag for the resources outside the patient compartment; a paged search 
 type where the server has no `$export`.
 
 What the server hands back is checked before it is followed: a status URL or a `next` link on
-another origin is refused (credentials stay with the server), an output file is fetched with
-the token only when the manifest says it requires one and it is on the server's origin, and
-without any credential otherwise. A `next` link that leads back to a page already read, or a
+another origin is refused (credentials stay with the server); an output file the manifest
+says requires the token is fetched with it on the server's origin and refused elsewhere, one
+that requires none is fetched without any credential. A `next` link that leads back to a page already read, or a
 search that pages on past MAX_PAGES, stops the pull with one line instead of looping."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ import orjson
 from trialbridge.errors import UserError
 from trialbridge.fhir.build import STUDY_TAG
 from trialbridge.fhir.ids import resource_id
+from trialbridge.fhir.reading import MAX_DEPTH, nesting
 from trialbridge.fhir.server.answers import Answer, MiB, issues_text, json_of, retry_after
 from trialbridge.fhir.server.origin import redact
 from trialbridge.fhir.server.transport import SERVER_FIX, Server
@@ -36,7 +38,16 @@ PAGING_FIX = (
 )
 
 
-def pull(server: Server, study_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Pulled:
+    """The study's resources as got, and what was left out of them (counted, never unseen)."""
+
+    resources: list[dict[str, Any]]
+    copies: int  # identical copies of a resource (from $export and a search), read once
+    other_studies: int  # resources of the export tagged with another study or none
+
+
+def pull(server: Server, study_id: str) -> Pulled:
     """Every resource tagged with the study, once each. Types the export did not deliver (a
     server's patient compartment may leave out AdverseEvent or ResearchSubject; resources
     outside it never come) are searched by the study tag."""
@@ -48,17 +59,21 @@ def pull(server: Server, study_id: str) -> list[dict[str, Any]]:
     found += search(server, study_id, sorted((wanted - delivered) | set(OUTSIDE)))
     unique: dict[tuple[str, str], dict[str, Any]] = {}
     different: list[dict[str, Any]] = []  # one id, other content: the reader names them
+    copies = other = 0
     for resource in found:
         if _study(resource) != study_id:
+            other += 1
             continue
         key = (resource["resourceType"], resource["id"])
-        if key in unique and unique[key] != resource:
-            different.append(resource)
+        if key not in unique:
+            unique[key] = resource
+        elif unique[key] == resource:
+            copies += 1
         else:
-            unique.setdefault(key, resource)
+            different.append(resource)
     if not unique:
         raise UserError(f"no resources of study {study_id} on the server", server.base_url)
-    return [*unique.values(), *different]
+    return Pulled([*unique.values(), *different], copies, other)
 
 
 def _study(resource: dict[str, Any]) -> str | None:
@@ -181,6 +196,8 @@ def _resource(resource: Any, where: str) -> dict[str, Any]:
         and isinstance(resource.get("id"), str)
     ):
         raise UserError("not a FHIR resource with a resourceType and an id", where, SERVER_FIX)
+    if nesting(resource) > MAX_DEPTH:  # before copies are compared, which recurses
+        raise UserError(f"a resource nested deeper than {MAX_DEPTH} levels", where, SERVER_FIX)
     return resource
 
 
