@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
+from trialbridge.errors import UserError
 from trialbridge.sdtm.define_read import read_define
 
 
@@ -45,6 +46,31 @@ def test_comments_in_a_define_are_read_past(sdtm: Path, tmp_path: Path):
     assert text.count("<!--") > 100
     (tmp_path / "define.xml").write_text(text)
     assert read_define(tmp_path / "define.xml") == read_define(sdtm / "define.xml")
+
+
+def test_numbers_too_long_for_a_length_and_many_variables(sdtm: Path, tmp_path: Path):
+    """A Length of 5,000 digits ended in ValueError (int() refuses more than 4,300); 20,000
+    ItemRefs were checked for repeats against every earlier one (7 s; now a set: read here,
+    with its repeats still refused by the corpus)."""
+    text = (sdtm / "define.xml").read_text()
+    (tmp_path / "define.xml").write_text(text.replace('Length="1"', f'Length="{"9" * 5000}"', 1))
+    with pytest.raises(UserError) as caught:
+        read_define(tmp_path / "define.xml")
+    assert caught.value.line().endswith(
+        f"has Length '{'9' * 60}...', not a whole number of at most 9 digits; correct define.xml"
+    )
+    group = text.index(">", text.index("<ItemGroupDef ")) + 1  # its first child
+    many = "".join(
+        f'<ItemRef ItemOID="IT.X{n}" OrderNumber="{n}" Mandatory="No"/>' for n in range(20_000)
+    )
+    defs = "".join(
+        f'<ItemDef OID="IT.X{n}" Name="X{n}" DataType="text" Length="1"/>' for n in range(20_000)
+    )
+    big = text[:group] + many + text[group:]
+    big = big.replace("<ItemDef ", defs + "<ItemDef ", 1)
+    (tmp_path / "define.xml").write_text(big)
+    defined = read_define(tmp_path / "define.xml")
+    assert max(len(d.variables) for d in defined.values()) > 20_000
 
 
 def test_no_define_finding_on_the_plmsc_output(sdtm: Path, tmp_path: Path):

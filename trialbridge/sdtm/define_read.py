@@ -145,6 +145,7 @@ def _dataset(
     name = _required(group, "Name", path)
     leaf = next((e for e in group if _local(e) == "leaf"), None)
     variables = []
+    names: set[str] = set()
     for ref in group.iterfind(f"{ODM}ItemRef"):
         oid = _required(ref, "ItemOID", path)
         item = items.get(oid)
@@ -153,13 +154,14 @@ def _dataset(
                 path, ref, f"ItemRef {printable(oid)} in {printable(name)} names no ItemDef"
             )
         variable = _variable(ref, item, codelists, path)
-        if any(v.name == variable.name for v in variables):
+        if variable.name in names:
             raise _error(
                 path,
                 ref,
                 f"ItemGroupDef {printable(name)} lists variable {printable(variable.name)} twice",
             )
         variables.append(variable)
+        names.add(variable.name)
     return DefinedDataset(
         name=name,
         label=_description(group),
@@ -198,10 +200,14 @@ def _number(element: etree._Element, attribute: str, path: Path) -> int | None:
     value = element.get(attribute)
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):
+    if not (value.isascii() and value.isdigit() and len(value) <= 9):
         kind = _local(element)
         what = f"{kind} {printable(element.get('OID') or element.get('ItemOID') or '')}"
-        raise _error(path, element, f"{what} has {attribute} '{printable(value)}', not a number")
+        raise _error(
+            path,
+            element,
+            f"{what} has {attribute} '{printable(value)}', not a whole number of at most 9 digits",
+        )
     return int(value)
 
 

@@ -6,8 +6,9 @@ type where the server has no `$export`.
 What the server hands back is checked before it is followed: a status URL or a `next` link on
 another origin is refused (credentials stay with the server); an output file the manifest
 says requires the token is fetched with it on the server's origin and refused elsewhere, one
-that requires none is fetched without any credential. A `next` link that leads back to a page already read, or a
-search that pages on past MAX_PAGES, stops the pull with one line instead of looping."""
+that requires none is fetched without any credential. A `next` link that leads back to a page
+already read, or a search that pages on past MAX_PAGES, stops the pull with one line instead
+of looping."""
 
 from __future__ import annotations
 
