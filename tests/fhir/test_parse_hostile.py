@@ -761,3 +761,26 @@ def test_a_definition_without_its_dataset_extension_or_variables_is_refused(fhir
         f"{basic}, line 1: Basic/{original['id']}: an SDTM dataset definition that defines no "
         "variable; give each variable of the dataset as a 'variable' part (name, label, type)",
     ]
+
+
+def test_a_variable_or_an_order_given_twice_in_one_record_is_refused(fhir: Path):
+    """Two sdtm-variable extensions of one name (or two sdtm-order): the last won unseen."""
+    path = fhir / "ndjson" / "AdverseEvent.ndjson"
+    original = resource(path, 1)
+    twice = copy.deepcopy(original)
+    variables = [e for e in twice["extension"] if e["url"].endswith("/sdtm-variable")]
+    twice["extension"].append(copy.deepcopy(variables[0]))
+    put(path, 1, twice)
+    name = variables[0]["extension"][0]["valueString"]
+    position = len(twice["extension"]) - 1
+    assert gathered(fhir) == [
+        f"{path}, line 1: AdverseEvent/{original['id']}: extension[{position}] gives variable "
+        f"{name} again; give each value once",
+    ]
+    order = copy.deepcopy(original)
+    order["extension"] += [e for e in order["extension"] if e["url"].endswith("/sdtm-order")]
+    put(path, 1, order)
+    assert gathered(fhir) == [
+        f"{path}, line 1: AdverseEvent/{original['id']}: extension[{len(order['extension']) - 1}]"
+        " gives the record's order again; give each value once",
+    ]

@@ -95,6 +95,14 @@ def _extensions(items: Any, path: str) -> list[dict[str, Any]]:
     return items
 
 
+def _once(values: dict[str, Any], name: str, value: Any, path: str) -> None:
+    """A record's value, refused when it came already (the last would win unseen)."""
+    if name in values:
+        what = "the record's order" if name == grouped.ORDER else f"variable {name}"
+        raise Unreadable(f"{path} gives {what} again", "give each value once")
+    values[name] = value
+
+
 def record_extensions(
     resource: dict[str, Any], domain: str
 ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
@@ -119,17 +127,16 @@ def record_extensions(
             name = _plain_variable(parts)  # the quick check nearly every one passes
             if name is None or name in mapped:
                 name, value = _variable(ext, f"extension[{position}]", mapped)
-                values[name] = value
             else:
-                value = parts[1]
-                values[name] = value["valueString" if "valueString" in value else "valueDecimal"]
+                value = parts[1]["valueString" if "valueString" in parts[1] else "valueDecimal"]
+            _once(values, name, value, f"extension[{position}]")
             continue
         path = f"extension[{position}]"
         if type(url) is not str:
             raise Unreadable(f"{path} has no url", "give every extension its url")
         if url == SDTM_ORDER:
             _integer(ext, "valueInteger", path)
-            values[grouped.ORDER] = ext["valueInteger"]
+            _once(values, grouped.ORDER, ext["valueInteger"], path)
         elif url == relrec.RELATED:
             _listed(ext, path, relrec.FIELDS, "related")
             partners += [
