@@ -41,15 +41,16 @@ def text(values: Any, index: pd.Index) -> pd.Series:
 
 def fail_at(
     frame: pd.DataFrame,
-    mask: pd.Series,
+    mask: pd.Series | pd.Index,
     what: str,
     column: str,
     fix: str,
     shown: str | None = None,
     melted: bool | None = None,
 ) -> None:
-    """Report every offending row by its file, row and column (raised at the first unless
-    the run collects problems). `what` may hold {value}; `shown` names the column for the
+    """Report every offending row (`mask`: a boolean Series, or the rows' labels) by its
+    file, row and column (raised at the first unless the run collects problems). `what` may
+    hold {value}; `shown` names the column for the
     user when `column` is an internal one ('' to name none); `melted` says whether the value
     is a melted cell (default: compare)."""
     bad = frame.loc[mask]

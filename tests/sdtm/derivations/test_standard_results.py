@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import mapped
-from trialbridge.errors import UserError
+from trialbridge.errors import KEEP_PER_KIND, UserError, UserErrors, collecting
 from trialbridge.sdtm.derivations import standard_results
 from trialbridge.sdtm.units import Conversions
 from trialbridge.study import UnitConversion
@@ -76,6 +76,28 @@ def test_a_missing_conversion_is_an_error_at_the_row():
         "raw/test.csv, row 2: no conversion from mg/dL to umol/L for CREAT; "
         "add the factor to unit_conversions in study.yaml"
     )
+
+
+def test_records_of_many_units_without_a_conversion_are_all_counted():
+    """Past KEEP_PER_KIND (unit, standard unit, test) groups, the rest are reported together:
+    each group was a pass over the whole frame (100,000 distinct units: minutes)."""
+    rows = [
+        {"LBTESTCD": "HGB", "LBORRES": "13", "LBORRESU": f"u{n}"} for n in range(KEEP_PER_KIND + 5)
+    ]
+    with pytest.raises(UserErrors) as err, collecting():
+        lab(rows, {"HGB": "g/L"})
+    problems = err.value.problems
+    assert problems.total == KEEP_PER_KIND + 5
+    lines = [e.line() for e in problems.kept]
+    assert lines[0] == (
+        "raw/test.csv, row 2: no conversion from u0 to g/L for HGB; "
+        "add the factor to unit_conversions in study.yaml"
+    )
+    assert lines[KEEP_PER_KIND:] == [
+        f"raw/test.csv, row {n + 2}: no conversion from u{n} to the standard unit of its test; "
+        "add the factor to unit_conversions in study.yaml"
+        for n in range(KEEP_PER_KIND, KEEP_PER_KIND + 5)
+    ]
 
 
 def test_a_text_result_that_needs_converting_is_an_error():

@@ -9,7 +9,7 @@ import pandas as pd
 
 from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.transforms import fail_at
-from trialbridge.errors import UserError
+from trialbridge.errors import KEEP_PER_KIND, UserError
 from trialbridge.sdtm.lookup import lookup, numbers
 from trialbridge.sdtm.units import Conversions
 
@@ -51,17 +51,7 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
         )
     needs = has_result & factor.isna() & ~no_unit
     if needs.any():
-        pairs = pd.DataFrame({"unit": unit, "target": target, "test": testcd}).loc[needs]
-        for one in pairs.drop_duplicates().itertuples(index=False):
-            fail_at(
-                frame,
-                needs & (unit == one.unit) & (target == one.target) & (testcd == one.test),
-                f"no conversion from {one.unit} to {one.target} for {one.test}",
-                f"{p}ORRESU",
-                "add the factor to unit_conversions in study.yaml",
-                "",
-                False,
-            )
+        _no_conversion(frame, needs, unit, target, testcd, p)
     text_to_convert = has_result & numeric.isna() & factor.notna() & (factor != 1)
     if text_to_convert.any():
         fail_at(
@@ -82,6 +72,32 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
         original = f"{p}ORNR{lo_hi}"
         if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
             frame[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor)
+
+
+def _no_conversion(
+    frame: pd.DataFrame,
+    needs: pd.Series,
+    unit: pd.Series,
+    target: pd.Series,
+    testcd: pd.Series,
+    p: str,
+) -> None:
+    """Every record whose unit has no factor to its standard unit, reported per (unit,
+    standard unit, test) for the first KEEP_PER_KIND of them and together past that (a file
+    of distinct units would otherwise cost a pass over the frame per unit)."""
+    pairs = pd.DataFrame({"unit": unit, "target": target, "test": testcd}).loc[needs]
+    groups = list(
+        pairs.groupby(["unit", "target", "test"], sort=False, dropna=False).groups.items()
+    )
+    fix = "add the factor to unit_conversions in study.yaml"
+    for (one, to, test), labels in groups[:KEEP_PER_KIND]:
+        what = f"no conversion from {one} to {to} for {test}"
+        fail_at(frame, labels, what, f"{p}ORRESU", fix, "", False)
+    rest = [labels for _, labels in groups[KEEP_PER_KIND:]]
+    if rest:
+        labels = pd.Index(np.concatenate(rest)).sort_values()
+        what = "no conversion from {value} to the standard unit of its test"
+        fail_at(frame, labels, what, f"{p}ORRESU", fix, "", False)
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
