@@ -154,3 +154,33 @@ def test_a_password_holding_a_slash_never_shows(fhir_copy):
         "error: --server: the address 'https://***@fhir.example.org/fhir' is not a valid URL; "
         "give the FHIR base URL (https://host/path)"
     )
+
+
+def test_a_server_s_words_are_scrubbed_before_they_are_cut_and_escaped(fhir_copy, bearer):
+    """An echoed token across the cut (80 characters of a body that is not JSON) left its
+    start on the line; an ESC or BEL in an OperationOutcome went to the terminal as it was."""
+
+    def not_json(seen: Seen) -> Reply:
+        body = f"{'x' * 70} {seen.headers.get('authorization')}".encode()
+        return Reply(200, {"Content-Type": "text/plain"}, body)
+
+    with Hostile(not_json) as front:
+        result = run_cli("fhir", "push", fhir_copy, "--server", front.base, *bearer)
+    refused = [line for line in result.output.splitlines() if "refused:" in line]
+    assert len(refused) == 5 and result.exit_code == 1
+    for line in refused:
+        assert line.endswith(f"(x{'x' * 69} Bearer ***); not counted as arrived"), line
+    assert TOKEN[:4] not in result.output
+
+    def shouting(seen: Seen) -> Reply:
+        said = "\x1b[2Jrefused\x07 " + "y" * 2_000
+        outcome = {"resourceType": "OperationOutcome", "issue": [{"diagnostics": said}]}
+        return Reply(403, {"Content-Type": "application/fhir+json"}, json.dumps(outcome).encode())
+
+    with Hostile(shouting) as front:
+        result = run_cli("fhir", "push", fhir_copy, "--server", front.base, *bearer)
+    line = refusal(result)
+    assert line.startswith(
+        f"error: {front.base}: bundle-0001.json: HTTP 403: \\x1b[2Jrefused\\x07 "
+    )
+    assert "\x1b" not in line and "\x07" not in line and len(line) < 500

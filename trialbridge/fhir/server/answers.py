@@ -7,6 +7,7 @@ import email.utils
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +16,18 @@ import orjson
 
 from trialbridge.errors import UserError
 from trialbridge.fhir.server.origin import redact
+from trialbridge.sdtm.printable import printable
 
 MiB = 1024 * 1024
 JSON_LIMIT = 256 * MiB  # a search page, a transaction-response, an $export manifest
 _SECONDS = re.compile(r"[0-9]{1,12}")
+_READ = 64 * 1024  # characters of a server's words looked at for a message
+
+
+def said(text: str, scrub: Callable[[str], str] = lambda text: text, limit: int = 300) -> str:
+    """What a server said, for one line: the credentials it may echo taken out before any
+    cut (so no part of one shows), whitespace joined, control characters escaped, cut."""
+    return printable(" ".join(scrub(redact(text[:_READ])).split()), limit)
 
 
 @dataclass(frozen=True)
@@ -96,15 +105,22 @@ def _too_big(url: str, limit: int) -> UserError:
 SERVER_FIX = "check that --server is the FHIR base URL, or ask the server's administrator"
 
 
-def json_of(answer: Answer, what: str, where: str, fix: str = SERVER_FIX) -> Any:
-    """The answer's JSON, or one line naming `what` was expected and what came instead."""
+def json_of(
+    answer: Answer,
+    what: str,
+    where: str,
+    fix: str = SERVER_FIX,
+    scrub: Callable[[str], str] = lambda text: text,
+) -> Any:
+    """The answer's JSON, or one line naming `what` was expected and what came instead
+    (`scrub` takes the credentials out of the body's start)."""
     try:
         return orjson.loads(answer.content)
     except orjson.JSONDecodeError as problem:
-        kind = answer.headers.get("Content-Type", "no Content-Type")
-        start = " ".join(answer.text[:80].split())
+        kind = said(answer.headers.get("Content-Type", "no Content-Type"), scrub, 80)
+        start = said(answer.content[:_READ].decode("utf-8", "replace"), scrub, 80)
         raise UserError(
-            f"{what}: HTTP {answer.status_code} with a body that is not JSON ({kind}: {start!r}; "
+            f"{what}: HTTP {answer.status_code} with a body that is not JSON ({kind}: '{start}'; "
             f"{problem.msg})",
             where,
             fix,
@@ -112,12 +128,13 @@ def json_of(answer: Answer, what: str, where: str, fix: str = SERVER_FIX) -> Any
 
 
 def outcome_text(answer: Answer | httpx.Response) -> str:
-    """The diagnostics of an OperationOutcome, else the start of the body, on one line."""
+    """The diagnostics of an OperationOutcome, else the body's start, uncut: `said` cuts it
+    after the credentials are taken out."""
     try:
         body = orjson.loads(answer.content)
     except orjson.JSONDecodeError:
-        return " ".join(answer.content[:300].decode("utf-8", "replace").split()) or "no body"
-    return issues_text(body) or " ".join(str(body)[:300].split())
+        return answer.content[:_READ].decode("utf-8", "replace").strip() or "no body"
+    return issues_text(body) or str(body)[:_READ]
 
 
 def issues_text(body: Any) -> str | None:
@@ -128,9 +145,7 @@ def issues_text(body: Any) -> str | None:
     texts = (
         [_issue_text(i) for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
     )
-    return (
-        " ".join("; ".join(t for t in texts if t)[:500].split()) or "OperationOutcome without text"
-    )
+    return "; ".join(t for t in texts if t)[:_READ].strip() or "OperationOutcome without text"
 
 
 def _issue_text(issue: dict[str, Any]) -> str:

@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 
 import httpx
 import jwt
+import orjson
 
 from trialbridge.errors import UserError
-from trialbridge.fhir.server.answers import Answer, MiB, json_of, receive
+from trialbridge.fhir.server.answers import Answer, MiB, json_of, receive, said
 from trialbridge.fhir.server.credentials import SigningKey
 from trialbridge.fhir.server.origin import redact
-from trialbridge.sdtm.printable import printable
 
 REFRESH_MARGIN = 60  # seconds before expiry a token is renewed
 LIFETIME = (2 * REFRESH_MARGIN, 24 * 3600.0)  # a token's lifetime as used, whatever it says
@@ -137,8 +137,11 @@ class TokenEndpoint:
         # the endpoint's words may echo what it was sent: the secrets, the client assertion
         sent = [*self.secrets(), fields.get("client_assertion", "")]
 
+        def scrub(text: str) -> str:
+            return _scrubbed(text, sent)
+
         def clean(text: str) -> str:
-            return printable(_scrubbed(redact(text), sent), 200)
+            return said(text, scrub, 200)
 
         try:
             with httpx.Client(verify=self.verify, timeout=30, follow_redirects=False) as client:
@@ -161,10 +164,7 @@ class TokenEndpoint:
                 where,
                 "check the client id, key or secret, and the scope",
             )
-        try:
-            body = json_of(answer, "the token endpoint's answer", where, TOKEN_URL_FIX)
-        except UserError as error:
-            raise UserError(clean(error.what), error.where, error.fix) from None
+        body = json_of(answer, "the token endpoint's answer", where, TOKEN_URL_FIX, scrub)
         return _token(body, where)
 
 
@@ -200,13 +200,14 @@ def _lifetime(expires_in: object) -> float:
 
 
 def _error_text(answer: Answer) -> str:
+    """The endpoint's error, uncut (`said` cuts it once the secrets are out)."""
     try:
-        body = json_of(answer, "", "")
-    except UserError:
-        return " ".join(answer.text[:200].split()) or "no body"
+        body = orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        return answer.text.strip() or "no body"
     if isinstance(body, dict):
         body = body.get("error_description") or body.get("error") or body
-    return " ".join(str(body)[:200].split())
+    return str(body)
 
 
 class ClientCredentials(TokenEndpoint):

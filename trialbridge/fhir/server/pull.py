@@ -212,7 +212,7 @@ def search(server: Server, study_id: str, types: list[str]) -> list[dict[str, An
         seen = {url}
         while True:
             page = server.json("GET", url)
-            resources += _entries(page, kind, redact(url))
+            resources += _entries(page, kind, redact(url), server)
             link = _next(page)
             if link is None:
                 break
@@ -235,10 +235,10 @@ def search(server: Server, study_id: str, types: list[str]) -> list[dict[str, An
     return resources
 
 
-def _entries(page: Any, kind: str, where: str) -> list[dict[str, Any]]:
+def _entries(page: Any, kind: str, where: str, server: Server) -> list[dict[str, Any]]:
     if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
         said = issues_text(page)
-        what = f"an OperationOutcome ({said})" if said else "something else"
+        what = f"an OperationOutcome ({server.said(said)})" if said else "something else"
         raise UserError(f"the {kind} search answered with {what}, not a Bundle", where, SERVER_FIX)
     entries = page.get("entry", [])
     if not isinstance(entries, list):

@@ -243,7 +243,8 @@ def _answered(answer: Answer, sent: _Sent, name: str, server: Server) -> Outcome
 
 def _said(outcome: Any, server: Server) -> str:
     """The text of an entry's OperationOutcome, if it has one, without any credential."""
-    return server.auth.scrub(redact(issues_text(outcome) or ""))
+    text = issues_text(outcome)
+    return server.said(text) if text else ""
 
 
 def _one_by_one(entries: list[dict[str, Any]], server: Server) -> Outcome:

@@ -19,8 +19,7 @@ import httpx
 
 from trialbridge.errors import UserError
 from trialbridge.fhir.server import answers
-from trialbridge.fhir.server.answers import Answer, json_of, receive, retry_after
-from trialbridge.fhir.server.answers import outcome_text as outcome_text
+from trialbridge.fhir.server.answers import Answer, json_of, outcome_text, receive, retry_after
 from trialbridge.fhir.server.auth import Auth
 from trialbridge.fhir.server.origin import (
     Origin,
@@ -234,11 +233,15 @@ class Server:
             raise UserError(
                 f"{shown}: HTTP {answer.status_code}: {self.outcome(answer)}", self.base_url
             )
-        return json_of(answer, shown, self.base_url)
+        return json_of(answer, shown, self.base_url, scrub=self.auth.scrub)
 
     def outcome(self, answer: Answer) -> str:
-        """What the server said, without any credential it may have echoed."""
-        return self.auth.scrub(redact(outcome_text(answer)))
+        """What the server said, without any credential it may have echoed, for one line."""
+        return answers.said(outcome_text(answer), self.auth.scrub)
+
+    def said(self, text: str) -> str:
+        """Other words of the server for one line, without any credential they may echo."""
+        return answers.said(text, self.auth.scrub)
 
     def _wait(self, seconds: float) -> None:
         with self._count_lock:
