@@ -220,3 +220,28 @@ def test_dataset_json_ndjson_is_told_from_fhir_ndjson(tmp_path: Path):
     (fhir / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\n')
     (fhir / "broken.ndjson").write_text("{not json\n")
     assert not holds_dataset_json_ndjson(fhir)
+
+
+def test_names_from_a_file_are_escaped_and_cut_on_the_line(tmp_path: Path):
+    """A Dataset-JSON name and repeated column names are quoted with control characters
+    escaped and cut (an 891-character line with an ESC in it went to the terminal)."""
+    name = "\x1b[2J" + "X" * 900
+    document = _document([_column("USUBJID", "string")], [["S-1"]]) | {"name": name}
+    (tmp_path / "a.json").write_text(json.dumps(document))
+    (tmp_path / "b.json").write_text(json.dumps(document))
+    with pytest.raises(UserError) as caught:
+        read_folder(tmp_path)
+    assert caught.value.line() == (
+        f"{tmp_path / 'b.json'}: holds dataset \\x1b[2J{'X' * 56}..., as a.json does; keep one "
+        "file per dataset in the folder"
+    )
+    columns = [_column("USUBJID", "string")] + [_column(f"V\x07{n}", "string") for n in range(30)]
+    rows = [["S-1"] + ["a"] * 30]
+    twice = _document(columns + columns[1:], [rows[0] + rows[0][1:]])
+    for path in tmp_path.iterdir():
+        path.unlink()
+    (tmp_path / "dm.json").write_text(json.dumps(twice))
+    with pytest.raises(UserError) as caught:
+        repeated_names(tmp_path, read_folder(tmp_path))
+    line = caught.value.line()
+    assert "\x07" not in line and line.count("\\x07") == 20 and "... (30 in all)" in line

@@ -16,6 +16,7 @@ from trialbridge.errors import UserError, checkpoint, report
 from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.dataset import Dataset, SourceFile, Table
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
+from trialbridge.sdtm.printable import printable
 
 # trialbridge's own files that may sit among the datasets (validate DIR --out DIR)
 OWN_FILES = {"validation.json": "trialbridge's validation report"}
@@ -110,7 +111,7 @@ def read_folder(folder: Path) -> dict[str, Dataset]:
         if name in files:
             report(
                 UserError(
-                    f"holds dataset {name}, as {files[name].name} does",
+                    f"holds dataset {printable(name)}, as {printable(files[name].name)} does",
                     path,
                     "keep one file per dataset in the folder",
                     file=str(path),
@@ -132,11 +133,11 @@ def repeated_names(folder: Path, datasets: dict[str, Dataset]) -> None:
         source = dataset.source
         if source is None or not source.repeated:
             continue
-        names = sorted({c.name for c in source.repeated})
+        names = sorted({printable(c.name) for c in source.repeated})
+        shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
         report(
             UserError(
-                f"the file has more than one variable named {', '.join(names)}"
-                " (only the first was read)",
+                f"the file has more than one variable named {shown} (only the first was read)",
                 folder / source.name,
                 "rename or drop the repeated variables",
                 file=str(folder / source.name),
