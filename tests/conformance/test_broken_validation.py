@@ -180,3 +180,22 @@ def test_control_characters_reach_the_xlsx_escaped_with_a_note(
     assert rows[-1][0].startswith("Note: control characters in this sheet are shown as \\xNN")
     html = (out / "validation.html").read_text()
     assert "Head\\x07ache" in html and "\u0007" not in html
+
+
+def test_a_value_that_looks_like_a_formula_is_text_in_the_xlsx(
+    converted: dict[str, Path], tmp_path: Path
+):
+    """A value starting with '=' was stored as a formula (a HYPERLINK in the data would run
+    in the reviewer's spreadsheet)."""
+    folder = _copy(converted, "json", tmp_path)
+    path = folder / "ae.json"
+    names = [c["name"] for c in json.loads(path.read_text())["columns"]]
+    formula = '=HYPERLINK("http://evil.example","MILD")'
+    path.write_bytes(
+        json_damage.edited(folder, path, set={f"rows.0.{names.index('AESEV')}": formula})
+    )
+    out = tmp_path / "out"
+    run_cli("validate", folder, "--out", out)
+    details = openpyxl.load_workbook(out / "validation.xlsx")["Details"]
+    cells = [c for row in details.iter_rows() for c in row if c.value == formula]
+    assert cells and all(c.data_type == "s" for c in cells)

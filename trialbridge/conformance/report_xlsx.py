@@ -123,6 +123,9 @@ def _sheet(sheet, title: str, header: list[str], rows: list[list[object]]) -> No
         cells = [_cell(value) for value in row]
         altered = altered or any(a is not b for a, b in zip(cells, row, strict=True))
         sheet.append(cells)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # data that starts with '=' is text here, never a formula
+                cell.data_type = "s"
     if altered:
         sheet.append([])
         sheet.append([NOTE])
