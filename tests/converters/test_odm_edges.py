@@ -161,6 +161,16 @@ def test_a_bad_byte_on_a_line_longer_than_a_read_block(
     )
 
 
+def test_utf_16_declared_without_its_byte_order_mark(tmp_path: Path):
+    """Found by `make fuzz`: the decoder refuses such a stream as a whole (UnicodeError, no
+    byte named) while the bad byte was looked for."""
+    data = b'<?yml v encoding="UTF-16"\xadM>\n'  # as the fuzzer cut it down
+    assert _error(tmp_path, data) == (
+        "export.xml, line 1, column 26: Invalid bytes in character encoding; save the export "
+        "as UTF-8, or declare its encoding in the XML declaration"
+    )
+
+
 def test_a_prolog_too_long_to_look_through(tmp_path: Path):
     text = "<!--" + "x" * 1_100_000 + "-->\n" + _small().split("?>", 1)[1]
     assert _error(tmp_path, text) == (

@@ -565,16 +565,23 @@ def _bad_byte(path: Path, line: int, encoding: str) -> str | None:
         handle.seek(start)
         while block := handle.read(_SCAN):
             end = block.find(b"\n")
-            try:
-                decoder.decode(block if end < 0 else block[:end], final=end >= 0)
-            except UnicodeDecodeError as exc:
-                return f"0x{exc.object[exc.start]:02X}"
             if end >= 0:
-                return None
+                return _undecodable(decoder, block[:end], final=True)
+            found = _undecodable(decoder, block, final=False)
+            if found:
+                return found
+    return _undecodable(decoder, b"", final=True)
+
+
+def _undecodable(decoder: codecs.IncrementalDecoder, data: bytes, final: bool) -> str | None:
+    """The byte the decoder stops at, if it does (a decoder may also refuse the stream as a
+    whole: UTF-16 without its byte order mark, which names no byte)."""
     try:
-        decoder.decode(b"", final=True)
+        decoder.decode(data, final=final)
     except UnicodeDecodeError as exc:
         return f"0x{exc.object[exc.start]:02X}"
+    except UnicodeError:
+        return None
     return None
 
 
