@@ -136,26 +136,37 @@ def test_a_repeated_dataset_json_column_keeps_the_first(tmp_path: Path):
 
 def test_every_bad_value_of_a_column_is_gathered(tmp_path: Path):
     columns = [_column("USUBJID", "string"), _column("AGE", "integer")]
-    rows = [["S-1", "forty"], ["S-2", 41], ["S-3", "n/a"], [4, None]]
+    rows = [["S-1", "forty"], ["S-2", 41], ["S-3", "n/a"], [4, None], ["S-5", 1.5], ["S-6", 7.0]]
     path = tmp_path / "dm.json"
     path.write_text(json.dumps(_document(columns, rows)))
     with pytest.raises(UserErrors) as caught, collecting():
         datasetjson.read(path)
     problems = caught.value.problems
-    assert problems.total == 3
+    assert problems.total == 4
     assert [e.line() for e in problems.kept] == [
         f"{path}, row 4, column USUBJID: 4 is not text (the column's dataType is string);"
         " correct the value, or the column's dataType",
-        f"{path}, row 1, column AGE: 'forty' is not a number (the column's dataType is integer);"
-        " correct the value, or the column's dataType",
-        f"{path}, row 3, column AGE: 'n/a' is not a number (the column's dataType is integer);"
-        " correct the value, or the column's dataType",
+        f"{path}, row 1, column AGE: 'forty' is not a whole number (the column's dataType is "
+        "integer); correct the value, or the column's dataType",
+        f"{path}, row 3, column AGE: 'n/a' is not a whole number (the column's dataType is "
+        "integer); correct the value, or the column's dataType",
+        f"{path}, row 5, column AGE: 1.5 is not a whole number (the column's dataType is "
+        "integer); correct the value, or the column's dataType",
     ]
     assert [(e.file, e.row, e.column) for e in problems.kept] == [
         (str(path), 4, "USUBJID"),
         (str(path), 1, "AGE"),
         (str(path), 3, "AGE"),
+        (str(path), 5, "AGE"),
     ]
+    all_numbers = [["S-1", 38], ["S-2", 1.5]]
+    path.write_text(json.dumps(_document(columns, all_numbers)))
+    with pytest.raises(UserError) as one:
+        datasetjson.read(path)
+    assert one.value.line() == (
+        f"{path}, row 2, column AGE: 1.5 is not a whole number (the column's dataType is "
+        "integer); correct the value, or the column's dataType"
+    )
 
 
 def test_ndjson_blank_lines_carry_nothing_and_keep_line_numbers(tmp_path: Path):

@@ -276,6 +276,12 @@ def _values(values: pd.Series, column: Column, rows: _Rows, path: Path) -> pd.Se
     elif column.data_type == "boolean":
         bad = _misfits(values, present, _is_bool, values.dtype.kind == "b")
         expected = "true or false"
+    elif column.data_type == "integer" and values.dtype.kind == "f":
+        bad = present & (values % 1 != 0)  # 38.0 is whole; 1.5 is not
+        expected = "a whole number"
+    elif column.data_type == "integer":
+        bad = _misfits(values, present, _is_whole, values.dtype.kind in "iu")
+        expected = "a whole number"
     else:
         bad = _misfits(values, present, _is_number, values.dtype.kind in "iuf")
         expected = "a number"
@@ -293,6 +299,10 @@ def _is_text(value: Any) -> bool:
 
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return _is_number(value) and float(value).is_integer()
 
 
 def _is_number(value: Any) -> bool:
