@@ -102,6 +102,7 @@ def _too_big(url: str, limit: int) -> UserError:
     )
 
 
+# the fix when an answer is not what a FHIR server gives: the URL may not be one
 SERVER_FIX = "check that --server is the FHIR base URL, or ask the server's administrator"
 
 

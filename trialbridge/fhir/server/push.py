@@ -6,7 +6,9 @@ PUT on its own, so one bad resource is reported (with the server's words and the
 came from) and the others still arrive.
 
 Each bundle is checked as it is sent: its bytes are the ones the manifest records, and its
-entries name URLs on the server's origin only (relative, as fhir build writes them)."""
+entries' URLs are looked at (quickly, in the layout fhir build writes; a bundle in another
+layout is parsed whole) for one on another origin. The transport is what guarantees that no
+request, whatever a bundle says, carries credentials off the server's origin."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ NOT_RETRIED = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)  # our reque
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 MAX_WAIT = 300.0  # seconds: a longer Retry-After stops the run instead of sleeping
+# the fix when a FHIR server's answer breaks its own rules (paging, links, sizes)
 SERVER_FIX = "the server is at fault: ask its administrator"
 
 
