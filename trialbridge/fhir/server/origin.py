@@ -27,7 +27,7 @@ def shown_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if sep and "@" in rest:
         url = f"{scheme}://***@{rest.rpartition('@')[2]}"
-    return repr(printable(redact(url), 200))
+    return f"'{printable(repr(redact(url))[1:-1], 200)}'"
 
 
 @dataclass(frozen=True)
