@@ -50,9 +50,8 @@ def fail_at(
 ) -> None:
     """Report every offending row (`mask`: a boolean Series, or the rows' labels) by its
     file, row and column (raised at the first unless the run collects problems). `what` may
-    hold {value}; `shown` names the column for the
-    user when `column` is an internal one ('' to name none); `melted` says whether the value
-    is a melted cell (default: compare)."""
+    hold {value}; `shown` names the column for the user when `column` is an internal one
+    ('' to name none); `melted` says whether the value is a melted cell (default: compare)."""
     bad = frame.loc[mask]
     cells = bad[COLUMN]
     is_melted = pd.Series(bool(melted), index=bad.index) & cells.notna()
