@@ -20,7 +20,7 @@ def relrec_parent(context: Context) -> list[Issue]:
     frame = context.frame
     if not all(n in frame for n in NEEDED):
         return []
-    keys = frame[list(NEEDED)].fillna("")
+    keys = frame[list(NEEDED)].astype("object").fillna("")  # a damaged key may be numeric
     subjects = keys["USUBJID"].to_numpy(dtype=object)
     values = keys["IDVARVAL"].astype("str").str.strip().to_numpy(dtype=object)
     subject_level = populated(keys["USUBJID"]).to_numpy(dtype=bool)
