@@ -17,7 +17,11 @@ def supp_parent(context: Context) -> list[Issue]:
     if parent is None or "USUBJID" not in frame or "USUBJID" not in parent.frame:
         return rows(pd.Series(True, index=frame.index), "RDOMAIN", frame.get("RDOMAIN"))
     subjects = frame["USUBJID"].to_numpy(dtype=object)
-    values = frame["IDVARVAL"].astype("str").str.strip() if "IDVARVAL" in frame else None
+    values = (
+        frame["IDVARVAL"].astype("str").str.strip().to_numpy(dtype=object)
+        if "IDVARVAL" in frame
+        else None
+    )
     idvar = frame["IDVAR"].fillna("") if "IDVAR" in frame else pd.Series("", index=frame.index)
     missing = np.zeros(len(frame), dtype=bool)
     for name, at in frame.groupby(idvar.to_numpy(), sort=False).indices.items():
@@ -28,6 +32,6 @@ def supp_parent(context: Context) -> list[Issue]:
         else:
             keys = key_text(parent.frame[name]).to_pylist()
             known = set(zip(parent.frame["USUBJID"], keys, strict=True))
-            pairs = zip(subjects[at], values.to_numpy(dtype=object)[at], strict=True)
+            pairs = zip(subjects[at], values[at], strict=True)
             missing[at] = [pair not in known for pair in pairs]
     return rows(pd.Series(missing, index=frame.index), "IDVARVAL", frame.get("IDVARVAL"))
