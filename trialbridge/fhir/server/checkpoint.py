@@ -23,7 +23,7 @@ from trialbridge.sdtm.write import write_text
 
 NAME = ".push-checkpoint.json"
 LIMIT = 64 * 1024 * 1024  # bytes: far above any real checkpoint
-SHA256 = re.compile(r"[0-9a-f]{64}")
+SHA256 = re.compile(r"[0-9a-f]{64}")  # a bundle's hash, in the manifest and here
 FIX = "delete it: the next push sends every bundle again (PUT by id, so nothing doubles)"
 
 
@@ -50,7 +50,7 @@ def _load(folder: Path) -> tuple[dict[str, dict[str, str]], bool]:
         what = f"not valid JSON: {problem.msg} at line {problem.lineno}, column {problem.colno}"
         raise UserError(what, path, FIX) from None
     if not isinstance(found, dict):
-        raise UserError(f"not a push checkpoint (a JSON {_kind(found)})", path, FIX)
+        raise UserError(f"not a push checkpoint (a JSON {json_type(found)})", path, FIX)
     cleaned: dict[str, dict[str, str]] = {}
     for server, bundles in found.items():
         _check(server, bundles, path)
@@ -61,7 +61,7 @@ def _load(folder: Path) -> tuple[dict[str, dict[str, str]], bool]:
 def _check(server: str, bundles: object, path: Path) -> None:
     shown = redact(server)
     if not isinstance(bundles, dict):
-        raise UserError(f"not a push checkpoint: {shown} maps to a {_kind(bundles)}", path, FIX)
+        raise UserError(f"not a push checkpoint: {shown} maps to a {json_type(bundles)}", path, FIX)
     for name, digest in bundles.items():
         problem = name_problem(name)
         if problem:
@@ -70,9 +70,10 @@ def _check(server: str, bundles: object, path: Path) -> None:
             raise UserError(f"{shown}: {name} has no SHA-256 (64 hex digits)", path, FIX)
 
 
-def _kind(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """A parsed JSON value's type as a message names it (after "a JSON")."""
     names = {dict: "object", list: "list", str: "string", int: "number", float: "number"}
-    return names.get(type(value), "value")
+    return names.get(type(value), "true/false" if isinstance(value, bool) else "null")
 
 
 def _key(server: str) -> str:

@@ -7,7 +7,6 @@ sent are the bytes checked."""
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,11 @@ import orjson
 from trialbridge.errors import UserError
 from trialbridge.fhir.bundles import MANIFEST
 from trialbridge.fhir.server import checkpoint
+from trialbridge.fhir.server.checkpoint import SHA256, json_type
 from trialbridge.fhir.server.paths import Unsafe, inside
 
 MANIFEST_LIMIT = 64 * 1024 * 1024  # bytes
 BUNDLE_LIMIT = 1024 * 1024 * 1024  # bytes: a server takes far less in one transaction
-SHA256 = re.compile(r"[0-9a-f]{64}")
 FIX = "rebuild the bundles with trialbridge fhir build"
 FIELDS = {"file": str, "wave": int, "entries": int, "sha256": str}
 
@@ -49,10 +48,10 @@ def _listed(path: Path) -> list[dict[str, Any]]:
         what = f"not valid JSON: {problem.msg} at line {problem.lineno}, column {problem.colno}"
         raise UserError(what, path, FIX) from None
     if not isinstance(document, dict) or "bundles" not in document:
-        raise UserError(f"a JSON {_kind(document)} without a 'bundles' list", path, FIX)
+        raise UserError(f"a JSON {json_type(document)} without a 'bundles' list", path, FIX)
     listed = document["bundles"]
     if not isinstance(listed, list):
-        raise UserError(f"'bundles' is a JSON {_kind(listed)}, not a list", path, FIX)
+        raise UserError(f"'bundles' is a JSON {json_type(listed)}, not a list", path, FIX)
     seen: dict[str, int] = {}
     for number, bundle in enumerate(listed, 1):
         where = f"{path}, entry {number}"
@@ -65,23 +64,18 @@ def _listed(path: Path) -> list[dict[str, Any]]:
 
 def _check_entry(bundle: Any, where: str) -> None:
     if not isinstance(bundle, dict):
-        raise UserError(f"a JSON {_kind(bundle)}, not an object", where, FIX)
+        raise UserError(f"a JSON {json_type(bundle)}, not an object", where, FIX)
     for name, kind in FIELDS.items():
         if name not in bundle:
             raise UserError(f"no '{name}'", where, FIX)
         value = bundle[name]
         if not isinstance(value, kind) or isinstance(value, bool):
             wanted = "text" if kind is str else "a whole number"
-            raise UserError(f"'{name}' is a JSON {_kind(value)}, not {wanted}", where, FIX)
+            raise UserError(f"'{name}' is a JSON {json_type(value)}, not {wanted}", where, FIX)
         if kind is int and value < 0:
             raise UserError(f"'{name}' is negative ({value})", where, FIX)
     if not SHA256.fullmatch(bundle["sha256"]):
         raise UserError("'sha256' is not 64 lowercase hex digits", where, FIX)
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "object", list: "list", str: "string", int: "number", float: "number"}
-    return names.get(type(value), "true/false" if isinstance(value, bool) else "null")
 
 
 def bundle_bytes(folder: Path, bundle: dict[str, Any], number: int) -> bytes:
