@@ -5,14 +5,15 @@ gathered as a run gathers them. It passes when it is read, or refused with UserE
 that are each one clean line: not empty, no control character (they could break the line or
 drive the terminal), at most MAX_LINE characters. Anything else is a finding:
 
-- `crash`: any other exception;
+- `crash`: any other exception, or a warning (the CLI would print it below its line);
 - `line`: a UserError whose line is empty, holds a control character or is too long to read;
 - `hidden`: an exception that `collecting()` turned into the problems gathered before it (the
   user sees those, but the exception is a bug the fuzzer found behind them).
 
 Inputs that run past the time limit or memory bound are findings too: libFuzzer stops the
 worker and keeps the input (see `runner`). Findings are told apart by a signature: the kind,
-the exception type and the innermost trialbridge frame it passed through. The smallest input
+the exception type and the innermost trialbridge frame it passed through (a bad line: the kind
+of file and its message without the values quoted in it). The smallest input
 of each signature is kept as <kind>-<hash>.bin beside a .txt that says what it raised."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import hashlib
 import json
 import re
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +45,8 @@ class Finding:
 def check(feed_one: object, data: bytes) -> Finding | None:
     """Feed `data` as a command would and judge the outcome."""
     try:
-        with collecting():
+        with warnings.catch_warnings(), collecting():
+            warnings.simplefilter("error")  # a warning the CLI would print is a finding too
             feed_one(data)  # type: ignore[operator]
     except UserError as error:
         return _judge_user_error(error)
@@ -60,15 +63,23 @@ def _judge_user_error(error: UserError) -> Finding | None:
     for one in [error, *errors]:
         problem = _bad_line(one.line())
         if problem:
-            where = _innermost(one.__traceback__ or error.__traceback__)
             shown = repr(one.line()[:200])
             return Finding(
                 "line",
-                f"line {problem} raised at {where}",
+                f"line {problem}: {_template(one)}",
                 f"{problem}: {shown}",
                 "".join(traceback.format_exception(error)),
             )
     return None
+
+
+def _template(error: UserError) -> str:
+    """What a bad line says with its quoted values and numbers left out: one signature per
+    message, whatever the input put in it (a gathered problem was never raised, so it has
+    no traceback of its own to tell it by)."""
+    what = re.sub(r"'[^']*'|\d+", "_", error.what)
+    file = Path(error.parts()[0]).suffix or error.parts()[0][:20]
+    return f"{file}: {what[:120]}"
 
 
 def _raised_by_collecting(error: UserError) -> bool:

@@ -89,7 +89,8 @@ def run_target(name: str, made: Path, args: argparse.Namespace) -> Result:
         before = _stop_files(state)
         began = time.monotonic()
         code, log = _work(name, state, made, target, int(remaining), args)
-        new = sorted(_stop_files(state) - before)
+        after = _stop_files(state)
+        new = sorted(p for p, stamp in after.items() if before.get(p) != stamp)
         if code == 0:
             break
         if not new:
@@ -97,6 +98,9 @@ def run_target(name: str, made: Path, args: argparse.Namespace) -> Result:
             break
         for path in new:
             result.stops.append(_stop(path, log))
+            # the corpus keeps inputs by their SHA-1, as libFuzzer names the stop: a slow input
+            # kept there would stop every restarted worker at once
+            (state / "corpus" / path.name.rsplit("-", 1)[1]).unlink(missing_ok=True)
         quick = quick + 1 if time.monotonic() - began < QUICK_STOP else 0
         if quick >= 3:
             result.failed = f"the worker stopped three times just after starting; see {log}"
@@ -165,20 +169,22 @@ def _work(
     return code, log
 
 
-def _stop_files(state: Path) -> set[Path]:
-    return {p for p in state.iterdir() if STOPS.match(p.name)}
+def _stop_files(state: Path) -> dict[Path, int]:
+    """libFuzzer's stop files and when each was written (a stop on an input already kept
+    rewrites its file)."""
+    return {p: p.stat().st_mtime_ns for p in state.iterdir() if STOPS.match(p.name)}
 
 
 def _stop(path: Path, log: Path) -> dict[str, str]:
     """A libFuzzer stop: its kind, the input kept, and where the Python stack stood."""
     text = log.read_text(encoding="utf-8", errors="replace")
-    tail = text[text.rfind("==") - 4000 if "==" in text else -4000 :]
+    tail = text[max(text.rfind("==") - 4000, 0) if "==" in text else -4000 :]
     path.with_name(path.name + ".txt").write_text(tail, encoding="utf-8")
     frames = re.findall(r'File "([^"]+)", line (\d+)', tail)
     ours = [f"{Path(f).name}:{n}" for f, n in frames if "/trialbridge/" in f]
     kind = path.name.split("-", 1)[0]
     size = str(path.stat().st_size)
-    return {"kind": kind, "file": path.name, "at": ours[0] if ours else "", "size": size}
+    return {"kind": kind, "file": path.name, "at": ours[-1] if ours else "", "size": size}
 
 
 def _harness_findings(state: Path) -> list[dict[str, str]]:

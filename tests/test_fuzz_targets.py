@@ -5,6 +5,7 @@ would hide the findings the fuzzer makes from it)."""
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,26 @@ def test_every_seed_of_a_target_gives_no_finding(name: str, made: Path, tmp_path
     feed = target.prepare(tmp_path, made)
     found = {seed: harness.check(feed, data) for seed, data in seeds.items()}
     assert {seed: f.summary for seed, f in found.items() if f is not None} == {}
+
+
+def test_a_warning_is_a_finding_and_bad_lines_differ_by_message():
+    def warns(data: bytes) -> None:
+        warnings.warn("filling with text will raise", FutureWarning, stacklevel=1)
+
+    finding = harness.check(warns, b"")
+    assert finding is not None and finding.kind == "crash"
+    assert finding.summary == "FutureWarning: filling with text will raise"
+
+    def gathered(what: str, file: str) -> Feed:
+        def feed(data: bytes) -> None:
+            report(UserError(what, file, "fix it", file=file, row=2))
+            report(UserError("another", file, "fix it", file=file, row=3))
+
+        return feed
+
+    one = harness.check(gathered("value 'a\x7f' is bad", "raw/a.csv"), b"")
+    same = harness.check(gathered("value 'b\x01c' is bad", "raw/b.csv"), b"")
+    other = harness.check(gathered("name 'a\x7f' unknown", "define.xml"), b"")
+    assert one is not None and same is not None and other is not None
+    assert one.signature == same.signature == "line with a control character: .csv: value _ is bad"
+    assert other.signature != one.signature
