@@ -163,19 +163,6 @@ def test_repeating_instrument_keeps_its_own_rows(tmp_path: Path):
     assert ae[ROW].tolist() == [4, 5]
 
 
-def test_event_designations_decide_which_rows_an_instrument_has(tmp_path: Path):
-    # vitals designated at screening only: its week 4 rows are not vitals rows
-    events = "arm_num,unique_event_name,form\n1,screening_arm_1,vitals\n"
-    events += "1,week_4_arm_1,demographics\n1,week_4_arm_1,adverse_events\n"
-    root = _project(tmp_path, records=[RECORDS[0], RECORDS[1], RECORDS[3], RECORDS[5]])
-    (root / "raw" / "redcap" / "events.csv").write_text(events)
-    vs = read_redcap(root, [_source("vitals")])["vitals"]
-    assert vs[ROW].tolist() == [2]
-    # without an events file every row with a filled field counts
-    vs = read_redcap(root, [_source("vitals", events=None)])["vitals"]
-    assert vs[ROW].tolist() == [2]
-
-
 def test_values_in_an_event_not_designated_for_their_instrument_are_errors(tmp_path: Path):
     """Filled vitals at week 4, where vitals is not designated: dropping them would lose
     them unseen, so every such row is named."""
