@@ -22,8 +22,8 @@ demo: $(BIN)/trialbridge
 
 test: $(BIN)/trialbridge
 	scripts/need-chromium
-	$(BIN)/ruff check trialbridge tests bench
-	$(BIN)/ruff format --check trialbridge tests bench
+	$(BIN)/ruff check trialbridge tests bench fuzz
+	$(BIN)/ruff format --check trialbridge tests bench fuzz
 	$(BIN)/pytest
 
 # Submission scale: every stage on a scaled copy of the study (2,000 subjects, 1M LB records)
@@ -33,6 +33,7 @@ test: $(BIN)/trialbridge
 bench: $(BIN)/trialbridge
 	$(BIN)/python -m bench.stages --subjects 2000
 	$(BIN)/python -m bench.odm --items 10000000
+	$(BIN)/python -m bench.hostile
 
 # The single-purpose benchmarks: FHIR build + validation of a million-row LB, the validator
 # with planted defects, and push throughput against a real FHIR server

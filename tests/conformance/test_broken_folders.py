@@ -95,6 +95,7 @@ def _damaged(table: Table, damage: str, draw: st.DrawFn) -> Table | None:
     return table
 
 
+@pytest.mark.filterwarnings("error")  # a warning would be printed under the one line
 @settings(
     max_examples=20,
     deadline=None,

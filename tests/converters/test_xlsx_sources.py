@@ -2,7 +2,6 @@
 DOCTYPEs, encrypted and old .xls files), and what cell values hide is named at its cell
 (error cells, formulas never computed, merged cells, values beyond the header)."""
 
-import time
 from pathlib import Path
 
 import openpyxl
@@ -118,7 +117,6 @@ def test_zip_bombs_are_refused_from_the_directory(tmp_path: Path):
     folder = tmp_path / "study"
     (folder / "raw").mkdir(parents=True)
     (folder / "raw" / "labs.csv").write_text("Subject,HGB\n001,13.1\n")
-    start = time.perf_counter()
     assert _error(tmp_path, xlsx.bomb(folder, tmp_path, "raw/labs.csv", megabytes=40)) == (
         f"{SHOWN}: part xl/media/padding.bin would expand 1,029 times (from 40,771 to "
         "41,943,040 bytes): a zip bomb, not a sheet; export the form as .xlsx again, or as CSV"
@@ -126,7 +124,6 @@ def test_zip_bombs_are_refused_from_the_directory(tmp_path: Path):
     assert _error(tmp_path, xlsx.declared_huge(folder, tmp_path, "raw/labs.csv")).startswith(
         f"{SHOWN}: the workbook would expand to 4,294,"
     )
-    assert time.perf_counter() - start < 2
 
 
 def test_a_doctype_in_any_part_is_refused(tmp_path: Path):

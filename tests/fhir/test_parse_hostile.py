@@ -9,7 +9,6 @@ import copy
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +182,7 @@ def test_a_line_longer_than_the_bound_is_refused_before_the_rest_is_read(fhir: P
     with path.open("wb") as handle:  # 200 MiB on one line
         handle.write(lines(path)[0] + b"\n")
         handle.write(b'{"text": "' + b"x" * (200 * 1024 * 1024))
-    start = time.perf_counter()
-    line = refused(fhir)
-    elapsed = time.perf_counter() - start
-    assert line == f"{path}, line 2: a line longer than 16 MiB; {NDJSON_FIX}"
-    assert elapsed < 0.5, elapsed
+    assert refused(fhir) == f"{path}, line 2: a line longer than 16 MiB; {NDJSON_FIX}"
 
 
 def test_nesting_is_bounded_at_100_levels_and_past_the_json_readers_own_limit(fhir: Path):
@@ -199,9 +194,7 @@ def test_nesting_is_bounded_at_100_levels_and_past_the_json_readers_own_limit(fh
     too_deep = f"{path}, line 2: JSON nested deeper than 100 levels; FHIR resources nest far less:"
     for levels in (MAX_DEPTH, 5000):  # 101 levels; and past orjson's 1024
         set_line(path, 2, b'{"a": ' + b"[" * levels + b"]" * levels + b"}")
-        start = time.perf_counter()
         assert refused(fhir) == f"{too_deep} check what wrote the file"
-        assert time.perf_counter() - start < 0.5
 
 
 def test_the_depth_of_json_text_is_found_from_its_bytes():
@@ -299,15 +292,27 @@ def test_bundle_json_encoding_size_and_depth(fhir: Path):
     )
 
 
-def test_a_bundle_file_over_the_bound_is_refused_without_reading_it(fhir: Path):
+def test_a_bundle_file_over_the_bound_is_refused_without_reading_it(
+    fhir: Path, monkeypatch: pytest.MonkeyPatch
+):
     path = only_bundles(fhir)
     os.truncate(path, 300 * 1024 * 1024)  # sparse: nothing is written
-    start = time.perf_counter()
+    read_bytes, open_ = Path.read_bytes, Path.open
+
+    def never_read(self: Path) -> bytes:
+        assert self != path, "the Bundle file was read"
+        return read_bytes(self)
+
+    def never_opened(self: Path, *args: Any, **kwargs: Any) -> Any:
+        assert self != path, "the Bundle file was opened"
+        return open_(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", never_read)
+    monkeypatch.setattr(Path, "open", never_opened)
     assert refused(fhir) == (
         f"{path}: a Bundle file larger than 256 MiB; split it into smaller Bundles, or give "
         "the resources as NDJSON"
     )
-    assert time.perf_counter() - start < 0.5
 
 
 def test_bundles_read_alone_give_what_ndjson_gives(fhir: Path, built: Path):
@@ -484,13 +489,12 @@ def test_fhir_to_sdtm_leaves_the_earlier_files_of_datasets_without_input(fhir: P
     out = tmp_path / "sdtm"
     api.fhir_to_sdtm(fhir, out)
     lb = (out / "lb.xpt").read_bytes()
-    dm = (out / "dm.xpt").stat().st_mtime_ns
+    os.utime(out / "dm.xpt", ns=(0, 0))  # 1970: a file written again is newer, however coarse
     (fhir / "ndjson" / "Observation.ndjson").unlink()
-    time.sleep(0.01)
     parsed = api.fhir_to_sdtm(fhir, out)
     assert "LB" not in parsed.datasets and (out / "lb.xpt").read_bytes() == lb
     assert "LB" in parsed.no_input
-    assert (out / "dm.xpt").stat().st_mtime_ns != dm  # the others were written again
+    assert (out / "dm.xpt").stat().st_mtime_ns > 0  # the others were written again
 
 
 # --- values in resources ----------------------------------------------------------------

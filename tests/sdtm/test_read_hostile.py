@@ -7,7 +7,6 @@ before anything is allocated, and the files a folder scan leaves alone."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +83,8 @@ def test_a_hostile_variable_count_is_refused_before_reading(tmp_path: Path):
     path = _ae(tmp_path)
     huge = damage.patched(tmp_path, path, at=614, text="9999")
     path.write_bytes(huge + b" " * 80 * 10_000)  # 800 kB: too short for 9999 variables
-    start = time.perf_counter()
     with pytest.raises(UserError, match="declares 9999 variables, whose records need 1400640"):
         read_xport(path)
-    assert time.perf_counter() - start < 0.5
 
 
 def _document(columns: list[dict], rows: list[list], **extra: object) -> dict:

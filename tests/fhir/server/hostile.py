@@ -13,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from tests.fhir.server.sekmet import free_port
-
 HOP = ("content-length", "transfer-encoding", "connection", "content-encoding", "host")
 
 
@@ -46,9 +44,6 @@ class _Server(ThreadingHTTPServer):
 
 class Hostile:
     def __init__(self, answer: Answer | None = None) -> None:
-        self.port = free_port()
-        self.root = f"http://127.0.0.1:{self.port}"
-        self.base = f"{self.root}/fhir"
         self.answer: Answer = answer or (lambda seen: Reply(404))
         self.seen: list[Seen] = []
         lock = threading.Lock()
@@ -93,7 +88,10 @@ class Hostile:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.server = _Server(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)  # a free port, bound at once
+        self.port = self.server.server_address[1]
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.base = f"{self.root}/fhir"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Hostile:
