@@ -2,6 +2,7 @@
 DOCTYPEs, encrypted and old .xls files), and what cell values hide is named at its cell
 (error cells, formulas never computed, merged cells, values beyond the header)."""
 
+import warnings
 from pathlib import Path
 
 import openpyxl
@@ -156,6 +157,21 @@ def test_a_damaged_part(tmp_path: Path):
         f"{SHOWN}: cannot read the workbook: unclosed token: line 2, column 290; export the "
         "form as .xlsx again, or as CSV"
     )
+
+
+def test_what_openpyxl_passes_over_is_never_printed(tmp_path: Path):
+    """Found by `make fuzz` once warnings counted: a sheet entry naming no part made openpyxl
+    print a UserWarning under the command's line (and drop the sheet, which is the error)."""
+    parts = xlsx.workbook([HEADER, ["001", "13.1", "g/dL"]])
+    relationships = b"officeDocument/2006/relationships"
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(relationships, b"elsewhere")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", append=True)  # what is not filtered out is shown
+        line = _error(tmp_path, xlsx.zipped(parts))
+    assert line == (
+        f"{SHOWN}: the workbook has no worksheet; export the form as .xlsx again, or as CSV"
+    )
+    assert [str(w.message) for w in caught] == []
 
 
 def test_rows_out_of_order_or_repeated(tmp_path: Path):

@@ -10,6 +10,7 @@ merged cells (the value sits in the first cell only) and formulas that were neve
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -76,6 +77,17 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
             _check_archive(archive, shown)
     except _DAMAGED as exc:
         raise _broken(exc, shown) from None
+    with warnings.catch_warnings():
+        # openpyxl warns of what it passes over (no default style, an extension it does not
+        # read, a sheet entry that names no part): printed, each would be a second line under
+        # the command's own; what the reader needs and cannot find is an error of its own
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+        cells, title = _read_sheet(path, shown, sheet)
+    return _table(cells, shown, title, missing)
+
+
+def _read_sheet(path: Path, shown: str, sheet: str | None) -> tuple[_Cells, str]:
+    """The sheet's cells as openpyxl reads them, and its title."""
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except _BUILT as exc:
@@ -91,7 +103,7 @@ def read_xlsx_table(path: Path, shown: str, sheet: str | None, missing: list[str
     finally:
         book.close()
     cells.uncomputed = uncomputed
-    return _table(cells, shown, worksheet.title, missing)
+    return cells, worksheet.title
 
 
 def _broken(exc: Exception, shown: str) -> UserError:
