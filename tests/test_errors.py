@@ -4,6 +4,7 @@ counted, and internal failures with and without --debug."""
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,23 @@ def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.stderr.startswith("Traceback (most recent call last):")
     assert "in _broken" in result.stderr
     assert result.stderr.endswith("internal error: KeyError: 'RFSTDTC'\n")
+
+
+def test_a_library_warning_is_not_a_second_line_unless_debugging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def warns(*args: object, **kwargs: object) -> None:
+        warnings.warn("filling with text will raise", FutureWarning, stacklevel=1)
+        raise UserError("no study.yaml", "study", "give a study folder")
+
+    monkeypatch.setattr(api, "convert", warns)
+    for debug in ([], ["--debug"]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", append=True)  # what is not filtered out is shown
+            result = run_cli(*debug, "convert", tmp_path, "--out", tmp_path / "out")
+        assert result.stderr == "error: study: no study.yaml; give a study folder\n"
+        shown = [str(w.message) for w in caught]
+        assert shown == (["filling with text will raise"] if debug else [])
 
 
 def test_each_group_closes_with_its_count_and_a_melt_s_count_stays_in_its_file():

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +50,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not _debugging():  # a library's warning would be a line under the command's
+                    warnings.simplefilter("ignore")
+                return super().invoke(ctx)
         except UserError as exc:
             click.echo(f"error: {exc.line()}", err=True)
             sys.exit(EXIT_USER)
