@@ -31,6 +31,8 @@ SAS_EPOCH = datetime(1960, 1, 1)
 
 # control characters XPT could hold but no reader of a submission expects (tab, LF, CR kept)
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# anything but printable ASCII, tab and line breaks: non-ASCII or a control character
+_UNWRITABLE = r"[^\t\n\r\x20-\x7e]"
 
 
 def check(dataset: Dataset) -> None:
@@ -82,6 +84,21 @@ def _record(dataset: Dataset, mask: pd.Series) -> str:
 
 def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
     text = column.fillna("")
+    # one pass over the values for both refusals below (a million-row LB has a dozen columns)
+    if text.str.contains(_UNWRITABLE, regex=True).astype(bool).any():
+        _refuse_unwritable(dataset, name, text)
+    too_long = text.str.len() > MAX_VALUE_BYTES
+    if too_long.any():
+        length = int(text[too_long].str.len().iloc[0])
+        raise UserError(
+            f"{name} value is {length} bytes at {_record(dataset, too_long)}",
+            f"{dataset.filename_stem}.xpt",
+            f"XPT v5 allows {MAX_VALUE_BYTES}; shorten it or split it into SUPP variables",
+        )
+
+
+def _refuse_unwritable(dataset: Dataset, name: str, text: pd.Series) -> None:
+    """The first value with a character XPT cannot hold: non-ASCII first, then control."""
     non_ascii = ~text.str.isascii().astype(bool)
     if non_ascii.any():
         value = printable(text[non_ascii].iloc[0])
@@ -97,14 +114,6 @@ def _check_char(dataset: Dataset, name: str, column: pd.Series) -> None:
             f"{name} value '{value}' has a control character at {_record(dataset, control)}",
             f"{dataset.filename_stem}.xpt",
             "remove it from the source value (tabs and line breaks are kept)",
-        )
-    too_long = text.str.len() > MAX_VALUE_BYTES
-    if too_long.any():
-        length = int(text[too_long].str.len().iloc[0])
-        raise UserError(
-            f"{name} value is {length} bytes at {_record(dataset, too_long)}",
-            f"{dataset.filename_stem}.xpt",
-            f"XPT v5 allows {MAX_VALUE_BYTES}; shorten it or split it into SUPP variables",
         )
 
 
