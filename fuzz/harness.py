@@ -46,7 +46,8 @@ def check(feed_one: object, data: bytes) -> Finding | None:
     """Feed `data` as a command would and judge the outcome."""
     try:
         with warnings.catch_warnings(), collecting():
-            warnings.simplefilter("error")  # a warning the CLI would print is a finding too
+            # a warning the CLI would print is a finding too (filters the code sets win)
+            warnings.simplefilter("error", append=True)
             feed_one(data)  # type: ignore[operator]
     except UserError as error:
         return _judge_user_error(error)
