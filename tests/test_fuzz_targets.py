@@ -4,15 +4,18 @@ would hide the findings the fuzzer makes from it)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import os
 import warnings
 from pathlib import Path
 
 import pytest
 
-from fuzz import harness, material
+from fuzz import harness, material, runner
 from fuzz.target import Feed
 from fuzz.targets import TARGETS
+from tests.helpers import ROOT
 from trialbridge.errors import UserError, report
 
 
@@ -87,3 +90,37 @@ def test_a_warning_is_a_finding_and_bad_lines_differ_by_message():
     assert one is not None and same is not None and other is not None
     assert one.signature == same.signature == "line with a control character: .csv: value _ is bad"
     assert other.signature != one.signature
+
+
+def test_a_stop_is_recorded_and_its_input_leaves_the_corpus(
+    made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """libFuzzer stops the worker on a slow input (timeout-<sha1>); the runner records the
+    stop with the Python frame it stood in, takes the input out of the corpus (else every
+    restarted worker would stop on it at once) and goes on. A stop file rewritten by a later
+    worker counts again."""
+    sha = "ab" * 20
+    calls: list[int] = []
+
+    def work(name, state, made_, target, seconds, args):
+        calls.append(seconds)
+        log = state / f"log-{len(calls)}.txt"
+        if len(calls) in (1, 2):  # the same slow input, twice
+            (state / "corpus" / sha).write_bytes(b"slow")
+            (state / f"timeout-{sha}").write_bytes(b"slow")
+            os.utime(state / f"timeout-{sha}", ns=(len(calls), len(calls)))
+            text = f'==1== ERROR: libFuzzer: timeout\n  File "{ROOT}/trialbridge/a.py", line 3\n'
+            log.write_text(text + f'  File "{ROOT}/trialbridge/b.py", line 9\n')
+            return 1, log
+        log.write_text("done\n")
+        return 0, log
+
+    monkeypatch.setattr(runner, "_work", work)
+    args = argparse.Namespace(seconds=30, out=tmp_path, timeout=2, rss_limit_mb=2048)
+    result = runner.run_target("csv", made, args)
+    assert len(calls) == 3 and result.failed == ""
+    assert [(s["kind"], s["file"], s["at"]) for s in result.stops] == [
+        ("timeout", f"timeout-{sha}", "b.py:9"),
+        ("timeout", f"timeout-{sha}", "b.py:9"),
+    ]
+    assert not (tmp_path / "csv" / "corpus" / sha).exists()
