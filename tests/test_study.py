@@ -1,4 +1,5 @@
-"""study.yaml `extends`: a variant folder inherits every key it does not set."""
+"""study.yaml: `extends` (a variant folder inherits every key it does not set), every
+mistake of a file listed, values written as escapes and dates off the calendar refused."""
 
 import shutil
 from pathlib import Path
