@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-import atheris
-
 from fuzz.targets import TARGETS
 
 
 def main(argv: list[str]) -> None:
+    import atheris  # here: the runner imports this module (read_count) without the fuzz extra
+
     name, state, material = argv[1], Path(argv[2]), Path(argv[3])
     libfuzzer_args = argv[argv.index("--") + 1 :]
     instrumented = TARGETS[name]
