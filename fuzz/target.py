@@ -7,6 +7,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzz import material
+from trialbridge.converters.source_tables import read_tables
+from trialbridge.study import Source, load_study
+
 # one input's bytes -> the entry point a command calls on such a file
 Feed = Callable[[bytes], None]
 
@@ -27,6 +31,20 @@ class Target:
     max_len: int = 16_384
     harvest: Callable[[Iterable[bytes]], set[bytes]] | None = None
     mutator: Callable[[bytes, int, int], bytes] | None = None
+
+
+def source_feed(work: Path, made: Path, file: str) -> Feed:
+    """The feed of a form export at `file` of a copy of the bundled study, read as `convert`
+    reads a source that names the file and nothing else."""
+    folder = load_study(material.copy_fixtures(made, work) / "plmsc-spms")
+    source = Source(name="form", file=file)
+    path = folder.source_path(source)
+
+    def feed(data: bytes) -> None:
+        path.write_bytes(data)
+        read_tables(folder, source)
+
+    return feed
 
 
 def fixed_seeds(name: str) -> dict[str, bytes]:

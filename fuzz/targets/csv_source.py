@@ -6,23 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fuzz import material
-from fuzz.target import Feed, Target, fixed_seeds, under
-from trialbridge.converters.source_tables import read_tables
-from trialbridge.study import Source, load_study
+from fuzz.target import Feed, Target, fixed_seeds, source_feed, under
 
 MAX_LEN = 16_384
 
 
 def prepare(work: Path, made: Path) -> Feed:
-    folder = load_study(material.copy_fixtures(made, work) / "plmsc-spms")
-    source = Source(name="form", file="raw/form.csv")
-    path = folder.source_path(source)
-
-    def feed(data: bytes) -> None:
-        path.write_bytes(data)
-        read_tables(folder, source)
-
-    return feed
+    return source_feed(work, made, "raw/form.csv")
 
 
 def seeds(made: Path) -> dict[str, bytes]:

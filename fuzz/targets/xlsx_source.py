@@ -17,9 +17,7 @@ from pathlib import Path
 import openpyxl
 
 from fuzz import material
-from fuzz.target import Feed, Target, under
-from trialbridge.converters.source_tables import read_tables
-from trialbridge.study import Source, load_study
+from fuzz.target import Feed, Target, source_feed, under
 
 MAX_LEN = 32_768
 RAW_MUTATIONS = 0.2  # the share of mutations on the zip's bytes
@@ -39,15 +37,7 @@ _UNPACKABLE = (
 
 
 def prepare(work: Path, made: Path) -> Feed:
-    folder = load_study(material.copy_fixtures(made, work) / "plmsc-spms")
-    source = Source(name="form", file="raw/form.xlsx")
-    path = folder.source_path(source)
-
-    def feed(data: bytes) -> None:
-        path.write_bytes(data)
-        read_tables(folder, source)
-
-    return feed
+    return source_feed(work, made, "raw/form.xlsx")
 
 
 def seeds(made: Path) -> dict[str, bytes]:

@@ -118,14 +118,19 @@ def copy_of(study: Path, tmp_path: Path) -> Path:
 
 def rewrite_bundle(fhir: Path, name: str, bundle: dict[str, Any]) -> None:
     """Replace a built bundle, and its SHA-256 in the manifest, as a rebuild would."""
-    data = json.dumps(bundle).encode()
+    rewrite_bytes(fhir, name, json.dumps(bundle).encode(), len(bundle["entry"]))
+
+
+def rewrite_bytes(fhir: Path, name: str, data: bytes, entries: int | None = None) -> None:
+    """Replace a bundle's bytes as they are and its SHA-256 (and entry count) in the manifest."""
     (fhir / "bundles" / name).write_bytes(data)
     listing = fhir / "bundles" / "manifest.json"
     manifest = json.loads(listing.read_text())
     for listed in manifest["bundles"]:
         if listed["file"] == name:
             listed["sha256"] = hashlib.sha256(data).hexdigest()
-            listed["entries"] = len(bundle["entry"])
+            if entries is not None:
+                listed["entries"] = entries
     listing.write_text(json.dumps(manifest, indent=2))
 
 

@@ -4,13 +4,12 @@ refused with one line, and the stranger never sees a request; Bulk Data files go
 credential when the manifest says they require none. Against the real server, with a hostile
 front or stranger that records every request and its headers."""
 
-import hashlib
 import json
 from pathlib import Path
 
 from tests.fhir.server.conftest import TOKEN
 from tests.fhir.server.hostile import Hostile, Reply, Seen, forward
-from tests.fhir.server.sekmet import Sekmet, built, refusal, rewrite_bundle
+from tests.fhir.server.sekmet import Sekmet, built, refusal, rewrite_bundle, rewrite_bytes
 from tests.helpers import run_cli
 from trialbridge.fhir.server.push import REQUEST
 from trialbridge.roundtrip import compare
@@ -199,17 +198,6 @@ def test_a_bundle_entry_on_another_origin_is_not_sent(fhir_copy, secured, bearer
     )
 
 
-def _rewrite_bytes(fhir: Path, name: str, data: bytes) -> None:
-    """Replace a bundle's bytes as they are (fhir build's layout kept) and its manifest hash."""
-    (fhir / "bundles" / name).write_bytes(data)
-    listing = fhir / "bundles" / "manifest.json"
-    manifest = json.loads(listing.read_text())
-    for listed in manifest["bundles"]:
-        if listed["file"] == name:
-            listed["sha256"] = hashlib.sha256(data).hexdigest()
-    listing.write_text(json.dumps(manifest))
-
-
 def test_an_absolute_entry_url_in_the_layout_fhir_build_writes_is_not_sent(fhir_copy, server):
     """The quick check (no parse) of fhir build's layout finds it."""
     path = fhir_copy / "bundles" / "bundle-0004.json"
@@ -219,7 +207,7 @@ def test_an_absolute_entry_url_in_the_layout_fhir_build_writes_is_not_sent(fhir_
             f'"method":"PUT","url":"{stranger.base}/AdverseEvent/'.encode(),
             1,
         )
-        _rewrite_bytes(fhir_copy, path.name, data)
+        rewrite_bytes(fhir_copy, path.name, data)
         result = run_cli("fhir", "push", fhir_copy, "--server", server.base)
     assert refusal(result).startswith(
         f"error: {path}, entry 1: request.url is on another origin than --server: "
@@ -239,7 +227,7 @@ def test_a_url_hidden_from_the_quick_check_is_caught_before_any_put(fhir_copy, b
         first = REQUEST.search(data)
         assert first is not None
         hidden = f', "request": {{"method": "PUT", "url": "{stranger.base}/Patient/x"}}'
-        _rewrite_bytes(
+        rewrite_bytes(
             fhir_copy, path.name, data[: first.end()] + hidden.encode() + data[first.end() :]
         )
         result = run_cli("fhir", "push", fhir_copy, "--server", server.base, *bearer)
