@@ -86,12 +86,25 @@ def test_extends_one_level_only(tmp_path: Path):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("{name: labs, file: raw/x.odm.xml}", "an ODM source needs 'item_group'"),
+        ("{name: labs, file: raw/x.odm.xml}", "an ODM source needs 'item_group' or 'table"),
         (
             "{name: labs, file: raw/r.csv, format: redcap, instrument: labs}",
             "a REDCap source needs 'dictionary'",
         ),
         ("{name: labs, file: raw/x.xml, item_group: IG.X, sheet: A}", "'sheet' does not apply"),
+        (
+            "{name: s, file: x.xml, item_group: IG.X, table: subjects}",
+            "an ODM source needs 'item_group' or 'table: subjects', not both",
+        ),
+        (
+            "{name: s, file: x.xml, table: subjects, split: [race]}",
+            "'split' applies to an item group, not to 'table: subjects'",
+        ),
+        ("{name: s, file: x.csv, lenient: true}", "'lenient' does not apply to a CSV source"),
+        (
+            "{name: s, file: r.csv, format: redcap, instrument: a, dictionary: d.csv, split: [x]}",
+            "'split' does not apply to a REDCap source",
+        ),
     ],
 )
 def test_source_options_must_fit_the_format(tmp_path: Path, source: str, message: str):

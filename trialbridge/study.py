@@ -70,13 +70,32 @@ class Source(Strict):
     encoding: str = "utf-8"
     missing: list[str] = Field(default_factory=lambda: [""])
     item_group: str | None = Field(default=None, description="ODM: the ItemGroupDef OID read")
+    table: Literal["subjects"] | None = Field(
+        default=None, description="ODM: 'subjects' reads one row per subject instead of a group"
+    )
     metadata: str | None = Field(
         default=None, description="ODM: a file holding the MetaDataVersion, when `file` has none"
     )
+    split: list[str] = Field(
+        default_factory=list,
+        description="ODM: items whose value lists several codes ('1,3'): a column per code",
+    )
+    lenient: bool = Field(
+        default=False,
+        description="ODM, REDCap: values outside their type or codelist are kept and counted as "
+        "warnings instead of stopping the run",
+    )
     instrument: str | None = Field(default=None, description="REDCap: the instrument read")
     dictionary: str | None = Field(default=None, description="REDCap: the data dictionary CSV")
-    events: str | None = Field(
-        default=None, description="REDCap: the instrument-event mapping CSV (longitudinal)"
+    events: str | list[str] | None = Field(
+        default=None,
+        description="REDCap (longitudinal): the instrument designations CSV, or a list of it with "
+        "the events and arms exports",
+    )
+    missing_codes: str | None = Field(
+        default=None,
+        description="REDCap: the project's missing data codes as its settings list them, "
+        "e.g. 'NI, No information | UNK, Unknown'",
     )
 
     @property
@@ -112,17 +131,24 @@ class Source(Strict):
 
     @model_validator(mode="after")
     def _options_fit_format(self) -> Source:
-        needed = {"odm": ("item_group",), "redcap": ("instrument", "dictionary")}
+        needed = {"redcap": ("instrument", "dictionary")}
         allowed = {
             "csv": {"delimiter", "encoding", "missing"},
             "xlsx": {"sheet", "missing"},
-            "odm": {"item_group", "metadata"},
-            "redcap": {"instrument", "dictionary", "events", "encoding", "missing"},
+            "odm": {"item_group", "table", "metadata", "split", "lenient"},
+            "redcap": {
+                *("instrument", "dictionary", "events", "encoding", "missing"),
+                *("lenient", "missing_codes"),
+            },
         }
         shown = {"csv": "a CSV", "xlsx": "an XLSX", "odm": "an ODM", "redcap": "a REDCap"}
         for option in needed.get(self.kind, ()):
             if getattr(self, option) is None:
                 raise ValueError(f"{shown[self.kind]} source needs '{option}'")
+        if self.kind == "odm" and (self.item_group is None) == (self.table is None):
+            raise ValueError("an ODM source needs 'item_group' or 'table: subjects', not both")
+        if self.split and self.table is not None:
+            raise ValueError("'split' applies to an item group, not to 'table: subjects'")
         own = {"name", "file", "format"}
         extra = sorted(set(self.model_fields_set) - own - allowed[self.kind])
         if extra:

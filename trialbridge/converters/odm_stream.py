@@ -18,7 +18,7 @@ from lxml import etree
 
 from trialbridge.converters.odm_metadata import NAMESPACE, Metadata, parse_metadata
 from trialbridge.converters.source_cells import shown_value
-from trialbridge.converters.xml_safety import SAFE, refuse_doctype
+from trialbridge.xml_safety import SAFE, refuse_doctype
 from trialbridge.errors import UserError
 
 REMOVED = "\x00removed"  # an ItemData with TransactionType Remove, until transactions apply

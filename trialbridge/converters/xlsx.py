@@ -35,7 +35,7 @@ from trialbridge.converters.source_cells import (
     shown_value,
     text_frame,
 )
-from trialbridge.converters.xml_safety import check_prolog
+from trialbridge.xml_safety import check_prolog
 from trialbridge.errors import KEEP_PER_KIND, UserError
 
 MAX_UNCOMPRESSED = 1 << 30  # all parts together, as the archive's directory declares them

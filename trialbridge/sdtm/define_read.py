@@ -16,13 +16,13 @@ from lxml import etree
 
 from trialbridge.errors import UserError
 from trialbridge.sdtm.printable import printable
+from trialbridge.xml_safety import PROLOG_BYTES, doctype_line
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 ODM = "{" + ODM_NS + "}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 NUMERIC_TYPES = frozenset({"integer", "float"})
 _POSITION = re.compile(r", line \d+, column \d+$")  # given once, in the error's place
-_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 REMOVE = "fix the XML or remove define.xml from the folder"
 
 
@@ -69,11 +69,10 @@ def read_define(path: Path) -> Define:
 
 def _root(path: Path) -> etree._Element:
     data = path.read_bytes()
-    declared = _DOCTYPE.search(data)
-    if declared is not None:
-        line = data.count(b"\n", 0, declared.start()) + 1
+    line = doctype_line(data[:PROLOG_BYTES])
+    if line is not None:
         raise UserError(
-            f"define.xml has a {declared.group(1).decode().upper()} declaration, which"
+            "define.xml has a DOCTYPE declaration, which"
             " trialbridge does not read (entities are refused)",
             f"{path}:{line}",
             "remove the DOCTYPE: Define-XML uses none",

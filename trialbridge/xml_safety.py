@@ -23,6 +23,8 @@ _ENTITY = re.compile(
     r"(?:(?P<ext>SYSTEM|PUBLIC)\s+(?P<target>(\"[^\"]*\"|'[^']*')(\s+(\"[^\"]*\"|'[^']*'))?)"
     r"|(?P<value>\"[^\"]*\"|'[^']*'))"
 )
+# comments and processing instructions (the XML declaration too), to their end or the head's
+_HIDDEN = re.compile(r"<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)", re.S)
 _REFERENCE = re.compile(r"[&%][A-Za-z_][\w.-]*;")
 _DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _FIX = "an ODM export needs no DTD: remove the DOCTYPE declaration or export the file again"
@@ -46,15 +48,14 @@ def check_prolog(head: bytes, shown: str, whole: bool, fix: str = _FIX) -> None:
     """`head` is the file's start (`whole`: all of it). Refuse a DOCTYPE in the prolog, a
     prolog longer than the head, and text whose bytes contradict its declared encoding."""
     _check_encoding(head, shown)
-    text = _decoded(head)
-    root = _ROOT.search(text)
-    if root is None and not whole:
+    prolog = _prolog(head)
+    if prolog is None and not whole:
         raise UserError(
             f"no root element in the first {len(head):,} bytes",
             shown,
             "an export starts with its root element: check that this is the XML export",
         )
-    prolog = text[: root.start()] if root else text
+    prolog = prolog if prolog is not None else _visible(_decoded(head))
     doctype = _DOCTYPE.search(prolog)
     if doctype is None:
         return
@@ -62,6 +63,27 @@ def check_prolog(head: bytes, shown: str, whole: bool, fix: str = _FIX) -> None:
     column = doctype.start() - (prolog.rfind("\n", 0, doctype.start()) + 1) + 1
     where = f"{shown}, line {line}, column {column}"
     raise UserError(_danger(prolog[doctype.start() :]), where, fix)
+
+
+def doctype_line(head: bytes) -> int | None:
+    """The line of a DOCTYPE in the prolog of `head` (the file's start), if it has one."""
+    prolog = _prolog(head)
+    found = _DOCTYPE.search(prolog if prolog is not None else _visible(_decoded(head)))
+    return None if found is None else found.string.count("\n", 0, found.start()) + 1
+
+
+def _prolog(head: bytes) -> str | None:
+    """What comes before the root element, comments and processing instructions blanked (a
+    DOCTYPE or a tag inside a comment is text); None when the head holds no root element."""
+    text = _visible(_decoded(head))
+    root = _ROOT.search(text)
+    return text[: root.start()] if root else None
+
+
+def _visible(text: str) -> str:
+    """The text with comments and processing instructions blanked, newlines kept, so lines and
+    columns still count from the file."""
+    return _HIDDEN.sub(lambda hidden: re.sub(r"[^\n]", " ", hidden.group()), text)
 
 
 def _check_encoding(head: bytes, shown: str) -> None:
