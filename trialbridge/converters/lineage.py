@@ -11,4 +11,5 @@ LINEAGE = (FILE, ROW, COLUMN)
 # what a reader reports beside the table, in its attrs (see `counted`)
 ROWS_READ = "rows_read"
 ROWS_SKIPPED = "rows_skipped"
+NOTES = "notes"  # what a reader changed or let pass, one line each (renamed items, lenient values)
 BLANK = "blank"

@@ -18,8 +18,8 @@ from lxml import etree
 
 from trialbridge.converters.odm_metadata import NAMESPACE, Metadata, parse_metadata
 from trialbridge.converters.source_cells import shown_value
-from trialbridge.xml_safety import SAFE, refuse_doctype
 from trialbridge.errors import UserError
+from trialbridge.xml_safety import SAFE, refuse_doctype
 
 REMOVED = "\x00removed"  # an ItemData with TransactionType Remove, until transactions apply
 _CHUNK = 1 << 18

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trialbridge.converters.lineage import LINEAGE, ROWS_READ, ROWS_SKIPPED
+from trialbridge.converters.lineage import LINEAGE, NOTES, ROWS_READ, ROWS_SKIPPED
 
 
 @dataclass
@@ -21,6 +21,7 @@ class SourceCount:
     rows_read: int
     rows_skipped: dict[str, int]
     columns: list[str]
+    notes: list[str] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
 
     @property
@@ -52,7 +53,8 @@ class Reconciliation:
         columns = [c for c in table.columns if c not in LINEAGE]
         rows_read = int(table.attrs.get(ROWS_READ, len(table)))
         skipped = dict(table.attrs.get(ROWS_SKIPPED, {}))
-        self.sources[name] = SourceCount(name, file, rows_read, skipped, columns)
+        notes = list(table.attrs.get(NOTES, []))
+        self.sources[name] = SourceCount(name, file, rows_read, skipped, columns, notes)
 
     def columns_used(self, name: str, columns: set[str]) -> None:
         if name in self.sources:
@@ -71,6 +73,7 @@ HEADER = (
     "melt_cells_empty",
     "records",
     "columns_not_used",
+    "notes",
 )
 
 
@@ -97,13 +100,16 @@ def render(counts: Reconciliation, written: dict[str, int]) -> bytes:
                     *melt,
                     b.records,
                     "",
+                    "",
                 )
             )
-        out.writerow((domain, "(written)", "", "", "", "", "", "", "", written.get(domain, 0), ""))
+        written_row = (domain, "(written)", *[""] * 7, written.get(domain, 0), "", "")
+        out.writerow(written_row)
     for s in counts.sources.values():
         skipped = "; ".join(f"{n} {why}" for why, n in sorted(s.rows_skipped.items()) if n)
         unused = "; ".join(s.unused)
-        out.writerow(("", s.source, s.file, s.rows_read, skipped, "", "", "", "", "", unused))
+        notes = "; ".join(s.notes)
+        out.writerow(("", s.source, s.file, s.rows_read, skipped, *[""] * 5, unused, notes))
     return buffer.getvalue().encode()
 
 
@@ -114,8 +120,10 @@ def summary(counts: Reconciliation, written: dict[str, int]) -> str:
     filtered = sum(b.rows_filtered for b in counts.blocks)
     empty = sum(b.melt_empty for b in counts.blocks)
     unused = sum(len(s.unused) for s in counts.sources.values())
+    notes = sum(len(s.notes) for s in counts.sources.values())
+    noted = f"; {notes:,} notes on what sources changed or let pass" if notes else ""
     return (
         f"{read:,} source rows read, {skipped:,} skipped, {filtered:,} filtered by where, "
         f"{empty:,} empty melt cells, {sum(written.values()):,} records written; "
-        f"{unused:,} source columns no spec reads"
+        f"{unused:,} source columns no spec reads{noted}"
     )

@@ -231,3 +231,13 @@ def counted(frame: pd.DataFrame, read: int, skipped: dict[str, int]) -> pd.DataF
     frame.attrs[ROWS_READ] = int(read)
     frame.attrs[ROWS_SKIPPED] = {reason: int(n) for reason, n in skipped.items()}
     return frame
+
+
+def kept_note(what: str, count: int, values: Sequence[str], first: str) -> str:
+    """A lenient source's misfits of one kind as one note: how many values were kept
+    although they `what`, the distinct values (at most ten), and where the first is."""
+    distinct = list(dict.fromkeys(values))
+    shown = ", ".join(f"'{shown_value(v)}'" for v in distinct[:10])
+    more = f", ... ({len(distinct):,} distinct)" if len(distinct) > 10 else ""
+    kept = f"{count:,} kept {'value' if count == 1 else 'values'}"
+    return f"lenient: {kept} {what}: {shown}{more} (first at {first})"

@@ -35,8 +35,8 @@ from trialbridge.converters.source_cells import (
     shown_value,
     text_frame,
 )
-from trialbridge.xml_safety import check_prolog
 from trialbridge.errors import KEEP_PER_KIND, UserError
+from trialbridge.xml_safety import check_prolog
 
 MAX_UNCOMPRESSED = 1 << 30  # all parts together, as the archive's directory declares them
 MAX_RATIO = 100  # a part over 1 MiB compressed more than this is a bomb, not a sheet

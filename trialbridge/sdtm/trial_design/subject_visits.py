@@ -25,7 +25,7 @@ def _visit_dates(datasets: dict[str, Dataset]) -> pd.DataFrame:
                 {
                     "USUBJID": frame["USUBJID"],
                     "VISITNUM": frame["VISITNUM"],
-                    "VISIT": frame["VISIT"] if "VISIT" in frame else None,
+                    "VISIT": frame.get("VISIT"),
                     "DATE": frame[date_var],
                     "DOMAIN": name,
                 }
