@@ -242,8 +242,9 @@ def test_reference_data_is_counted_and_a_misplaced_group_refused(tmp_path: Path)
     )
     misplaced = misplaced.replace("</ItemGroupData>\n        </FormData>", "</ItemGroupData>", 1)
     assert _error(tmp_path, misplaced).startswith(
-        "export.xml, line 33: ItemGroupData inside StudyEventData, not inside a FormData; in "
-        "ODM 1.3.2 a subject's ItemGroupData sits in SubjectData / StudyEventData / FormData"
+        "export.xml, line 33: ItemGroupData inside StudyEventData, not inside a FormData: ODM "
+        "2.0 nests data so, ODM 1.3 does not; in ODM 1.3.2 a subject's ItemGroupData sits in "
+        "SubjectData / StudyEventData / FormData: export the file again from the EDC as ODM 1.3.2"
     )
 
 
@@ -253,6 +254,6 @@ def test_clinical_data_of_another_metadata_version(tmp_path: Path):
     second = second.replace('MetaDataVersionOID="MDV.1"', 'MetaDataVersionOID="MDV.2"')
     second = second.replace('SubjectKey="00', 'SubjectKey="10')
     assert _error(tmp_path, text.replace("</ODM>", second + "</ODM>")) == (
-        "export.xml, line 57: this ClinicalData refers to MetaDataVersion 'MDV.2', an earlier "
-        "one to 'MDV.1'; export the data of one MetaDataVersion per file"
+        "export.xml, line 57: ClinicalData of study 'S.1' refers to MetaDataVersion 'MDV.2', "
+        "which the file does not hold; the file has (study/version) S.1/MDV.1"
     )

@@ -3,7 +3,8 @@ its ODM keys as columns, its items by their ItemDef Name, and lineage (file, lin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trialbridge.converters.lineage import BLANK, COLUMN, FILE, ROW
-from trialbridge.converters.odm_metadata import KEYS, Metadata
+from trialbridge.converters.lineage import BLANK, COLUMN, FILE, NOTES, ROW
+from trialbridge.converters.odm_metadata import KEYS, ItemDef, Metadata, Version
 from trialbridge.converters.odm_stream import (
     REMOVED,
+    WIDTH,
     Collected,
     Records,
     Streamed,
@@ -27,6 +29,7 @@ from trialbridge.converters.source_cells import (
     TEXT,
     check_cells,
     counted,
+    kept_note,
     report_at_rows,
     shown_value,
 )
@@ -45,21 +48,22 @@ def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
             f"source '{first.name}' file not found", first.file, "check 'file' in study.yaml"
         )
     metadata = _metadata(root, first)
-    streamed = stream(path, first.file, {s.item_group or "" for s in sources}, metadata)
-    tables = {
-        oid: _table(streamed, collected, path, first.file)
-        for oid, collected in streamed.groups.items()
-    }
-    seen: set[str] = set()
+    groups = {s.item_group for s in sources if s.item_group is not None}
+    subjects = any(s.table == "subjects" for s in sources)
+    streamed = stream(path, first.file, groups, metadata, subjects)
+    records = {oid: _trimmed(c.records()) for oid, c in streamed.groups.items()}
     result = {}
-    for source in sources:  # a second source on the same group gets its own copy
-        group = source.item_group or ""
-        result[source.name] = tables[group].copy() if group in seen else tables[group]
-        seen.add(group)
+    for source in sources:  # each source its own table: options differ, and specs change them
+        if source.item_group is None:
+            result[source.name] = subject_table(streamed, first.file)
+        else:
+            collected = streamed.groups[source.item_group]
+            reading = Reading(streamed, collected, records[collected.oid], path, first.file)
+            result[source.name] = reading.table(source)
     return result
 
 
-def _metadata(root: Path, source: Source) -> Metadata | None:
+def _metadata(root: Path, source: Source) -> dict[Version, Metadata] | None:
     if source.metadata is None:
         return None
     path = root / source.metadata
@@ -72,37 +76,222 @@ def _metadata(root: Path, source: Source) -> Metadata | None:
     return read_metadata(path, source.metadata)
 
 
-def _table(streamed: Streamed, collected: Collected, path: Path, shown: str) -> pd.DataFrame:
-    """The group's records as a table, every value checked; rows_read counts every
-    ItemGroupData of the group in the file, rows_skipped those under ReferenceData (no
-    subject's) and those a transaction removed or merged into an earlier record."""
-    meta = streamed.metadata
-    records = collected.records()
-    columns = dict(_keys(streamed, collected.oid, records))
-    for name, values in columns.items():
-        check_cells(values, records.lines, shown, name)
-    for oid, values in _items(collected.items, records):
-        _check(values, records, oid, meta, path, shown)
-        columns[meta.items[oid].name] = values
-    frame = pd.DataFrame({name: pd.Series(v, dtype=TEXT) for name, v in columns.items()})
-    frame[FILE] = shown
-    frame[ROW] = records.lines
-    frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
-    read = len(frame)
-    if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
-        items = [meta.items[oid].name for oid in collected.items]
-        frame = apply_transactions(
-            frame, records.positions, records.removed, streamed.tombstones, items, REMOVED
+def _trimmed(records: Records) -> Records:
+    """Values with surrounding whitespace removed, as CSV cells are, and an empty value null
+    (ODM 1.3.2 section 2.13: an empty ItemData has no value)."""
+    values = pc.utf8_trim_whitespace(records.values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    return replace(records, values=pc.if_else(empty, pa.scalar(None, pa.string()), values))
+
+
+@dataclass
+class Reading:
+    """One source's table of an item group: every value checked, lenient or not."""
+
+    streamed: Streamed
+    collected: Collected
+    records: Records
+    path: Path
+    shown: str
+    lenient: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, source: Source) -> pd.DataFrame:
+        """The group's records as a table; rows_read counts every ItemGroupData of the group
+        in the file, rows_skipped those holding no value, those under ReferenceData (no
+        subject's) and those a transaction removed or merged into an earlier record."""
+        self.lenient, self.notes = source.lenient, list(self.collected.notes)
+        records, collected = self.records, self.collected
+        columns = dict(_keys(self.streamed, collected.oid, records))
+        columns.update(_extras(self.streamed, records))
+        for name, values in columns.items():
+            check_cells(values, records.lines, self.shown, name)
+        items: list[str] = []
+        for slot, values in _items(collected, records):
+            for name, column in self._columns(slot, values, source):
+                columns[name] = column
+                items.append(name)
+        frame = pd.DataFrame({name: pd.Series(v, dtype=TEXT) for name, v in columns.items()})
+        frame[FILE] = self.shown
+        frame[ROW] = records.lines
+        frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        if self.notes:
+            frame.attrs[NOTES] = self.notes
+        return self._records(frame, items)
+
+    def _records(self, frame: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+        """Blank records out, then transactions (or the Snapshot's one-record rule)."""
+        records, streamed = self.records, self.streamed
+        read = len(frame)
+        blank = frame[items].isna().all(axis=1).to_numpy() & ~records.removed
+        keep = ~blank
+        frame = frame.loc[keep].reset_index(drop=True)
+        if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
+            frame = apply_transactions(
+                frame,
+                records.positions[keep],
+                records.removed[keep],
+                streamed.tombstones,
+                items,
+                REMOVED,
+            )
+        else:
+            refuse_duplicates(frame, _record_keys(streamed, records)[keep], self.shown)
+        reference = streamed.reference.get(self.collected.oid, 0)
+        skipped = {
+            BLANK: int(blank.sum()),
+            "reference data, not a subject's": reference,
+            "removed or merged by a transaction": read - int(blank.sum()) - len(frame),
+        }
+        return counted(frame, read + reference, skipped)
+
+    def _columns(
+        self, slot: int, values: pa.Array, source: Source
+    ) -> Iterator[tuple[str, pa.Array]]:
+        """An item's column and those it brings: a split item's column per code, a unit's
+        symbol, an external dictionary's name and version."""
+        collected, meta = self.collected, self.streamed.metadata
+        column, oid = collected.columns[slot], collected.items[slot]
+        if slot in collected.units.values():
+            yield column, values
+            symbols = self.streamed.units
+            yield (
+                column.removesuffix("OID"),
+                pa.array(
+                    [symbols.get(v) if v is not None else None for v in values.to_pylist()],
+                    pa.string(),
+                ),
+            )
+            return
+        item = meta.items[oid]
+        if column in source.split:
+            yield column, values
+            yield from self._split(column, item, values)
+            return
+        self._check(values, item, column)
+        yield column, values
+        if item.codelist in meta.external:
+            dictionary, version = meta.external[item.codelist]
+            yield f"{column}.Dictionary", _constant(dictionary, values)
+            yield f"{column}.Version", _constant(version, values)
+
+    def _check(self, values: pa.Array, item: ItemDef, column: str) -> None:
+        """Report every value of the item that does not fit its ItemDef (a lenient source
+        notes them), holds a control character or is too long, at the line of its ItemData."""
+        codes = self._codes(item)
+        values = pc.if_else(pc.equal(values, REMOVED), None, values)
+        lines = _ItemLines(self.path, self.records.lines, item.oid)
+        self._misfits(values, item, codes, column, lines)
+        check_cells(values, self.records.lines, self.shown, column, lines)
+
+    def _codes(self, item: ItemDef) -> list[str] | None:
+        meta = self.streamed.metadata
+        if item.codelist is None or item.codelist in meta.external:
+            return None  # a dictionary's terms (MedDRA, WHODrug) are not in the file
+        return meta.codelists.get(item.codelist)
+
+    def _misfits(
+        self,
+        values: pa.Array,
+        item: ItemDef,
+        codes: list[str] | None,
+        column: str,
+        lines: Callable[[np.ndarray], np.ndarray],
+        parents: np.ndarray | None = None,
+    ) -> None:
+        """Values (or a split item's parts, each with its record in `parents`) that do not fit
+        the item: errors, or notes when the source is lenient."""
+        fix = f"the ItemDef declares DataType {item.data_type}: fix the value or the metadata"
+        for why, bad in misfits(values, item, codes):
+            records = bad if parents is None else parents[bad]
+            shown = [values[int(i)].as_py() for i in bad[:KEEP_PER_KIND]]
+            if self.lenient:
+                first = f"{self.shown}, line {int(lines(records[:1])[0])}"
+                what = f"of item {column} ({item.oid}) that {why.removeprefix('is ')}"
+                self.notes.append(
+                    kept_note(what.replace(" that not ", " not "), len(bad), shown, first)
+                )
+                continue
+            if codes and parents is None and why.startswith("is not in its CodeList"):
+                fix = _multiple(values, bad, codes) or fix
+            texts = [f"value '{shown_value(v)}' of item {column} ({item.oid}) {why}" for v in shown]
+            report_at_rows(self.shown, lines(records), texts, fix, kind=f"item {item.oid} {why}")
+
+    def _split(
+        self, column: str, item: ItemDef, values: pa.Array
+    ) -> Iterator[tuple[str, pa.Array]]:
+        """A multi-select value ('1,3'): each part checked against the codelist, and a column
+        per code, `column___code`, '1' where chosen, '0' where not, null where the item is."""
+        codes = self._codes(item)
+        if codes is None:
+            raise UserError(
+                f"'split' names item {shown_value(column)} ({item.oid}), which has no CodeList "
+                "to give its codes",
+                self.shown,
+                "split only items with a CodeList, or drop the item from 'split'",
+            )
+        kept = pc.if_else(pc.equal(values, REMOVED), None, values)
+        lists = pc.split_pattern(kept, ",")
+        parents = pc.list_parent_indices(lists).to_numpy()
+        parts = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+        lines = _ItemLines(self.path, self.records.lines, item.oid)
+        self._misfits(parts, item, codes, column, lines, parents)
+        present = pc.is_valid(kept).to_numpy(zero_copy_only=False)
+        for code in codes:
+            chosen = np.zeros(len(values), dtype=bool)
+            chosen[parents[pc.equal(parts, code).to_numpy(zero_copy_only=False)]] = True
+            texts = np.where(chosen, "1", "0").astype(object)
+            yield f"{column}___{code}", pa.array(texts, pa.string(), mask=~present)
+
+
+def _multiple(values: pa.Array, bad: np.ndarray, codes: list[str]) -> str | None:
+    """The fix for codelist misfits that are lists of codes ('1,3'): a multi-select item."""
+    first = values[int(bad[0])].as_py() or ""
+    parts = [p.strip() for p in first.split(",")]
+    if len(parts) > 1 and all(p in codes for p in parts):
+        return "the value lists codes of a multi-select item: name it in 'split' for this source"
+    return None
+
+
+def _constant(text: str, like: pa.Array) -> pa.Array:
+    return pa.array(np.full(len(like), text, dtype=object), pa.string())
+
+
+def subject_table(streamed: Streamed, shown: str) -> pd.DataFrame:
+    """One row per subject: StudyOID, SubjectKey, SiteRef and its vendor attributes. A
+    subject met again (another ClinicalData, a transaction) is merged into its row, a later
+    value winning; one a transaction removes is left out."""
+    rows: dict[tuple[str | None, str | None], dict[str, str | int | None]] = {}
+    merged = removed = 0
+    for subject in streamed.subjects:
+        key = subject.keys[:2]
+        if subject.removed:
+            removed += 1 + (key in rows)
+            rows.pop(key, None)
+            continue
+        row = dict(zip(("StudyOID", "SubjectKey", "SiteRef"), subject.keys, strict=True))
+        if key in rows:
+            merged += 1
+            rows[key].update({k: v for k, v in {**row, **subject.extras}.items() if v is not None})
+        else:
+            rows[key] = {**row, **subject.extras, ROW: subject.line}
+    names = ["StudyOID", "SubjectKey", "SiteRef"]
+    names += sorted({name for row in rows.values() for name in row} - {*names, ROW})
+    frame = pd.DataFrame(
+        {name: pd.Series([row.get(name) for row in rows.values()], dtype=TEXT) for name in names}
+    )
+    for name in names:
+        check_cells(
+            pa.array(frame[name].tolist(), pa.string()),
+            np.array([r[ROW] for r in rows.values()]),
+            shown,
+            name,
         )
-    else:
-        refuse_duplicates(frame, _record_keys(streamed, records), shown)
-    reference = streamed.reference.get(collected.oid, 0)
-    skipped = {
-        BLANK: 0,
-        "reference data, not a subject's": reference,
-        "removed or merged by a transaction": read - len(frame),
-    }
-    return counted(frame, read + reference, skipped)
+    frame[FILE] = shown
+    frame[ROW] = pd.Series([row[ROW] for row in rows.values()], dtype="int64")
+    frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    skipped = {"the same subject again (merged)": merged, "removed by a transaction": removed}
+    return counted(frame, len(streamed.subjects), skipped)
 
 
 def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
@@ -120,44 +309,43 @@ def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
 def _keys(streamed: Streamed, group: str, records: Records) -> Iterator[tuple[str, pa.Array]]:
     """The ODM key columns, taken from the per-form contexts."""
     names = pa.array(streamed.names, pa.string())
-    keys = [k for k in KEYS if k not in ("ItemGroupOID", "ItemGroupRepeatKey")]
-    for i, name in enumerate(keys):
+    for i, name in enumerate(KEYS[:WIDTH]):
         codes = streamed.contexts[:, i][records.contexts] if len(records) else []
         yield name, names.take(pa.array(codes, pa.int32()))
-        if name == "FormRepeatKey":
-            yield "ItemGroupOID", pa.repeat(group, len(records)).cast(pa.string())
-            yield "ItemGroupRepeatKey", records.repeat_keys
+    yield "ItemGroupOID", pa.repeat(group, len(records)).cast(pa.string())
+    yield "ItemGroupRepeatKey", records.repeat_keys
 
 
-def _items(items: list[str], records: Records) -> Iterator[tuple[str, pa.Array]]:
-    """One column per ItemRef: the record's value, or null where the item was not sent."""
+def _extras(streamed: Streamed, records: Records) -> Iterator[tuple[str, pa.Array]]:
+    """Vendor attributes of the record's subject, event and form, one column each."""
+    for name in sorted(streamed.extras):
+        by_form = streamed.extras[name]
+        per_form = [by_form.get(i) for i in range(len(streamed.contexts))]
+        yield name, pa.array(per_form, pa.string()).take(pa.array(records.contexts, pa.int32()))
+
+
+def _items(collected: Collected, records: Records) -> Iterator[tuple[int, pa.Array]]:
+    """Per slot, in order: the record's value, or null where the item was not sent."""
+    slots = len(collected.items)
     order = np.argsort(records.slots, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(records.slots, minlength=len(items)))])
-    for slot, oid in enumerate(items):
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(records.slots, minlength=slots))])
+    for slot in _slot_order(collected):
         picked = order[bounds[slot] : bounds[slot + 1]]
         at = np.full(len(records), -1, dtype=np.int64)
         at[records.rows[picked]] = np.arange(len(picked))  # an item sent twice: the last
-        yield oid, records.values.take(pa.array(picked)).take(pa.array(at, mask=at < 0))
+        yield slot, records.values.take(pa.array(picked)).take(pa.array(at, mask=at < 0))
 
 
-def _check(
-    values: pa.Array, records: Records, oid: str, meta: Metadata, path: Path, shown: str
-) -> None:
-    """Report every value of the item that does not fit its ItemDef, holds a control
-    character or is too long, at the line of its ItemData."""
-    item = meta.items[oid]
-    codes = meta.codelists.get(item.codelist) if item.codelist else None
-    values = pc.if_else(pc.equal(values, REMOVED), None, values)
-    lines = _ItemLines(path, records.lines, oid)
-    fix = f"the ItemDef declares DataType {item.data_type}: fix the value or the metadata"
-    for why, bad in misfits(values, item, codes):
-        kept = bad[:KEEP_PER_KIND]
-        texts = [
-            f"value '{shown_value(values[int(i)].as_py())}' of item {item.name} ({oid}) {why}"
-            for i in kept
-        ]
-        report_at_rows(shown, lines(bad), texts, fix, kind=f"item {oid} {why}")
-    check_cells(values, records.lines, shown, item.name, lines)
+def _slot_order(collected: Collected) -> list[int]:
+    """Items in order, each followed by its unit's slot."""
+    units = set(collected.units.values())
+    order = []
+    for slot in range(len(collected.items)):
+        if slot not in units:
+            order.append(slot)
+            if slot in collected.units:
+                order.append(collected.units[slot])
+    return order
 
 
 class _ItemLines:

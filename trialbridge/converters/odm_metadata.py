@@ -13,6 +13,7 @@ from trialbridge.errors import UserError
 
 NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"  # ODM 1.3, 1.3.1 and 1.3.2 share it
 KEYS = (
+    "StudyOID",
     "SubjectKey",
     "SiteRef",
     "StudyEventOID",
@@ -22,6 +23,7 @@ KEYS = (
     "ItemGroupOID",
     "ItemGroupRepeatKey",
 )
+Version = tuple[str, str]  # (StudyOID, MetaDataVersionOID): OIDs are unique only per study
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +33,30 @@ class ItemDef:
     data_type: str
     length: int | None
     codelist: str | None
+    units: tuple[str, ...] = ()  # its MeasurementUnitRef OIDs
 
 
 @dataclass
 class Metadata:
-    """One MetaDataVersion, reduced to what reading ClinicalData needs."""
+    """One MetaDataVersion, reduced to what reading ClinicalData needs. As parsed it holds its
+    own definitions and the versions it includes; `resolve` merges those in."""
 
     oid: str
+    study: str = ""
+    line: int = 0
+    includes: list[Version] = field(default_factory=list)
     items: dict[str, ItemDef] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     events: set[str] = field(default_factory=set)
     forms: set[str] = field(default_factory=set)
     codelists: dict[str, list[str]] = field(default_factory=dict)
+    external: dict[str, tuple[str, str]] = field(default_factory=dict)  # (Dictionary, Version)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # group: ItemOID -> column
+    notes: dict[str, list[str]] = field(default_factory=dict)  # group: how columns were named
+
+    @property
+    def version(self) -> Version:
+        return (self.study, self.oid)
 
 
 def _local(element: etree._Element) -> str:
@@ -55,13 +69,21 @@ _PREFIX = f"{{{NAMESPACE}}}"
 
 
 def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:
-    """Read a MetaDataVersion element (already parsed: it is small)."""
-    meta = Metadata(oid=mdv.get("OID", ""))
+    """Read a MetaDataVersion element (already parsed: it is small), as written: its Includes
+    are merged by `resolve`."""
+    study = mdv.getparent()
+    meta = Metadata(
+        oid=mdv.get("OID", ""),
+        study=study.get("OID", "") if study is not None else "",
+        line=mdv.sourceline or 0,
+    )
     for child in mdv:
         if not isinstance(child.tag, str):
             continue
         kind = _local(child)
-        if kind == "StudyEventDef":
+        if kind == "Include":
+            meta.includes.append((child.get("StudyOID", ""), child.get("MetaDataVersionOID", "")))
+        elif kind == "StudyEventDef":
             meta.events.add(child.get("OID", ""))
         elif kind == "FormDef":
             meta.forms.add(child.get("OID", ""))
@@ -71,13 +93,92 @@ def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:
             item = _item_def(child, shown)
             meta.items[item.oid] = item
         elif kind == "CodeList":
-            meta.codelists[child.get("OID", "")] = [
-                term.get("CodedValue", "")
-                for term in child
-                if isinstance(term.tag, str) and _local(term) in ("CodeListItem", "EnumeratedItem")
-            ]
-    _check_references(meta, mdv, shown)
+            _codelist(meta, child)
     return meta
+
+
+def _codelist(meta: Metadata, element: etree._Element) -> None:
+    """Its coded values; an ExternalCodeList (MedDRA, WHODrug, LOINC) has none to check
+    against, only its dictionary and version."""
+    oid = element.get("OID", "")
+    terms = [t for t in element if isinstance(t.tag, str)]
+    meta.codelists[oid] = [
+        t.get("CodedValue", "") for t in terms if _local(t) in ("CodeListItem", "EnumeratedItem")
+    ]
+    external = next((t for t in terms if _local(t) == "ExternalCodeList"), None)
+    if external is not None:
+        meta.external[oid] = (external.get("Dictionary", ""), external.get("Version", ""))
+
+
+def resolve(versions: dict[Version, Metadata], wanted: Version, shown: str) -> Metadata:
+    """The version with everything it includes (recursively; its own definitions win), its
+    references checked and each group's columns named."""
+    meta = _merged(versions, wanted, shown, ())
+    _check_references(meta, shown)
+    for group, refs in meta.groups.items():
+        meta.columns[group], meta.notes[group] = _columns(meta, group, refs)
+    return meta
+
+
+def _merged(
+    versions: dict[Version, Metadata], key: Version, shown: str, chain: tuple[Version, ...]
+) -> Metadata:
+    own = versions[key]
+    merged = Metadata(oid=own.oid, study=own.study, line=own.line)
+    for include in own.includes:
+        where = f"{shown}, line {own.line}"
+        if include in (*chain, key):
+            raise UserError(
+                f"MetaDataVersion {shown_value(own.oid)} of study {shown_value(own.study)} "
+                f"includes MetaDataVersion {shown_value(include[1])} of study "
+                f"{shown_value(include[0])}, which includes it again: a cycle",
+                where,
+                "an Include must name an earlier version of the study or its parent study",
+            )
+        if include not in versions:
+            raise UserError(
+                f"MetaDataVersion {shown_value(own.oid)} includes MetaDataVersion "
+                f"'{shown_value(include[1])}' of study '{shown_value(include[0])}', which the "
+                "file does not hold",
+                where,
+                "export the parent study's metadata with the site's (or name a file that has "
+                "it with 'metadata:')",
+            )
+        _absorb(merged, _merged(versions, include, shown, (*chain, key)))
+    _absorb(merged, own)
+    return merged
+
+
+def _absorb(into: Metadata, other: Metadata) -> None:
+    into.items.update(other.items)
+    into.groups.update(other.groups)
+    into.codelists.update(other.codelists)
+    into.external.update(other.external)
+    into.events |= other.events
+    into.forms |= other.forms
+
+
+def _columns(meta: Metadata, group: str, refs: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Each item's column is its Name; ODM asks only OIDs to be unique, so an item whose Name
+    an earlier item of the group (or an ODM key) has is named by its ItemOID, with a note."""
+    columns: dict[str, str] = {}
+    notes = []
+    taken = set(KEYS)
+    for oid in refs:
+        name = meta.items[oid].name
+        column = name
+        while column in taken:
+            column = oid if column == name else column + "_"
+        if column != name:
+            other = next((o for o, c in columns.items() if c == name), None)
+            why = f"item {shown_value(other)}'s" if other else "an ODM key column's"
+            notes.append(
+                f"item {shown_value(oid)} of ItemGroupDef {shown_value(group)} is column "
+                f"'{shown_value(column)}': its Name '{shown_value(name)}' is {why}"
+            )
+        taken.add(column)
+        columns[oid] = column
+    return columns, notes
 
 
 def _item_refs(group: etree._Element, shown: str) -> list[str]:
@@ -111,7 +212,8 @@ def _whole(element: etree._Element, attribute: str, what: str, shown: str) -> in
 
 
 def _item_def(element: etree._Element, shown: str) -> ItemDef:
-    ref = next((c for c in element if isinstance(c.tag, str) and _local(c) == "CodeListRef"), None)
+    children = [c for c in element if isinstance(c.tag, str)]
+    ref = next((c for c in children if _local(c) == "CodeListRef"), None)
     what = f"ItemDef {shown_value(element.get('OID', ''))}"
     return ItemDef(
         oid=element.get("OID", ""),
@@ -119,11 +221,14 @@ def _item_def(element: etree._Element, shown: str) -> ItemDef:
         data_type=element.get("DataType", "text"),
         length=_whole(element, "Length", what, shown),
         codelist=ref.get("CodeListOID") if ref is not None else None,
+        units=tuple(
+            c.get("MeasurementUnitOID", "") for c in children if _local(c) == "MeasurementUnitRef"
+        ),
     )
 
 
-def _check_references(meta: Metadata, mdv: etree._Element, shown: str) -> None:
-    where = f"{shown}, line {mdv.sourceline}"
+def _check_references(meta: Metadata, shown: str) -> None:
+    where = f"{shown}, line {meta.line}"
     for group, refs in meta.groups.items():
         for oid in refs:
             if oid not in meta.items:
@@ -133,18 +238,6 @@ def _check_references(meta: Metadata, mdv: etree._Element, shown: str) -> None:
                     where,
                     "fix the metadata or export it again",
                 )
-        names = [meta.items[oid].name for oid in refs]
-        clash = next((n for n in names if names.count(n) > 1 or n in KEYS), None)
-        if clash is not None:
-            raise UserError(
-                f"item name '{shown_value(clash)}' is used twice in ItemGroupDef "
-                f"{shown_value(group)}"
-                if clash not in KEYS
-                else f"item name '{clash}' in ItemGroupDef {shown_value(group)} clashes with the "
-                "ODM key",
-                where,
-                "give each item of a group its own Name",
-            )
     for item in meta.items.values():
         if item.codelist is not None and item.codelist not in meta.codelists:
             raise UserError(

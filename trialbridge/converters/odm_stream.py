@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +16,14 @@ import numpy as np
 import pyarrow as pa
 from lxml import etree
 
-from trialbridge.converters.odm_metadata import NAMESPACE, Metadata, parse_metadata
+from trialbridge.converters.odm_metadata import (
+    KEYS,
+    NAMESPACE,
+    Metadata,
+    Version,
+    parse_metadata,
+    resolve,
+)
 from trialbridge.converters.source_cells import shown_value
 from trialbridge.errors import UserError
 from trialbridge.xml_safety import SAFE, refuse_doctype
@@ -26,14 +33,18 @@ _CHUNK = 1 << 18
 _SCAN = 4 << 20
 _NS = f"{{{NAMESPACE}}}"
 _LEVELS = {"SubjectData": 1, "StudyEventData": 3, "FormData": 5}
-_TAGS = tuple(_NS + name for name in ("MetaDataVersion", "ItemGroupData", *_LEVELS))
-_GROUP, _ITEM, _FORM, _EVENT, _SUBJECT, _CLINICAL, _REFERENCE = (
+_TAGS = tuple(
+    _NS + name for name in ("MetaDataVersion", "BasicDefinitions", "ItemGroupData", *_LEVELS)
+)
+_GROUP, _ITEM, _FORM, _EVENT, _SUBJECT, _CLINICAL, _REFERENCE, _UNIT_REF = (
     _NS + name
     for name in (
         *("ItemGroupData", "ItemData", "FormData", "StudyEventData", "SubjectData"),
-        *("ClinicalData", "ReferenceData"),
+        *("ClinicalData", "ReferenceData", "MeasurementUnitRef"),
     )
 )
+WIDTH = KEYS.index("FormRepeatKey") + 1  # the keys of a form instance, StudyOID first
+UNIT = ".MeasurementUnitOID"  # the column of an item's per-value unit: its Name + this
 _FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not read)"
 
 
@@ -62,8 +73,11 @@ class Collected:
     moved into compact arrays every _CHUNK values, so what is held grows with the values."""
 
     oid: str
-    items: list[str]
-    index: dict[str, int]
+    items: list[str] = field(default_factory=list)  # per slot: its ItemOID
+    columns: list[str] = field(default_factory=list)  # per slot: its column
+    index: dict[str, int] = field(default_factory=dict)  # the section's ItemOIDs -> slots
+    units: dict[int, int] = field(default_factory=dict)  # an item's slot -> its unit's slot
+    notes: list[str] = field(default_factory=list)
     count: int = 0
     contexts: array = field(default_factory=lambda: array("i"))
     repeat_keys: list[str | None] = field(default_factory=list)
@@ -95,6 +109,33 @@ class Collected:
         self.removed, self.rows, self.slots = array("b"), array("i"), array("h")
         self.repeat_keys, self.values = [], []
 
+    def enter(self, meta: Metadata) -> None:
+        """A ClinicalData of version `meta` starts: its items of the group get slots (new ones
+        after those of earlier versions) and only they are read until the next."""
+        self.index = {}
+        for oid in meta.groups.get(self.oid, ()):
+            slot = self.items.index(oid) if oid in self.items else self._slot(oid, meta)
+            self.index[oid] = slot
+            if meta.items[oid].units and slot not in self.units:
+                self.units[slot] = len(self.items)
+                self.items.append(oid)
+                self.columns.append(self.columns[slot] + UNIT)
+
+    def _slot(self, oid: str, meta: Metadata) -> int:
+        column = meta.columns[self.oid][oid]
+        if column in self.columns:  # named so by an item of another version
+            column = oid
+            while column in self.columns:
+                column += "_"
+            self.notes.append(
+                f"item {shown_value(oid)} of ItemGroupDef {shown_value(self.oid)} is column "
+                f"'{shown_value(column)}': its Name is an item's of another MetaDataVersion"
+            )
+        self.notes += [n for n in meta.notes[self.oid] if n not in self.notes]
+        self.items.append(oid)
+        self.columns.append(column)
+        return len(self.items) - 1
+
     def records(self) -> Records:
         """All records read, after the pass; the chunks are handed over, not kept."""
         self.flush()
@@ -124,38 +165,65 @@ _EMPTY = Records(
 
 
 @dataclass
+class Subject:
+    """One SubjectData: its keys, its vendor attributes (by column), where it is."""
+
+    keys: tuple[str | None, ...]  # StudyOID, SubjectKey, SiteRef
+    extras: dict[str, str]
+    line: int
+    position: int
+    removed: bool
+
+
+@dataclass
 class Streamed:
     """What a pass over the file produced."""
 
-    metadata: Metadata
+    metadata: Metadata  # every version the data named, merged: the first definition of an OID
     file_type: str
     groups: dict[str, Collected]
-    contexts: np.ndarray  # one row per FormData: codes into `names` of its six keys
+    contexts: np.ndarray  # one row per FormData: codes into `names` of its WIDTH keys
     names: list[str | None]
     tombstones: list[tuple[int, tuple[str | None, ...], int]]
     reference: dict[str, int]  # ItemGroupData under ReferenceData, by ItemGroupOID
+    extras: dict[str, dict[int, str]]  # vendor attribute column -> form instance -> value
+    units: dict[str, str]  # MeasurementUnit OID -> its symbol
+    subjects: list[Subject]
 
 
 class _Reader:
-    def __init__(self, path: Path, shown: str, wanted: set[str], metadata: Metadata | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        shown: str,
+        wanted: set[str],
+        metadata: dict[Version, Metadata] | None,
+        subjects: bool,
+    ) -> None:
         self.path, self.shown, self.wanted = path, shown, wanted
-        self.versions: dict[str, Metadata] = {}
-        self.external = metadata
+        self.versions: dict[Version, Metadata] = dict(metadata or {})
+        self.resolved: dict[Version, Metadata] = {}
+        self.view = Metadata(oid="")
         self.meta: Metadata | None = None
-        self.groups: dict[str, Collected] = {}
+        self.groups = {oid: Collected(oid) for oid in sorted(wanted)}
         self.contexts = array("i")
         self.tombstones: list[tuple[int, tuple[str | None, ...], int]] = []
         self.form: etree._Element | None = None
         self.subject: etree._Element | None = None
+        self.clinical: etree._Element | None = None
+        self.study: str | None = None
         self.site: str | None = None
         self.context = -1
         self.container_removed = False
         self.position = 0
         self.file_type = "Snapshot"
         self.reference: dict[str, int] = {}
-        self.clinical: etree._Element | None = None
         self.names: dict[str | None, str | None] = {}  # one str object per distinct key
         self.codes: dict[str | None, int] = {}
+        self.extras: dict[str, dict[int, str]] = {}
+        self.units: dict[str, str] = {}
+        self.subjects: list[Subject] | None = [] if subjects else None
+        self.prefixes: dict[str, str] = {}
 
     def run(self) -> Streamed:
         refuse_doctype(self.path, self.shown)
@@ -173,19 +241,22 @@ class _Reader:
             self._read(parsed)
         except etree.XMLSyntaxError as exc:
             raise syntax_error(exc, self.path, self.shown) from None
-        if self.meta is None:
-            self.meta = self._only_version()
-            self._collectors()
-        contexts = np.frombuffer(self.contexts, dtype=np.int32).reshape(-1, 6)
-        names = list(self.codes)
+        if self.meta is None:  # no ClinicalData: the groups as the file's versions define them
+            for version in sorted(self.versions):
+                self._use(version)
+        self._check_wanted()
+        contexts = np.frombuffer(self.contexts, dtype=np.int32).reshape(-1, WIDTH)
         return Streamed(
-            self.meta,
+            self.view,
             self.file_type,
             self.groups,
             contexts,
-            names,
+            list(self.codes),
             self.tombstones,
             self.reference,
+            self.extras,
+            self.units,
+            self.subjects or [],
         )
 
     def _read(self, parsed: etree.iterparse) -> None:
@@ -198,10 +269,20 @@ class _Reader:
             local = tag[len(_NS) :]
             if local == "MetaDataVersion":
                 meta = parse_metadata(element, self.shown)
-                self.versions[meta.oid] = meta
+                self.versions[meta.version] = meta
                 element.clear()
+            elif local == "BasicDefinitions":
+                self._basic_definitions(element)
             elif local in _LEVELS:
                 self._finish(element, local)
+
+    def _basic_definitions(self, element: etree._Element) -> None:
+        """MeasurementUnit OIDs and their symbols (the first TranslatedText)."""
+        for unit in element.iter(_NS + "MeasurementUnit"):
+            symbol = next(unit.iter(_NS + "TranslatedText"), None)
+            text = (symbol.text or "").strip() if symbol is not None else ""
+            self.units.setdefault(unit.get("OID", ""), text or unit.get("Name", ""))
+        element.clear()
 
     def _group(self, element: etree._Element) -> None:
         form = element.getparent()
@@ -210,18 +291,17 @@ class _Reader:
             return
         if form is not self.form:
             self._enter(form)
+        assert self.meta is not None
         oid = element.get("ItemGroupOID", "")
+        if oid not in self.meta.groups:
+            raise UserError(
+                f"ItemGroupOID '{shown_value(oid)}' is not in the metadata "
+                f"(MetaDataVersion {shown_value(self.meta.oid)})",
+                f"{self.shown}, line {element.sourceline}",
+                "export the metadata with the data, or fix the OID",
+            )
         collected = self.groups.get(oid)
-        if collected is None:
-            assert self.meta is not None
-            if oid not in self.meta.groups:
-                raise UserError(
-                    f"ItemGroupOID '{shown_value(oid)}' is not in the metadata "
-                    f"(MetaDataVersion {shown_value(self.meta.oid)})",
-                    f"{self.shown}, line {element.sourceline}",
-                    "export the metadata with the data, or fix the OID",
-                )
-        else:
+        if collected is not None:
             self._collect(collected, element)
         self.position += 1
         element.clear()
@@ -230,14 +310,18 @@ class _Reader:
 
     def _outside_form(self, element: etree._Element, parent: etree._Element | None) -> None:
         """ReferenceData holds ItemGroupData that are no subject's records: counted, not
-        read. Anywhere else an ItemGroupData is misplaced."""
+        read. Anywhere else an ItemGroupData is misplaced; under a StudyEventData or another
+        ItemGroupData it is ODM 2.0's nesting."""
         if parent is None or parent.tag != _REFERENCE:
             where = _name(parent) if parent is not None else "the document"
+            odm2 = parent is not None and parent.tag in (_EVENT, _GROUP)
             raise UserError(
-                f"ItemGroupData inside {where}, not inside a FormData",
+                f"ItemGroupData inside {where}, not inside a FormData"
+                + (": ODM 2.0 nests data so, ODM 1.3 does not" if odm2 else ""),
                 f"{self.shown}, line {element.sourceline}",
                 "in ODM 1.3.2 a subject's ItemGroupData sits in SubjectData / StudyEventData "
-                "/ FormData: export the file again from the EDC",
+                "/ FormData: export the file again from the EDC"
+                + (" as ODM 1.3.2" if odm2 else ""),
             )
         oid = element.get("ItemGroupOID", "")
         self.reference[oid] = self.reference.get(oid, 0) + 1
@@ -255,7 +339,7 @@ class _Reader:
         collected.lines.append(element.sourceline or 0)
         collected.positions.append(self.position)
         collected.removed.append(removed)
-        index, item_tag = collected.index, _ITEM
+        index, item_tag, units = collected.index, _ITEM, collected.units
         add_row, add_slot, add_value = (
             collected.rows.append,
             collected.slots.append,
@@ -270,12 +354,16 @@ class _Reader:
                     continue  # an AuditRecord, Signature or Annotation
                 if slot is None:
                     raise self._unknown_item(collected, item)
-                value = _value(item, value, item_tag, transactional)
+                value = _value(item, value, item_tag, transactional, self.shown)
                 if value is None:
                     continue
             add_row(record)
             add_slot(slot)
             add_value(value)
+            if slot in units and (unit := _unit(item)) is not None:
+                add_row(record)
+                add_slot(units[slot])
+                add_value(unit)
         values = collected.values
         if len(values) >= _CHUNK or len(collected.contexts) >= _CHUNK:
             collected.flush()
@@ -299,60 +387,114 @@ class _Reader:
         )
 
     def _enter(self, form: etree._Element) -> None:
-        """A new FormData: its keys and those of its event and subject, looked up once."""
-        event = form.getparent()
-        subject = event.getparent() if event is not None else None
+        """A new FormData: its keys and those of its event and subject, looked up once. A
+        FormData directly in its SubjectData (REDCap's export of a project without events)
+        has no event."""
+        parent = form.getparent()
+        event = parent if parent is not None and parent.tag == _EVENT else None
+        subject = event.getparent() if event is not None else parent
         clinical = subject.getparent() if subject is not None else None
-        if (
-            clinical is None
-            or clinical.tag != _CLINICAL
-            or subject.tag != _SUBJECT
-            or event.tag != _EVENT
-        ):
+        if clinical is None or clinical.tag != _CLINICAL or subject.tag != _SUBJECT:
             raise UserError(
-                "FormData outside a StudyEventData and SubjectData",
+                f"FormData inside {_name(parent) if parent is not None else 'the document'}, "
+                "not inside a StudyEventData of a SubjectData",
                 f"{self.shown}, line {form.sourceline}",
-                "the export is not ODM 1.3.2 ClinicalData",
+                "the export is not ODM 1.3.2 ClinicalData: export it again from the EDC",
             )
-        if self.meta is None:
-            self.meta = self._version(clinical)
-            self._collectors()
         if clinical is not self.clinical:
-            self._check_version(clinical)
+            self._section(clinical)
+        assert self.meta is not None
         if subject is not self.subject:
             self.subject = subject
-            self.site = next(
-                (c.get("LocationOID") for c in subject if c.tag.endswith("SiteRef")), None
-            )
-        self._check_defined(event, "StudyEventOID", self.meta.events)
+            self.site = _site(subject)
+        if event is not None:
+            self._check_defined(event, "StudyEventOID", self.meta.events)
         self._check_defined(form, "FormOID", self.meta.forms)
         self.form = form
+        levels = (form, event, subject)
         self.container_removed = any(
-            e.get("TransactionType") == "Remove" for e in (form, event, subject)
+            e is not None and e.get("TransactionType") == "Remove" for e in levels
         )
         keys = (
+            self.study,
             subject.get("SubjectKey"),
             self.site,
-            event.get("StudyEventOID"),
-            event.get("StudyEventRepeatKey"),
+            event.get("StudyEventOID") if event is not None else None,
+            event.get("StudyEventRepeatKey") if event is not None else None,
             form.get("FormOID"),
             form.get("FormRepeatKey"),
         )
         self.contexts.extend(self.codes.setdefault(k, len(self.codes)) for k in keys)
-        self.context = len(self.contexts) // 6 - 1
+        self.context = len(self.contexts) // WIDTH - 1
+        for element, level in (
+            (subject, "SubjectData"),
+            (event, "StudyEventData"),
+            (form, "FormData"),
+        ):
+            if element is not None:
+                for column, value in self._vendor(element, level):
+                    self.extras.setdefault(column, {})[self.context] = value
 
-    def _check_version(self, clinical: etree._Element) -> None:
-        """Every ClinicalData of the file is read with one MetaDataVersion."""
+    def _vendor(self, element: etree._Element, level: str) -> Iterator[tuple[str, str]]:
+        """Attributes in another namespace (a vendor's: OpenClinica's StudySubjectID, Status,
+        ...) as (column, value); the column is `Level.prefix:Name`, the prefix as the file
+        declares the namespace."""
+        for name, value in element.attrib.items():
+            if name[0] != "{":
+                continue
+            namespace, _, local = name[1:].partition("}")
+            prefix = self.prefixes.get(namespace)
+            if prefix is None:
+                found = [p for p, uri in element.nsmap.items() if uri == namespace and p]
+                prefix = self.prefixes[namespace] = min(found) if found else namespace
+            yield f"{level}.{prefix}:{local}", value
+
+    def _section(self, clinical: etree._Element) -> None:
+        """A ClinicalData starts: its StudyOID and MetaDataVersionOID name its metadata."""
         self.clinical = clinical
-        wanted = clinical.get("MetaDataVersionOID")
-        assert self.meta is not None
-        if self.external is None and wanted != self.meta.oid:
+        self.study = clinical.get("StudyOID")
+        self.meta = self._use(self._version(clinical))
+
+    def _use(self, version: Version) -> Metadata:
+        """The version resolved (once), merged into the view, its groups' items given slots."""
+        meta = self.resolved.get(version)
+        if meta is None:
+            meta = self.resolved[version] = resolve(self.versions, version, self.shown)
+            for oid, item in meta.items.items():
+                self.view.items.setdefault(oid, item)
+            for oid, codes in meta.codelists.items():
+                self.view.codelists.setdefault(oid, codes)
+            for oid, source in meta.external.items():
+                self.view.external.setdefault(oid, source)
+            for oid, refs in meta.groups.items():
+                self.view.groups.setdefault(oid, refs)
+        for collected in self.groups.values():
+            collected.enter(meta)
+        return meta
+
+    def _version(self, clinical: etree._Element) -> Version:
+        """The ClinicalData's (StudyOID, MetaDataVersionOID); a MetaDataVersionOID that one
+        study of the file (or of the metadata file) defines is enough."""
+        wanted = (clinical.get("StudyOID", ""), clinical.get("MetaDataVersionOID", ""))
+        if wanted in self.versions:
+            return wanted
+        same = [v for v in self.versions if v[1] == wanted[1]]
+        if len(same) == 1:
+            return same[0]
+        if not self.versions:
             raise UserError(
-                f"this ClinicalData refers to MetaDataVersion '{shown_value(wanted)}', an "
-                f"earlier one to '{shown_value(self.meta.oid)}'",
-                f"{self.shown}, line {clinical.sourceline}",
-                "export the data of one MetaDataVersion per file",
+                "no MetaDataVersion before the ClinicalData",
+                self.shown,
+                "export the study metadata with the data, or name a metadata file with "
+                "'metadata:' for this source in study.yaml",
             )
+        held = listed(f"{s}/{m}" for s, m in self.versions)
+        raise UserError(
+            f"ClinicalData of study '{shown_value(wanted[0])}' refers to MetaDataVersion "
+            f"'{shown_value(wanted[1])}', which the file does not hold",
+            f"{self.shown}, line {clinical.sourceline}",
+            f"the file has (study/version) {held}",
+        )
 
     def _check_defined(self, element: etree._Element, attribute: str, defined: set[str]) -> None:
         value = element.get(attribute)
@@ -366,93 +508,116 @@ class _Reader:
             )
 
     def _finish(self, element: etree._Element, local: str) -> None:
-        """A subject, event or form ends: note a Remove, then drop it from the tree."""
-        if element.get("TransactionType") == "Remove":
-            self.tombstones.append((_LEVELS[local], _keys(element, local), self.position))
+        """A subject, event or form ends: note a Remove (and the subject, when the subjects are
+        read), then drop it from the tree."""
+        removed = element.get("TransactionType") == "Remove"
+        if removed:
+            self.tombstones.append((_LEVELS[local], _keys(element), self.position))
+        if local == "SubjectData" and self.subjects is not None:
+            self._subject(element, removed)
         parent = element.getparent()
         element.clear()
         if parent is not None:
             while (previous := element.getprevious()) is not None and previous.tag == element.tag:
                 parent.remove(previous)
 
-    def _version(self, clinical: etree._Element | None) -> Metadata:
-        if self.external is not None:
-            return self.external
-        wanted = clinical.get("MetaDataVersionOID") if clinical is not None else None
-        if wanted in self.versions:
-            return self.versions[wanted]
-        if not self.versions:
-            raise UserError(
-                "no MetaDataVersion before the ClinicalData",
-                self.shown,
-                "export the study metadata with the data, or name a metadata file with "
-                "'metadata:' for this source in study.yaml",
-            )
-        raise UserError(
-            f"ClinicalData refers to MetaDataVersion '{shown_value(wanted)}', which the file "
-            "does not hold",
-            f"{self.shown}, line {clinical.sourceline if clinical is not None else 1}",
-            f"the file has {listed(self.versions)}",
-        )
+    def _subject(self, element: etree._Element, removed: bool) -> None:
+        assert self.subjects is not None
+        clinical = element.getparent()
+        study = clinical.get("StudyOID") if clinical is not None else None
+        keys = (study, element.get("SubjectKey"), _site(element))
+        extras = dict(self._vendor(element, "SubjectData"))
+        line = element.sourceline or 0
+        self.subjects.append(Subject(keys, extras, line, self.position, removed))
+        self.position += 1
 
-    def _only_version(self) -> Metadata:
-        """Metadata when the file holds no ClinicalData at all."""
-        if self.external is not None:
-            return self.external
-        if len(self.versions) == 1:
-            return next(iter(self.versions.values()))
-        return self._version(None)
-
-    def _collectors(self) -> None:
-        assert self.meta is not None
-        for oid in sorted(self.wanted):
-            refs = self.meta.groups.get(oid)
-            if refs is None:
+    def _check_wanted(self) -> None:
+        """Every group a source reads is defined by a version the file uses."""
+        for oid, collected in self.groups.items():
+            if not collected.items and oid not in self.view.groups:
+                held = self.view.groups or {g for m in self.versions.values() for g in m.groups}
+                version = self.meta.oid if self.meta is not None else None
+                named = f" (MetaDataVersion {shown_value(version)})" if version else ""
                 raise UserError(
-                    f"item group '{shown_value(oid)}' is not in the ODM metadata "
-                    f"(MetaDataVersion {shown_value(self.meta.oid)})",
+                    f"item group '{shown_value(oid)}' is not in the ODM metadata{named}",
                     self.shown,
-                    f"use one of: {listed(self.meta.groups)}",
+                    f"use one of: {listed(held)}" if held else "the file defines no ItemGroupDef",
                 )
-            self.groups[oid] = Collected(oid, refs, {item: i for i, item in enumerate(refs)})
+
+
+def _site(subject: etree._Element) -> str | None:
+    return next((c.get("LocationOID") for c in subject if c.tag == _NS + "SiteRef"), None)
+
+
+def _unit(item: etree._Element) -> str | None:
+    """An ItemData's unit: the MeasurementUnitOID of a typed ItemData, or of the
+    MeasurementUnitRef inside a plain one."""
+    unit = item.get("MeasurementUnitOID")
+    if unit is None:
+        ref = next((c for c in item if c.tag == _UNIT_REF), None)
+        unit = ref.get("MeasurementUnitOID") if ref is not None else None
+    return unit
 
 
 def _value(
-    item: etree._Element, value: str | None, item_tag: str, transactional: bool
+    item: etree._Element, value: str | None, item_tag: str, transactional: bool, shown: str
 ) -> str | None:
-    """The slow path: a removed item, an IsNull item, or a typed ItemDataString (ODM 1.3's
-    value-as-text form)."""
+    """The slow path: a removed item, an IsNull item, a typed ItemDataString (ODM 1.3's
+    value-as-text form), or a value ODM 1.3 cannot hold."""
     if transactional and item.get("TransactionType") == "Remove":
         return REMOVED
     if item.tag != item_tag and item.get("IsNull") != "Yes":
         return item.text or ""
+    if value is None and any(c.tag == _NS + "Value" for c in item):
+        raise UserError(
+            "ItemData holds its value in a Value element, as ODM 2.0 writes it; ODM 1.3 has a "
+            "Value attribute",
+            f"{shown}, line {item.sourceline}",
+            "export the data as CDISC ODM 1.3.2",
+        )
     return value
 
 
-def _keys(element: etree._Element, local: str) -> tuple[str | None, ...]:
-    """The key prefix a removed container covers: subject [, event, repeat [, form, repeat]]."""
-    chain = [element]
-    while len(chain) < {"SubjectData": 1, "StudyEventData": 2, "FormData": 3}[local]:
-        parent = chain[-1].getparent()
-        assert parent is not None
-        chain.append(parent)
-    subject, *rest = reversed(chain)
-    keys: list[str | None] = [subject.get("SubjectKey")]
-    names = (("StudyEventOID", "StudyEventRepeatKey"), ("FormOID", "FormRepeatKey"))
-    for element_, (oid, repeat) in zip(rest, names, strict=False):
-        keys += [element_.get(oid), element_.get(repeat)]
+def _keys(element: etree._Element) -> tuple[str | None, ...]:
+    """The key prefix a removed container covers: study, subject [, event, repeat [, form,
+    repeat]] (a form directly in its subject has no event)."""
+    form = element if element.tag == _FORM else None
+    event = element if element.tag == _EVENT else None
+    node = element
+    while node is not None and node.tag != _SUBJECT:
+        node = node.getparent()
+        if node is not None and node.tag == _EVENT:
+            event = node
+    subject = node if node is not None else element
+    clinical = subject.getparent()
+    keys: list[str | None] = [clinical.get("StudyOID") if clinical is not None else None]
+    keys.append(subject.get("SubjectKey"))
+    if element.tag != _SUBJECT:
+        keys += [
+            event.get(k) if event is not None else None
+            for k in ("StudyEventOID", "StudyEventRepeatKey")
+        ]
+    if form is not None:
+        keys += [form.get("FormOID"), form.get("FormRepeatKey")]
     return tuple(keys)
 
 
-def stream(path: Path, shown: str, wanted: set[str], metadata: Metadata | None = None) -> Streamed:
-    """Read the file once, collecting the wanted ItemGroups."""
-    return _Reader(path, shown, wanted, metadata).run()
+def stream(
+    path: Path,
+    shown: str,
+    wanted: set[str],
+    metadata: dict[Version, Metadata] | None = None,
+    subjects: bool = False,
+) -> Streamed:
+    """Read the file once, collecting the wanted ItemGroups (and the subjects, if asked)."""
+    return _Reader(path, shown, wanted, metadata, subjects).run()
 
 
-def read_metadata(path: Path, shown: str) -> Metadata:
-    """The only (or the last) MetaDataVersion of a metadata-only ODM file."""
-    streamed = stream(path, shown, set())
-    return streamed.metadata
+def read_metadata(path: Path, shown: str) -> dict[Version, Metadata]:
+    """The MetaDataVersions of a metadata file, as written (resolved where data uses them)."""
+    reader = _Reader(path, shown, set(), None, False)
+    reader.run()
+    return reader.versions
 
 
 def _name(element: etree._Element) -> str:

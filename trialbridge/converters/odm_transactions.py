@@ -11,7 +11,7 @@ from trialbridge.converters.sources import ROW
 from trialbridge.errors import UserError
 
 _RECORD = [k for k in KEYS if k != "SiteRef"]
-_PREFIX = {1: _RECORD[:1], 3: _RECORD[:3], 5: _RECORD[:5]}
+_PREFIX = {1: _RECORD[:2], 3: _RECORD[:4], 5: _RECORD[:6]}  # StudyOID first
 
 
 def refuse_duplicates(frame: pd.DataFrame, keys: np.ndarray, shown: str) -> None:
