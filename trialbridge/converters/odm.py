@@ -207,12 +207,10 @@ class Reading:
             shown = [values[int(i)].as_py() for i in bad[:KEEP_PER_KIND]]
             if self.lenient:
                 first = f"{self.shown}, line {int(lines(records[:1])[0])}"
-                what = f"of item {column} ({item.oid}) that {why.removeprefix('is ')}"
-                self.notes.append(
-                    kept_note(what.replace(" that not ", " not "), len(bad), shown, first)
-                )
+                what = f"of item {column} ({item.oid}) that {why}"
+                self.notes.append(kept_note(what, len(bad), shown, first))
                 continue
-            if codes and parents is None and why.startswith("is not in its CodeList"):
+            if codes and parents is None:
                 fix = _multiple(values, bad, codes) or fix
             texts = [f"value '{shown_value(v)}' of item {column} ({item.oid}) {why}" for v in shown]
             report_at_rows(self.shown, lines(records), texts, fix, kind=f"item {item.oid} {why}")
@@ -280,15 +278,12 @@ def subject_table(streamed: Streamed, shown: str) -> pd.DataFrame:
     frame = pd.DataFrame(
         {name: pd.Series([row.get(name) for row in rows.values()], dtype=TEXT) for name in names}
     )
+    lines = np.array([row[ROW] for row in rows.values()], dtype=np.int64)
     for name in names:
-        check_cells(
-            pa.array(frame[name].tolist(), pa.string()),
-            np.array([r[ROW] for r in rows.values()]),
-            shown,
-            name,
-        )
+        values = pa.array([row.get(name) for row in rows.values()], pa.string())
+        check_cells(values, lines, shown, name)
     frame[FILE] = shown
-    frame[ROW] = pd.Series([row[ROW] for row in rows.values()], dtype="int64")
+    frame[ROW] = lines
     frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
     skipped = {"the same subject again (merged)": merged, "removed by a transaction": removed}
     return counted(frame, len(streamed.subjects), skipped)
