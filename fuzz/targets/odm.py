@@ -1,6 +1,7 @@
 """CDISC ODM 1.3.2 exports, read as `convert` reads a study's ODM source: `read_tables`, here
-for two sources that read one export (a form once per subject, IG.DM, and a repeating one,
-IG.AE), so that the export is parsed once for both as in a study."""
+for three sources that read one export (a form once per subject, IG.DM, a repeating one,
+IG.AE, read leniently, and the subject table), so that the export is parsed once for all as
+in a study."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ EXPORT = "raw/export.odm.xml"
 STUDY = f"""extends: ../plmsc-spms/study.yaml
 sources:
   - {{name: demographics, file: {EXPORT}, item_group: IG.DM}}
-  - {{name: adverse_events, file: {EXPORT}, item_group: IG.AE}}
+  - {{name: adverse_events, file: {EXPORT}, item_group: IG.AE, lenient: true}}
+  - {{name: subjects, file: {EXPORT}, table: subjects}}
 """
 
 
@@ -71,6 +73,14 @@ TOKENS = (
     b'TransactionType="Upsert"',
     b'FileType="Transactional"',
     b'IsNull="Yes"',
+    b'<Include StudyOID="S_PARENT" MetaDataVersionOID="v1.0.0"/>',
+    b'<MeasurementUnitRef MeasurementUnitOID="MU_KG"/>',
+    b'MeasurementUnitOID="MU_KG"',
+    b'<ExternalCodeList Dictionary="MedDRA" Version="26.0"/>',
+    b'xmlns:OpenClinica="http://www.openclinica.org/ns/odm_ext_v130/v3.1"',
+    b'OpenClinica:Sex="f"',
+    b"<Value>1</Value>",
+    b'<SiteRef LocationOID="S1"/>',
     *(
         f'DataType="{t}"'.encode()
         for t in (

@@ -211,14 +211,13 @@ def test_an_external_dictionary_accepts_its_values_and_names_itself(tmp_path: Pa
     )
     start = DEFS.index('<CodeList OID="CL.POS"')
     defs = DEFS[:start] + external
-    text = (
-        HEAD
-        + _study("S", "V", defs)
-        + _data("S", "V", _subject("001", _item("I.POS", "10019211")))
-        + "</ODM>\n"
-    )
+    subjects = _subject("001", _item("I.POS", "10019211")) + _subject("002", _item("I.WT", "1"))
+    text = HEAD + _study("S", "V", defs) + _data("S", "V", subjects) + "</ODM>\n"
     frame = _read(tmp_path, text)
-    assert _rows(frame, "pos", "pos.Dictionary", "pos.Version") == [["10019211", "MedDRA", "26.0"]]
+    assert _rows(frame, "pos", "pos.Dictionary", "pos.Version") == [
+        ["10019211", "MedDRA", "26.0"],
+        [None, None, None],
+    ]
 
 
 def test_values_are_trimmed_and_empty_ones_are_null(tmp_path: Path):
@@ -325,6 +324,10 @@ def test_a_multi_select_value_is_split_on_request(tmp_path: Path):
         ["2", "0", "1"],
         [None, None, None],
     ]
+    assert _error(tmp_path, text, split=["position"]) == (
+        "export.xml: 'split' of source 's' names 'position', which is no item of item group "
+        "IG.VS; name one of its items: pos, vsdat, weight"
+    )
     assert _error(tmp_path, text.replace('"1,2"', '"1, 3"'), split=["pos"]) == (
         "export.xml, line 24: value '3' of item pos (I.POS) is not in its CodeList CL.POS (1, 2); "
         "the ItemDef declares DataType integer: fix the value or the metadata"

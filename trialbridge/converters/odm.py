@@ -20,6 +20,7 @@ from trialbridge.converters.odm_stream import (
     Collected,
     Records,
     Streamed,
+    listed,
     read_metadata,
     stream,
 )
@@ -102,6 +103,15 @@ class Reading:
         subject's) and those a transaction removed or merged into an earlier record."""
         self.lenient, self.notes = source.lenient, list(self.collected.notes)
         records, collected = self.records, self.collected
+        unknown = [name for name in source.split if name not in collected.columns]
+        if unknown:
+            raise UserError(
+                f"'split' of source '{shown_value(source.name)}' names "
+                f"'{shown_value(unknown[0])}', which is no item of item group "
+                f"{shown_value(collected.oid)}",
+                self.shown,
+                f"name one of its items: {listed(collected.columns)}",
+            )
         columns = dict(_keys(self.streamed, collected.oid, records))
         columns.update(_extras(self.streamed, records))
         for name, values in columns.items():
@@ -252,7 +262,9 @@ def _multiple(values: pa.Array, bad: np.ndarray, codes: list[str]) -> str | None
 
 
 def _constant(text: str, like: pa.Array) -> pa.Array:
-    return pa.array(np.full(len(like), text, dtype=object), pa.string())
+    """`text` where `like` has a value, missing where it has none."""
+    missing = pc.is_null(like).to_numpy(zero_copy_only=False)
+    return pa.array(np.full(len(like), text, dtype=object), pa.string(), mask=missing)
 
 
 def subject_table(streamed: Streamed, shown: str) -> pd.DataFrame:
