@@ -481,8 +481,11 @@ def test_events_file_without_the_form_column(tmp_path: Path):
         tmp_path, events="arm_num,unique_event_name,instrument\n1,screening_arm_1,vitals\n"
     )
     assert _error(root) == (
-        "raw/redcap/events.csv, row 1: instrument designations have no column 'form'; export "
-        "them from REDCap (Define My Events, Designate Instruments) unchanged"
+        "raw/redcap/events.csv, row 1: the header is none of the REDCap project exports "
+        "'events' takes: the instrument designations (arm_num, unique_event_name, form), the "
+        "events (event_name, arm_num, unique_event_name) or the arms (arm_num, name); download "
+        "it from REDCap unchanged (Define My Events: arms or events; Designate Instruments: "
+        "instrument-event mappings; API: content=arm, event or formEventMapping)"
     )
 
 

@@ -1,10 +1,12 @@
 """REDCap exports as source tables: one table per instrument, cut from the records CSV export
-with the data dictionary (and, for longitudinal projects, the instrument designations), with
-lineage (file, spreadsheet row). Every value read is checked against its field's definition,
-so a bad export fails here, naming the cell, rather than as a puzzling mapping result."""
+with the data dictionary (and, for longitudinal projects, the project's events, arms and
+instrument designations), with lineage (file, spreadsheet row). Every value read is checked
+against its field's definition, so a bad export fails here, naming the cell, rather than as
+a puzzling mapping result; a lenient source keeps misfits and notes them instead."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass
@@ -13,9 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trialbridge.converters.csv_text import read_csv_table
-from trialbridge.converters.lineage import COLUMN, FILE, ROW, ROWS_READ, ROWS_SKIPPED
-from trialbridge.converters.source_cells import counted, report_at_rows, shown_value
+from trialbridge.converters.lineage import COLUMN, FILE, NOTES, ROW, ROWS_READ, ROWS_SKIPPED
+from trialbridge.converters.redcap_labels import (
+    FIXED_LABELS,
+    STATUS_LABELS,
+    refuse_label_header,
+    refuse_label_values,
+)
+from trialbridge.converters.redcap_project import Project, read_export, read_project, require
+from trialbridge.converters.source_cells import counted, kept_note, report_at_rows, shown_value
 from trialbridge.errors import KEEP_PER_KIND, UserError, at_row, checkpoint, report
 from trialbridge.study import Source
 
@@ -41,11 +49,12 @@ _DICTIONARY = {
         "text_validation_type_or_show_slider_number",
     ),
 }
-_EVENTS = ("unique_event_name", "form")
+_LABEL = ("Field Label", "field_label")  # read where present: it tells a labels export
 _CHOSEN = ("radio", "dropdown", "checkbox")  # field types whose choices are codes
 _DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _FIX_VALUE = "correct the value in REDCap, or the field in the data dictionary"
 _FIX_EXPORT = "export the records and the data dictionary of the project together, unchanged"
+_MISSING_CODE = "[A-Za-z0-9._-]+"  # what REDCap's project settings take as a missing data code
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Rule:
     codes: tuple[str, ...] = ()
     dated: bool = False
     fix: str = _FIX_VALUE
+    passes: tuple[str, ...] = ()  # the project's missing data codes: fit every field
 
 
 def _validations() -> dict[str, Rule]:
@@ -106,40 +116,57 @@ def checkbox_column(field: str, code: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """One data dictionary row."""
+    """One data dictionary row; `missing`, the project's missing data codes."""
 
     name: str
     form: str
     type: str
     validation: str
     codes: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
     def columns(self) -> list[str]:
         """Its columns in a records export: none for a descriptive field, one per choice for
-        a checkbox."""
+        a checkbox, then one per missing data code (REDCap ticks the code there)."""
         if self.type == "descriptive":
             return []
         if self.type == "checkbox":
-            return [checkbox_column(self.name, code) for code in self.codes]
+            ticks = (checkbox_column(self.name, code) for code in self.codes + self.missing)
+            return list(dict.fromkeys(ticks))
         return [self.name]
 
     def rule(self) -> Rule | None:
-        """What its values must be; None where the dictionary says nothing checkable."""
-        if self.type == "text":
-            return VALIDATIONS.get(self.validation)
-        if self.type in ("yesno", "truefalse", "checkbox"):
+        """What its values must be; None where the dictionary says nothing checkable. A
+        missing data code fits any field but a checkbox (which has its own column for it)."""
+        if self.type == "checkbox":
             return Rule(self.type, "0 or 1", codes=_BINARY)
-        if self.type in ("radio", "dropdown"):
+        if self.type == "text":
+            rule = VALIDATIONS.get(self.validation)
+        elif self.type in ("yesno", "truefalse"):
+            rule = Rule(self.type, "0 or 1", codes=_BINARY)
+        elif self.type in ("radio", "dropdown"):
             shown = ", ".join(shown_value(c) for c in self.codes[:10])
             shown += ", ..." if len(self.codes) > 10 else ""
-            return Rule(self.type, f"one of its choice codes {shown}", codes=self.codes)
-        return None
+            rule = Rule(self.type, f"one of its choice codes {shown}", codes=self.codes)
+        else:
+            return None
+        return dataclasses.replace(rule, passes=self.missing) if rule else None
+
+    def choices(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Per column, the codes a raw export writes and the labels a labels export would."""
+        if self.type in ("radio", "dropdown"):
+            return {self.name: (self.codes, self.labels)}
+        if self.type in FIXED_LABELS:
+            return dict.fromkeys(self.columns(), FIXED_LABELS[self.type])
+        return {}
 
 
 @dataclass(frozen=True)
 class Dictionary:
     fields: list[Field]
     shown: str
+    first_label: str = ""  # the record id's label, when the dictionary has labels
 
     @property
     def record_id(self) -> str:
@@ -154,67 +181,77 @@ class Dictionary:
 def read_redcap(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
     """Tables for REDCap sources that share one records export (same file, dictionary, events)."""
     first = sources[0]
-    _require(root, first.file, first, "records export", "file")
-    dictionary = _read_dictionary(root, first)
+    require(root, first.file, first, "records export", "file")
+    dictionary = _read_dictionary(root, first, missing_codes(sources))
     for source in sources:
         _check_instrument(source, dictionary)
-    events = _read_events(root, first, dictionary) if first.events else None
-    checkpoint()  # the records are read through the dictionary and designations: stop at theirs
-    records = _read(root, first.file, first, "records export", "file", first.missing)
-    _check_records(records, dictionary, events, first.file)
+    project = read_project(root, first, dictionary.forms) if first.events else None
+    checkpoint()  # the records are read through the dictionary and design: stop at theirs
+    path, shown = root / first.file, first.file
+    refuse_label_header(path, shown, first.encoding, dictionary.record_id, dictionary.first_label)
+    records = read_export(root, shown, first, "records export", "file", first.missing)
+    _check_records(records, dictionary, project, shown)
     holding = _holding(records, dictionary)
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[tuple[str, bool], pd.DataFrame] = {}
     result = {}
     for source in sources:  # a second source on the same instrument gets its own copy
-        instrument = source.instrument or ""
-        if instrument in tables:
-            result[source.name] = tables[instrument].copy()
+        key = (source.instrument or "", source.lenient)
+        if key in tables:
+            result[source.name] = tables[key].copy()
         else:
-            table = _table(records, dictionary, events, instrument, first.file, holding)
-            tables[instrument] = result[source.name] = table
+            table = _table(records, dictionary, project, key, shown, holding)
+            tables[key] = result[source.name] = table
     return result
 
 
-def _require(root: Path, shown: str, source: Source, what: str, option: str) -> Path:
-    path = root / shown
-    if not path.is_file():
+def missing_codes(sources: list[Source]) -> tuple[str, ...]:
+    """The project's missing data codes, as its settings list them ('NI, No information |
+    UNK, Unknown', or a code a line): the code of each is the text before its first comma."""
+    given = {source.missing_codes or "" for source in sources}
+    if len(given) > 1:
+        names = ", ".join(f"'{shown_value(source.name)}'" for source in sources)
         raise UserError(
-            f"REDCap {what} of source '{source.name}' not found",
-            shown,
-            f"check '{option}' in study.yaml",
+            f"sources {names} read one REDCap export with different 'missing_codes'",
+            "study.yaml",
+            "give every source of the export the project's missing data codes",
         )
-    return path
+    parts = re.split(r"[|\r\n]", given.pop())
+    codes = tuple(part.split(",", 1)[0].strip() for part in parts if part.strip())
+    bad = next((code for code in codes if not re.fullmatch(_MISSING_CODE, code)), None)
+    if bad is not None:
+        raise UserError(
+            f"missing data code '{shown_value(bad)}' of source '{sources[0].name}' holds a "
+            "character other than letters, digits, '.', '-' and '_'",
+            "study.yaml",
+            "set 'missing_codes' as the project's settings list them, e.g. "
+            "'NI, No information | UNK, Unknown'",
+        )
+    blanked = next((code for code in codes if code in sources[0].missing), None)
+    if blanked is not None:
+        raise UserError(
+            f"missing data code '{shown_value(blanked)}' of source '{sources[0].name}' is in "
+            "its 'missing' list too, so it would be read as an empty value",
+            "study.yaml",
+            f"take '{shown_value(blanked)}' out of 'missing'",
+        )
+    return codes
 
 
-def _read(
-    root: Path, shown: str, source: Source, what: str, option: str, missing: list[str]
-) -> pd.DataFrame:
-    """All cells as trimmed text (missing markers -> NA) and ROW, the spreadsheet row (header
-    1); blank lines are dropped once they have been counted."""
-    path = _require(root, shown, source, what, option)
-    return read_csv_table(
-        path,
-        shown,
-        encoding=source.encoding,
-        missing=missing,
-        fix_empty="export it again from REDCap, with its header row",
-        text_only=option == "file",  # dictionary labels may hold line breaks and markup
-    )
-
-
-def _read_dictionary(root: Path, source: Source) -> Dictionary:
+def _read_dictionary(root: Path, source: Source, missing: tuple[str, ...]) -> Dictionary:
     shown = source.dictionary or ""
-    frame = _read(root, shown, source, "data dictionary", "dictionary", [""])
+    frame = read_export(root, shown, source, "data dictionary", "dictionary", [""])
     names = {key: _dictionary_column(frame, key, shown) for key in _DICTIONARY}
     table = frame[[*names.values(), ROW]].set_axis([*names, ROW], axis=1).fillna("")
     if table.empty:
         raise UserError("the data dictionary lists no fields", shown, "export it from REDCap")
     _check_dictionary(table, shown)
     fields = [  # one per dictionary row: metadata, not data
-        Field(r.field, r.form, r.type, r.validation, _codes(r.choices) if r.type in _CHOSEN else ())
+        Field(r.field, r.form, r.type, r.validation, *_choices(r.type, r.choices), missing)
         for r in table.itertuples()
     ]
-    return Dictionary(fields, shown)
+    label = next((name for name in _LABEL if name in frame.columns), None)
+    first_label = "" if label is None else str(frame[label].fillna("").iloc[0]).strip()
+    return Dictionary(fields, shown, first_label)
 
 
 def _dictionary_column(frame: pd.DataFrame, key: str, shown: str) -> str:
@@ -228,11 +265,15 @@ def _dictionary_column(frame: pd.DataFrame, key: str, shown: str) -> str:
     )
 
 
-def _codes(choices: str) -> tuple[str, ...]:
-    """'1, Male | 2, Female' -> ('1', '2'): each choice's code is the text before its first
-    comma."""
-    parts = (choice.split(",", 1)[0].strip() for choice in choices.split("|"))
-    return tuple(code for code in parts if code)
+def _choices(kind: str, choices: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A chosen field's codes and their labels: '1, Male | 2, Female' -> ('1', '2'),
+    ('Male', 'Female'); each choice's code is the text before its first comma."""
+    if kind not in _CHOSEN:
+        return (), ()
+    pairs = [choice.split(",", 1) for choice in choices.split("|")]
+    pairs = [pair for pair in pairs if pair[0].strip()]
+    labels = tuple(pair[1].strip() if len(pair) > 1 else "" for pair in pairs)
+    return tuple(pair[0].strip() for pair in pairs), labels
 
 
 def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
@@ -272,7 +313,7 @@ def _check_dictionary(table: pd.DataFrame, shown: str) -> None:
 
 def _check_choices(field: str, kind: str, choices: str, where: str) -> None:
     """A radio, dropdown or checkbox field needs its choices, each code once."""
-    codes = _codes(choices)
+    codes = _choices(kind, choices)[0]
     if not codes:
         raise UserError(
             f"field {shown_value(field)} ({kind}) has no choices",
@@ -309,38 +350,8 @@ def _suggest(name: str, forms: list[str]) -> str:
     return f"set one of {shown}"
 
 
-def _read_events(root: Path, source: Source, dictionary: Dictionary) -> pd.DataFrame:
-    """The instrument designations: which forms each event holds."""
-    shown = source.events or ""
-    frame = _read(root, shown, source, "instrument designations", "events", [""])
-    for name in _EVENTS:
-        if name not in frame.columns:
-            raise UserError(
-                f"instrument designations have no column '{name}'",
-                at_row(shown, 1),
-                "export them from REDCap (Define My Events, Designate Instruments) unchanged",
-            )
-    nameless = frame["unique_event_name"].isna() & frame["form"].notna()
-    if nameless.any():
-        raise UserError(
-            f"form '{shown_value(frame['form'][nameless].iloc[0])}' is designated for an event "
-            "with no name",
-            at_row(shown, int(frame[ROW][nameless].iloc[0]), "unique_event_name"),
-            _FIX_EXPORT.replace("records", "instrument designations"),
-        )
-    unknown = frame["form"].notna() & ~frame["form"].isin(dictionary.forms)
-    if unknown.any():
-        at = frame[unknown].iloc[0]
-        raise UserError(
-            f"form '{shown_value(at['form'])}' is not a form of the data dictionary",
-            at_row(shown, int(at[ROW]), "form"),
-            _FIX_EXPORT.replace("records", "instrument designations"),
-        )
-    return frame
-
-
 def _check_records(
-    records: pd.DataFrame, dictionary: Dictionary, events: pd.DataFrame | None, shown: str
+    records: pd.DataFrame, dictionary: Dictionary, project: Project | None, shown: str
 ) -> None:
     record_id = dictionary.record_id
     if record_id not in records.columns:
@@ -363,9 +374,12 @@ def _check_records(
                 )
             )
     checkpoint()  # the checks below read the header's columns: stop at its problems
+    events = project.known if project is not None else pd.Series([], dtype=str)
+    labels = project.labels if project is not None else events
+    refuse_label_values(records, shown, _choices_in(records, dictionary), events, labels)
     _report_bad(records, record_id, records[record_id].isna(), "the record id is empty", shown)
-    if events is not None:
-        _check_events(records, events, shown)
+    if project is not None:
+        _check_events(records, project, shown)
     if "redcap_repeat_instrument" in records.columns:
         repeat = records["redcap_repeat_instrument"]
         bad = repeat.notna() & ~repeat.isin(dictionary.forms)
@@ -384,7 +398,19 @@ def _known_columns(dictionary: Dictionary) -> set[str]:
     }
 
 
-def _check_events(records: pd.DataFrame, events: pd.DataFrame, shown: str) -> None:
+def _choices_in(
+    records: pd.DataFrame, dictionary: Dictionary
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per column of the export with choices (in the export's order), its codes and their
+    labels."""
+    status = (("0", "1", "2"), STATUS_LABELS)
+    choices = {f"{form}_complete": status for form in dictionary.forms}
+    for field in dictionary.fields:
+        choices |= field.choices()
+    return {name: choices[name] for name in records.columns if name in choices}
+
+
+def _check_events(records: pd.DataFrame, project: Project, shown: str) -> None:
     if "redcap_event_name" not in records.columns:
         raise UserError(
             "the records export has no redcap_event_name column, yet 'events' is set",
@@ -392,8 +418,8 @@ def _check_events(records: pd.DataFrame, events: pd.DataFrame, shown: str) -> No
             "export the records of the longitudinal project again, or drop 'events'",
         )
     event = records["redcap_event_name"]
-    bad = event.isna() | ~event.isin(events["unique_event_name"])
-    what = "event '{}' is not in the instrument designations"
+    bad = event.isna() | ~event.isin(project.known)
+    what = f"event '{{}}' is not in the {project.listed_in}"
     _report_bad(records, "redcap_event_name", bad, what, shown)
 
 
@@ -426,66 +452,83 @@ def _filled(records: pd.DataFrame, fields: list[Field]) -> np.ndarray:
 def _table(
     records: pd.DataFrame,
     dictionary: Dictionary,
-    events: pd.DataFrame | None,
-    instrument: str,
+    project: Project | None,
+    read: tuple[str, bool],
     shown: str,
     holding: np.ndarray,
 ) -> pd.DataFrame:
-    """The instrument's rows: key columns, its fields in dictionary order, its status; with
-    the rows of the export it left out counted by reason."""
+    """The instrument's rows: key columns (with its event's, from the project's design), its
+    fields in dictionary order, its status; with the rows of the export it left out counted
+    by reason, and a lenient read's kept misfits noted."""
+    instrument, lenient = read
     record_id = dictionary.record_id
     fields = [f for f in dictionary.fields if f.form == instrument and f.name != record_id]
     own = [name for field in fields for name in field.columns()]
+    coded = {checkbox_column(f.name, code) for f in fields for code in f.missing}
     for name in own:
         if name not in records.columns:
             raise UserError(
                 f"REDCap field '{shown_value(name)}' of instrument '{shown_value(instrument)}' "
                 "is not in the records export",
                 at_row(shown, 1),
-                "export every field of the instrument",
+                "export every field of the instrument"
+                + (", or set 'missing_codes' as the project has them" if name in coded else ""),
             )
     complete = f"{instrument}_complete"
     keys = [name for name in RECORD_KEYS if name in records.columns]
     status = [complete] if complete in records.columns else []
-    keep = _rows(records, fields, instrument, events, dictionary.forms, shown)
+    keep = _rows(records, fields, instrument, project, dictionary.forms, shown)
     table = records.loc[keep, [record_id, *keys, *own, *status, ROW]].reset_index(drop=True)
-    _check_values(table, fields, status, shown)
+    notes = _check_values(table, fields, status, shown, lenient)
+    if project is not None:
+        _insert_event_columns(table, project)
     table.insert(len(table.columns) - 1, FILE, shown)
     table[COLUMN] = pd.Series(pd.NA, index=table.index, dtype="str")
     skipped = dict(records.attrs[ROWS_SKIPPED])
     skipped["rows of other instruments"] = int((~keep & holding).sum())
     skipped["rows holding no instrument's values"] = int((~keep & ~holding).sum())
-    return counted(table, records.attrs[ROWS_READ], skipped)
+    counted(table, records.attrs[ROWS_READ], skipped)
+    if notes:
+        table.attrs[NOTES] = notes
+    return table
+
+
+def _insert_event_columns(table: pd.DataFrame, project: Project) -> None:
+    """Each row's event's name, arm and offsets, right after its unique name."""
+    at = table.columns.get_loc("redcap_event_name") + 1
+    columns = project.columns.reindex(table["redcap_event_name"]).reset_index(drop=True)
+    for offset, name in enumerate(columns.columns):
+        table.insert(at + offset, name, columns[name])
 
 
 def _rows(
     records: pd.DataFrame,
     fields: list[Field],
     instrument: str,
-    events: pd.DataFrame | None,
+    project: Project | None,
     forms: list[str],
     shown: str,
 ) -> np.ndarray:
     """Rows of a repeating instrument are marked with it; other rows hold the instrument when
-    their event is designated for it and one of its fields is filled (a checkbox: ticked).
-    A row that fills the instrument's fields but is not its own is an error: its values
-    would be lost (unless its event or repeating instrument is itself unknown, which is
-    reported already)."""
+    their event is designated for it and one of its fields is filled (a checkbox: ticked),
+    or, for an instrument of the record id alone, always. A row that fills the instrument's
+    fields but is not its own is an error: its values would be lost (unless its event or
+    repeating instrument is itself unknown, which is reported already)."""
     filled = _filled(records, fields)
     designated = np.ones(len(records), dtype=bool)
     known = np.ones(len(records), dtype=bool)
-    if events is not None:
+    if project is not None:
         event = records["redcap_event_name"]
-        events_of = events.loc[events["form"] == instrument, "unique_event_name"]
-        designated = event.isin(events_of).to_numpy(dtype=bool)
-        known = event.isin(events["unique_event_name"]).to_numpy(dtype=bool)
+        designated = event.isin(project.holding(instrument)).to_numpy(dtype=bool)
+        known = event.isin(project.known).to_numpy(dtype=bool)
     if "redcap_repeat_instrument" in records.columns:
         repeat = records["redcap_repeat_instrument"]
         mine, plain = repeat.eq(instrument).to_numpy(dtype=bool), repeat.isna().to_numpy(bool)
         known = known & (plain | repeat.isin(forms).to_numpy(dtype=bool))
     else:
         mine, plain = np.zeros(len(records), dtype=bool), np.ones(len(records), dtype=bool)
-    keep = mine | (plain & filled & designated)
+    only_id = not any(field.columns() for field in fields)
+    keep = mine | (plain & (filled | only_id) & designated)
     stray = filled & known
     named = shown_value(instrument).replace("{", "{{").replace("}", "}}")  # a format template
     what = f"event '{{}}' is not designated for instrument '{named}', yet the row fills its fields"
@@ -512,8 +555,13 @@ def _report_stray(
     )
 
 
-def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], shown: str) -> None:
-    """Every value against its field: all misfits of a column reported at once."""
+def _check_values(
+    table: pd.DataFrame, fields: list[Field], status: list[str], shown: str, lenient: bool
+) -> list[str]:
+    """Every value against its field: all misfits of a column reported at once; or, read
+    leniently, kept, and returned as one note per column (a repeat instance is the record's
+    key: never lenient)."""
+    notes = []
     checks = [(name, field.rule()) for field in fields for name in field.columns()]
     checks += [(name, _STATUS) for name in status]
     if "redcap_repeat_instance" in table.columns:
@@ -524,6 +572,9 @@ def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], s
         bad = _misfits(table[name], rule)
         if not bad.any():
             continue
+        if lenient and rule is not _INSTANCE:
+            notes.append(_kept(table, name, rule, bad, shown))
+            continue
         kind = f"value of field {name} ({rule.kind}) is not {rule.expected}"
         values = table[name].to_numpy()[bad][:KEEP_PER_KIND]
         texts = [
@@ -531,6 +582,16 @@ def _check_values(table: pd.DataFrame, fields: list[Field], status: list[str], s
             for value in values
         ]
         report_at_rows(shown, table[ROW].to_numpy()[bad], texts, rule.fix, kind=kind, column=name)
+    return notes
+
+
+def _kept(table: pd.DataFrame, name: str, rule: Rule, bad: np.ndarray, shown: str) -> str:
+    """A column's kept misfits in one line, so the reconciliation shows what was let pass."""
+    values = pd.unique(table[name].to_numpy()[bad]).tolist()
+    first = at_row(shown, int(table[ROW].to_numpy()[bad][0]), name)
+    return kept_note(
+        f"of field {name} ({rule.kind}), not {rule.expected}", int(bad.sum()), values, first
+    )
 
 
 def _misfits(values: pd.Series, rule: Rule) -> np.ndarray:
@@ -541,6 +602,8 @@ def _misfits(values: pd.Series, rule: Rule) -> np.ndarray:
     fits = fits.to_numpy(dtype=bool, copy=True)
     if rule.dated:
         fits[fits] = _real_dates(distinct[fits])
+    if rule.passes:
+        fits |= distinct.isin(rule.passes).to_numpy(dtype=bool)
     if fits.all():
         return np.zeros(len(values), dtype=bool)
     return values.isin(distinct[~fits]).to_numpy(dtype=bool)
