@@ -378,3 +378,27 @@ def test_odm_2_values_and_nesting_are_refused(tmp_path: Path):
         "export.xml, line 24: ItemGroupData inside StudyEventData, not inside a FormData: ODM "
         "2.0 nests data so, ODM 1.3 does not"
     )
+
+
+def test_an_openclinica_multi_select_item_is_checked_code_by_code(tmp_path: Path):
+    """OpenClinica 3.x gives a checkbox item no CodeList but its own MultiSelectList: each
+    code of a value is checked against it, split or not."""
+    several = (
+        '<ItemDef OID="I.POS" Name="pos" DataType="text" Length="3">'
+        '<OpenClinica:MultiSelectListRef MultiSelectListID="MSL_1"/></ItemDef>'
+        '<OpenClinica:MultiSelectList ID="MSL_1" Name="pos" DataType="text">'
+        '<OpenClinica:MultiSelectListItem CodedOptionValue="1"/>'
+        '<OpenClinica:MultiSelectListItem CodedOptionValue="3"/></OpenClinica:MultiSelectList>'
+    )
+    start, end = DEFS.index('<ItemDef OID="I.POS"'), DEFS.index("</CodeList>") + len("</CodeList>")
+    study = _study("S", "V", DEFS[:start] + several + DEFS[end:])
+    subject = _subject("001", _item("I.POS", "1,3"))
+    text = (HEAD + study + _data("S", "V", subject) + "</ODM>\n").replace(
+        "<ODM ", f'<ODM xmlns:OpenClinica="{OC}" ', 1
+    )
+    assert _rows(_read(tmp_path, text), "pos") == [["1,3"]]
+    assert _rows(_read(tmp_path, text, split=["pos"]), "pos___1", "pos___3") == [["1", "1"]]
+    assert _error(tmp_path, text.replace('"1,3"', '"1,4"')) == (
+        "export.xml, line 17: value '4' of item pos (I.POS) is not in its CodeList MSL_1 (1, 3); "
+        "the ItemDef declares DataType text: fix the value or the metadata"
+    )

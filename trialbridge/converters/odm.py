@@ -174,9 +174,9 @@ class Reading:
             )
             return
         item = meta.items[oid]
-        if column in source.split:
+        if item.several or column in source.split:
             yield column, values
-            yield from self._split(column, item, values)
+            yield from self._split(column, item, values, column in source.split)
             return
         self._check(values, item, column)
         yield column, values
@@ -226,10 +226,11 @@ class Reading:
             report_at_rows(self.shown, lines(records), texts, fix, kind=f"item {item.oid} {why}")
 
     def _split(
-        self, column: str, item: ItemDef, values: pa.Array
+        self, column: str, item: ItemDef, values: pa.Array, split: bool
     ) -> Iterator[tuple[str, pa.Array]]:
-        """A multi-select value ('1,3'): each part checked against the codelist, and a column
-        per code, `column___code`, '1' where chosen, '0' where not, null where the item is."""
+        """A multi-select value ('1,3'): each part checked against the codelist, and when the
+        source splits it a column per code, `column___code`, '1' where chosen, '0' where not,
+        null where the item is."""
         codes = self._codes(item)
         if codes is None:
             raise UserError(
@@ -244,6 +245,8 @@ class Reading:
         parts = pc.utf8_trim_whitespace(pc.list_flatten(lists))
         lines = _ItemLines(self.path, self.records.lines, item.oid)
         self._misfits(parts, item, codes, column, lines, parents)
+        if not split:
+            return
         present = pc.is_valid(kept).to_numpy(zero_copy_only=False)
         for code in codes:
             chosen = np.zeros(len(values), dtype=bool)

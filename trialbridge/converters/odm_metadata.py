@@ -34,6 +34,7 @@ class ItemDef:
     length: int | None
     codelist: str | None
     units: tuple[str, ...] = ()  # its MeasurementUnitRef OIDs
+    several: bool = False  # a multi-select item: its value lists codes ('1,3')
 
 
 @dataclass
@@ -65,6 +66,12 @@ def _local(element: etree._Element) -> str:
     return tag[len(NAMESPACE) + 2 :] if tag.startswith(_PREFIX) else ""
 
 
+def _vendor(element: etree._Element) -> str:
+    """The name of a vendor's element (another namespace's), '' for ODM's own."""
+    tag = element.tag
+    return "" if tag.startswith(_PREFIX) else tag.rpartition("}")[2]
+
+
 _PREFIX = f"{{{NAMESPACE}}}"
 
 
@@ -94,7 +101,22 @@ def parse_metadata(mdv: etree._Element, shown: str) -> Metadata:
             meta.items[item.oid] = item
         elif kind == "CodeList":
             _codelist(meta, child)
+        elif _vendor(child) == MULTI_SELECT:
+            _multi_select_list(meta, child)
     return meta
+
+
+# OpenClinica 3.x gives a multi-select (checkbox) item no CodeList: its ItemDef refers to an
+# OpenClinica:MultiSelectList, whose MultiSelectListItems hold the codes
+MULTI_SELECT = "MultiSelectList"
+
+
+def _multi_select_list(meta: Metadata, element: etree._Element) -> None:
+    meta.codelists[element.get("ID", "")] = [
+        term.get("CodedOptionValue", "")
+        for term in element
+        if isinstance(term.tag, str) and _vendor(term) == "MultiSelectListItem"
+    ]
 
 
 def _codelist(meta: Metadata, element: etree._Element) -> None:
@@ -214,13 +236,18 @@ def _whole(element: etree._Element, attribute: str, what: str, shown: str) -> in
 def _item_def(element: etree._Element, shown: str) -> ItemDef:
     children = [c for c in element if isinstance(c.tag, str)]
     ref = next((c for c in children if _local(c) == "CodeListRef"), None)
+    several = next((c for c in children if _vendor(c) == MULTI_SELECT + "Ref"), None)
     what = f"ItemDef {shown_value(element.get('OID', ''))}"
+    codelist = ref.get("CodeListOID") if ref is not None else None
+    if several is not None:
+        codelist = several.get("MultiSelectListID")
     return ItemDef(
         oid=element.get("OID", ""),
         name=element.get("Name", ""),
         data_type=element.get("DataType", "text"),
-        length=_whole(element, "Length", what, shown),
-        codelist=ref.get("CodeListOID") if ref is not None else None,
+        length=None if several is not None else _whole(element, "Length", what, shown),
+        codelist=codelist,
+        several=several is not None,
         units=tuple(
             c.get("MeasurementUnitOID", "") for c in children if _local(c) == "MeasurementUnitRef"
         ),
