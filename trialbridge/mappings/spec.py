@@ -156,7 +156,9 @@ SetExpr = Annotated[Expr, BeforeValidator(_scalar_is_constant)]
 class Melt(Strict):
     """Wide CRF columns to findings rows: one output row per (input row, listed column)."""
 
-    columns: dict[str, dict[str, SetExpr]]
+    columns: dict[str, dict[str, SetExpr]] = Field(
+        min_length=1, description="source column -> the variables its rows set"
+    )
     value: str = "VALUE"
     keep_missing: bool = False
 

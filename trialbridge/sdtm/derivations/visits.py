@@ -64,6 +64,9 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
     position = np.searchsorted(days, union.day, side="right") - 1
+    if not len(nums):  # no planned visit has a day: every unscheduled visit numbers from 0
+        position[:] = -1
+        nums = np.zeros(1)
     base = np.where(position >= 0, nums[position.clip(0)], 0.0)
     numbers = (base + _rank_within(union.subject, base) / 100).round(2)
     every = pd.MultiIndex.from_arrays([union.subject, union.date])
