@@ -97,3 +97,19 @@ def test_a_melt_with_no_column_is_a_spec_error(tmp_path: Path):
         f"mappings/vs.yaml:{line}: sources.0.melt.columns: Dictionary should have at least 1 "
         "item after validation, not 0; see docs/mapping-language.md",
     )
+
+
+def test_a_findings_result_needs_its_test_code(tmp_path: Path):
+    """Was KeyError 'VSTESTCD' while standardising results."""
+    study = copy_study(tmp_path)
+    spec = study / "mappings" / "vs.yaml"
+    spec.write_text(
+        "domain: VS\nsources:\n  - source: vitals\n    subject: Subject No.\n    variables:\n"
+        "      VSORRES: {copy: Weight (kg)}\n"
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/vs.yaml: the spec maps VSORRES but not VSTESTCD: a result needs the test it is "
+        "of; map VSTESTCD (a melt column's test code, or a column of the source)",
+    )

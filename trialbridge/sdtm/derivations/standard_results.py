@@ -20,6 +20,12 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
     orres, stresc = f"{p}ORRES", f"{p}STRESC"
     if orres not in frame or stresc in frame or not domain.meta.variable(stresc):
         return
+    if f"{p}TESTCD" not in frame:
+        raise UserError(
+            f"the spec maps {orres} but not {p}TESTCD: a result needs the test it is of",
+            domain.spec_file,
+            f"map {p}TESTCD (a melt column's test code, or a column of the source)",
+        )
     unit = frame.get(f"{p}ORRESU", pd.Series(pd.NA, index=frame.index, dtype="str"))
     testcd = frame[f"{p}TESTCD"]
     unknown = sorted(set(domain.spec.standard_units) - set(testcd.dropna().unique()))
