@@ -1,6 +1,8 @@
 """Bad EDC exports through `trialbridge convert`: exit 2, one line naming the place, no
 output folder. One test per bad input the ODM and REDCap readers must refuse."""
 
+import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -133,3 +135,36 @@ def test_variants_convert_cleanly(tmp_path: Path, name: str):
     result = run_cli("convert", _variant(tmp_path, name), "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "0 reject, 0 error, 293 warning" in result.output
+
+
+def test_a_lenient_source_converts_and_notes_what_it_kept(tmp_path: Path):
+    """A weight written with a decimal comma: strict stops, lenient keeps it (VSORRES as
+    written) and says so in the summary line and in reconciliation.csv's notes."""
+    study = _odm(
+        tmp_path,
+        '<ItemData ItemOID="I.WEIGHT" Value="64.5"/>',
+        '<ItemData ItemOID="I.WEIGHT" Value="64,5"/>',
+    )
+    fails_with(
+        study,
+        tmp_path,
+        f"{ODM}, line 1039: value '64,5' of item weight (I.WEIGHT) is not a valid float; the "
+        "ItemDef declares DataType float: fix the value or the metadata",
+    )
+    replace_in(study / "study.yaml", "item_group: IG.VS}", "item_group: IG.VS, lenient: true}")
+    out = tmp_path / "out"
+    result = run_cli("convert", study, "--out", out, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "; 1 notes on what sources changed or let pass" in result.output
+    with (out / "reconciliation.csv").open(newline="") as handle:
+        notes = {r["source"]: r["notes"] for r in csv.DictReader(handle) if r["notes"]}
+    assert notes == {
+        "vitals": "lenient: 1 kept value of item weight (I.WEIGHT) that is not a valid float: "
+        f"'64,5' (first at {ODM}, line 1039)"
+    }
+    vs = json.loads((out / "sdtm" / "vs.json").read_text())
+    names = [c["name"] for c in vs["columns"]]
+    results = {
+        r[names.index("VSORRES")] for r in vs["rows"] if r[names.index("VSTESTCD")] == "WEIGHT"
+    }
+    assert "64,5" in results
