@@ -164,14 +164,7 @@ class Reading:
         column, oid = collected.columns[slot], collected.items[slot]
         if slot in collected.units.values():
             yield column, values
-            symbols = self.streamed.units
-            yield (
-                column.removesuffix("OID"),
-                pa.array(
-                    [symbols.get(v) if v is not None else None for v in values.to_pylist()],
-                    pa.string(),
-                ),
-            )
+            yield column.removesuffix("OID"), _symbols(values, self.streamed.units)
             return
         item = meta.items[oid]
         if item.several or column in source.split:
@@ -220,10 +213,11 @@ class Reading:
                 what = f"of item {column} ({item.oid}) that {why}"
                 self.notes.append(kept_note(what, len(bad), shown, first))
                 continue
-            if codes and parents is None:
-                fix = _multiple(values, bad, codes) or fix
+            listing = _multiple(values, bad, codes) if codes and parents is None else None
             texts = [f"value '{shown_value(v)}' of item {column} ({item.oid}) {why}" for v in shown]
-            report_at_rows(self.shown, lines(records), texts, fix, kind=f"item {item.oid} {why}")
+            report_at_rows(
+                self.shown, lines(records), texts, listing or fix, kind=f"item {item.oid} {why}"
+            )
 
     def _split(
         self, column: str, item: ItemDef, values: pa.Array, split: bool
@@ -262,6 +256,13 @@ def _multiple(values: pa.Array, bad: np.ndarray, codes: list[str]) -> str | None
     if len(parts) > 1 and all(p in codes for p in parts):
         return "the value lists codes of a multi-select item: name it in 'split' for this source"
     return None
+
+
+def _symbols(units: pa.Array, symbols: dict[str, str]) -> pa.Array:
+    """Each unit OID's symbol (missing for an OID BasicDefinitions does not define)."""
+    known = pa.array(list(symbols), pa.string())
+    found = pc.index_in(units, value_set=known)
+    return pa.array(list(symbols.values()), pa.string()).take(found)
 
 
 def _constant(text: str, like: pa.Array) -> pa.Array:
@@ -330,7 +331,8 @@ def _extras(streamed: Streamed, records: Records) -> Iterator[tuple[str, pa.Arra
     """Vendor attributes of the record's subject, event and form, one column each."""
     for name in sorted(streamed.extras):
         by_form = streamed.extras[name]
-        per_form = [by_form.get(i) for i in range(len(streamed.contexts))]
+        per_form = np.full(len(streamed.contexts), None, dtype=object)
+        per_form[np.fromiter(by_form, np.int64, len(by_form))] = list(by_form.values())
         yield name, pa.array(per_form, pa.string()).take(pa.array(records.contexts, pa.int32()))
 
 
