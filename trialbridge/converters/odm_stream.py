@@ -210,6 +210,9 @@ class _Reader:
         self.tombstones: list[tuple[int, tuple[str | None, ...], int]] = []
         self.form: etree._Element | None = None
         self.subject: etree._Element | None = None
+        self.event: etree._Element | None = None
+        self.inherited: list[tuple[str, str]] = []  # the subject's vendor attributes
+        self.held: list[tuple[str, str]] = []  # the event's
         self.clinical: etree._Element | None = None
         self.study: str | None = None
         self.site: str | None = None
@@ -407,6 +410,11 @@ class _Reader:
         if subject is not self.subject:
             self.subject = subject
             self.site = _site(subject)
+            self.inherited = list(self._vendor(subject, "SubjectData"))
+            self.event, self.held = None, []
+        if event is not self.event:
+            self.event = event
+            self.held = list(self._vendor(event, "StudyEventData")) if event is not None else []
         if event is not None:
             self._check_defined(event, "StudyEventOID", self.meta.events)
         self._check_defined(form, "FormOID", self.meta.forms)
@@ -426,14 +434,8 @@ class _Reader:
         )
         self.contexts.extend(self.codes.setdefault(k, len(self.codes)) for k in keys)
         self.context = len(self.contexts) // WIDTH - 1
-        for element, level in (
-            (subject, "SubjectData"),
-            (event, "StudyEventData"),
-            (form, "FormData"),
-        ):
-            if element is not None:
-                for column, value in self._vendor(element, level):
-                    self.extras.setdefault(column, {})[self.context] = value
+        for column, value in (*self.inherited, *self.held, *self._vendor(form, "FormData")):
+            self.extras.setdefault(column, {})[self.context] = value
 
     def _vendor(self, element: etree._Element, level: str) -> Iterator[tuple[str, str]]:
         """Attributes in another namespace (a vendor's: OpenClinica's StudySubjectID, Status,
