@@ -113,3 +113,17 @@ def test_a_findings_result_needs_its_test_code(tmp_path: Path):
         "mappings/vs.yaml: the spec maps VSORRES but not VSTESTCD: a result needs the test it is "
         "of; map VSTESTCD (a melt column's test code, or a column of the source)",
     )
+
+
+def test_a_findings_spec_that_maps_no_variable_still_has_a_valid_define(tmp_path: Path):
+    """Was RuntimeError: the define.xml written had an empty ValueListDef for VSORRES (no
+    record names a test), which Define-XML 2.1 does not allow."""
+    study = copy_study(tmp_path)
+    spec = study / "mappings" / "vs.yaml"
+    spec.write_text(
+        "domain: VS\nsources:\n  - source: vitals\n    subject: Subject No.\n    variables: {}\n"
+    )
+    out = _convert(study, tmp_path)
+    assert len(_rows(out, "vs", "USUBJID")) == 25  # one record per data row of raw/vitals.csv
+    define = (out / "sdtm" / "define.xml").read_text()
+    assert "VL.VS." not in define and 'ItemOID="IT.VS.VSORRES"' in define

@@ -304,6 +304,8 @@ class Builder:
             )
             method = self._method(dataset.name, variable) if origin == "Derived" else None
             refs.append(ItemRef(oid, order, False, method_oid=method, where_clause_oid=where))
+        if not refs:  # no record names a test: nothing to describe value by value
+            return
         value_list = f"VL.{dataset.name}.{variable}"
         self.model.value_lists[value_list] = refs
         parent.value_list_oid = value_list
