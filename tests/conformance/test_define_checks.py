@@ -129,3 +129,18 @@ def test_an_entity_in_define_is_refused_before_parsing(sdtm: Path, tmp_path: Pat
     )
     assert "TOP SECRET" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_doctype_in_a_comment_of_define_is_no_dtd(sdtm: Path, tmp_path: Path):
+    """Only the prolog is searched, comments and processing instructions left out: a define.xml
+    whose comments mention a DOCTYPE or an ENTITY is read (a byte search refused it)."""
+    folder = tmp_path / "sdtm"
+    shutil.copytree(sdtm, folder)
+    text = (folder / "define.xml").read_text()
+    declaration = "<?xml version='1.0' encoding='UTF-8'?>"
+    comment = '\n<!-- was: <!DOCTYPE ODM SYSTEM "define.dtd"> <!ENTITY x "y"> -->'
+    text = text.replace(declaration, declaration + comment)
+    (folder / "define.xml").write_text(text.replace("</ODM>", "<!-- <!DOCTYPE x> --></ODM>"))
+    result = run_cli("validate", folder, "--out", tmp_path / "out")
+    assert "DOCTYPE" not in result.output and result.exit_code in (0, 1), result.output
+    assert (tmp_path / "out" / "validation.json").exists()
