@@ -234,8 +234,8 @@ def counted(frame: pd.DataFrame, read: int, skipped: dict[str, int]) -> pd.DataF
 
 
 def kept_note(what: str, count: int, values: Sequence[str], first: str) -> str:
-    """A lenient source's misfits of one kind as one note: how many values were kept
-    although they `what`, the distinct values (at most ten), and where the first is."""
+    """A lenient source's misfits of one kind as one note: how many values were kept, of
+    what and why (`what`), the distinct values (at most ten), and where the first is."""
     distinct = list(dict.fromkeys(values))
     shown = ", ".join(f"'{shown_value(v)}'" for v in distinct[:10])
     more = f", ... ({len(distinct):,} distinct)" if len(distinct) > 10 else ""
