@@ -26,12 +26,12 @@ import pyreadstat
 
 from bench.scale import scale
 from trialbridge.api import write_files
+from trialbridge.build import derive
 from trialbridge.conformance import engine
 from trialbridge.converters.engine import Mapper
 from trialbridge.fhir.assemble import assemble
 from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm import datasetjson, xpt
-from trialbridge.sdtm.build import derive
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import load_study
 from trialbridge.yamlio import load_model

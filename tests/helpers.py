@@ -10,9 +10,9 @@ import pandas as pd
 from click.testing import CliRunner, Result
 
 from trialbridge.cli import main
-from trialbridge.converters.engine import MappedDomain
 from trialbridge.converters.sources import COLUMN, FILE, ROW
 from trialbridge.mappings.spec import DomainSpec
+from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.metadata import domain_meta
 from trialbridge.study import Study, load_study
 
@@ -35,8 +35,8 @@ def plmsc_study() -> Study:
     return load_study(STUDY).study
 
 
-def mapped(domain: str, rows: list[dict[str, Any]], **spec: Any) -> MappedDomain:
-    """A MappedDomain from literal rows, as the engine would hand it to derivations."""
+def mapped(domain: str, rows: list[dict[str, Any]], **spec: Any) -> DomainFrame:
+    """A DomainFrame from literal rows, as the engine would hand it to derivations."""
     frame = pd.DataFrame(rows)
     for name in frame.columns:
         if frame[name].dtype == object:
@@ -47,7 +47,7 @@ def mapped(domain: str, rows: list[dict[str, Any]], **spec: Any) -> MappedDomain
     model = DomainSpec.model_validate(
         {"domain": domain, "sources": [{"source": "test", "variables": {}}], **spec}
     )
-    return MappedDomain(spec=model, meta=domain_meta(domain), frame=frame, spec_file="x.yaml")
+    return DomainFrame(domain, domain_meta(domain), frame, "x.yaml", model)
 
 
 def fails_with(study: Path, tmp_path: Path, expected: str) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from trialbridge.build import build
 from trialbridge.errors import UserError, UserErrors, collecting
-from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import load_study
 

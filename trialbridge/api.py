@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge import error_report
+from trialbridge.build import Built, build
 from trialbridge.conformance import engine as conformance
 from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
 from trialbridge.conformance.engine import Finding
@@ -31,11 +32,12 @@ from trialbridge.fhir.server.transport import Server
 from trialbridge.outputs import check_out_dir, staged
 from trialbridge.roundtrip import DomainResult, compare
 from trialbridge.sdtm import datasetjson, define_html, define_xml, xpt
-from trialbridge.sdtm.build import Built, build
 from trialbridge.sdtm.ct import Terminology, load_terminology, shipped_terminology
 from trialbridge.sdtm.dataset import Dataset, SourceFile
 from trialbridge.sdtm.define_model import Builder
 from trialbridge.sdtm.define_read import Define, read_define
+from trialbridge.sdtm.fill import Filled, fill
+from trialbridge.sdtm.left_empty import LeftEmpty
 from trialbridge.sdtm.read import dataset_files, read_folder, repeated_names
 from trialbridge.sdtm.write import write_text
 from trialbridge.study import Study, StudyFolder, load_study
@@ -50,6 +52,7 @@ class Converted:
     terminology: str
     findings: list[Finding]
     reconciled: str = ""  # the reconciliation's totals, one line
+    left_empty: tuple[LeftEmpty, ...] = ()
 
 
 def terminology_for(folder: StudyFolder, ct_file: Path | None) -> Terminology:
@@ -141,13 +144,14 @@ def _write_package(
     if resources is not None:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(resources, out / "fhir", 500).files
     records = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}
-    files.append(write_text(out / RECONCILIATION, reconciliation.render(built.counts, records)))
+    table = reconciliation.render(built.counts, records, built.left_empty)
+    files.append(write_text(out / RECONCILIATION, table))
     placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
     files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
-    reconciled = reconciliation.summary(built.counts, records)
-    return Converted(datasets, files, ct.version, findings, reconciled)
+    reconciled = reconciliation.summary(built.counts, records, built.left_empty)
+    return Converted(datasets, files, ct.version, findings, reconciled, tuple(built.left_empty))
 
 
 @contextlib.contextmanager
@@ -284,6 +288,25 @@ def write_sdtm(datasets: dict[str, Dataset], out_dir: Path) -> None:
     with staged(out_dir, (error_report.NAME,)) as stage:
         for dataset in datasets.values():
             xpt.write(dataset, stage, check=False)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The datasets as written, and what was filled in each."""
+
+    datasets: dict[str, Dataset]
+    filled: list[Filled]
+
+
+def derive(sdtm_dir: Path, out_dir: Path, baseline_at: str = "RFXSTDTC") -> Derived:
+    """A sponsor's SDTM folder with the derived variables its datasets lack (reference dates,
+    study days, VISITNUM, EPOCH, baseline flags) filled in, written to out_dir as XPT."""
+    with errors_listed_in(out_dir), collecting():
+        datasets = read_folder(sdtm_dir)
+        repeated_names(sdtm_dir, datasets)
+        completed, filled = fill(datasets, str(sdtm_dir), baseline_at)
+    write_sdtm(completed, out_dir)
+    return Derived(completed, filled)
 
 
 def fhir_connect(access: Access, workers: int = 4) -> Server:

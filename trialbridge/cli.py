@@ -154,6 +154,8 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
     click.echo(_table(("domain", "records", "variables", "subjects"), rows))
     click.echo(f"wrote {len(result.files)} files under {out_dir} (CT {result.terminology})")
     click.echo(f"reconciliation: {result.reconciled} (see {out_dir / 'reconciliation.csv'})")
+    for gap in result.left_empty:
+        click.echo(f"warning: {gap.line()}")
     by = Counter(f.severity for f in result.findings)
     counts = ", ".join(f"{by.get(s, 0)} {s.lower()}" for s in ("Reject", "Error", "Warning"))
     click.echo(f"validation: {counts} (see {out_dir / 'validation'})")
@@ -352,6 +354,39 @@ def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
     click.echo(f"reports: validation.json, validation.html, validation.xlsx in {out_dir}")
     if any(f.severity in ("Reject", "Error") for f in findings):
         sys.exit(EXIT_INTERNAL)
+
+
+@main.command()
+@click.argument("sdtm_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for the completed datasets (XPT); may be SDTM_DIR itself.",
+)
+@click.option(
+    "--baseline-at",
+    default="RFXSTDTC",
+    show_default=True,
+    help="The DM date a baseline is the last result on or before.",
+)
+def derive(sdtm_dir: Path, out_dir: Path, baseline_at: str) -> None:
+    """Fill in the derived variables the SDTM datasets in SDTM_DIR lack: DM reference dates,
+    --DY/--STDY/--ENDY, VISITNUM (from SV and TV), EPOCH (from SE) and --LOBXFL. Values the
+    files hold are never changed."""
+    result = api.derive(sdtm_dir, out_dir, baseline_at)
+    rows = [(f.dataset, f.variable, f.filled, f.empty) for f in result.filled]
+    click.echo(
+        _table(("dataset", "variable", "filled", "empty"), rows) if rows else "nothing to fill"
+    )
+    for line in result.filled:
+        if line.why_empty:
+            click.echo(
+                f"warning: {line.dataset}.{line.variable} is empty on {line.empty} "
+                f"records: {line.why_empty}"
+            )
+    click.echo(f"wrote {len(result.datasets)} datasets to {out_dir}")
 
 
 @main.command()

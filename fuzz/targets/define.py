@@ -9,8 +9,8 @@ from pathlib import Path
 from fuzz import material, tokens
 from fuzz.target import Feed, Target, under
 from trialbridge.api import creation_time
+from trialbridge.build import build
 from trialbridge.sdtm import define_xml
-from trialbridge.sdtm.build import build
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.sdtm.define_model import Builder
 from trialbridge.sdtm.define_read import read_define

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -24,36 +23,13 @@ from trialbridge.converters.transforms import (
 from trialbridge.errors import UserError
 from trialbridge.mappings.spec import Block, DomainSpec, Join, LookupArgs
 from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.domain_frame import DomainFrame, Provenance
+from trialbridge.sdtm.lineage import SUBJECT
 from trialbridge.sdtm.metadata import DomainMeta, domain_meta, standard_domains
 from trialbridge.study import StudyFolder
 from trialbridge.yamlio import Lines, line_of, load_model
 
-SUBJECT = "__subject"
 AUTOMATIC = ("STUDYID", "DOMAIN", "USUBJID")
-
-
-@dataclass
-class Provenance:
-    """Where a mapped variable comes from: Collected (it reads source columns, named here as
-    'file: column') or Assigned (constants only)."""
-
-    origin: str
-    sources: set[str] = field(default_factory=set)
-
-    def merge(self, other: Provenance) -> Provenance:
-        origin = "Collected" if "Collected" in (self.origin, other.origin) else self.origin
-        return Provenance(origin, self.sources | other.sources)
-
-
-@dataclass
-class MappedDomain:
-    """A domain's rows after mapping: target variables, SUBJECT and lineage columns."""
-
-    spec: DomainSpec
-    meta: DomainMeta
-    frame: pd.DataFrame
-    spec_file: str
-    provenance: dict[str, Provenance] = field(default_factory=dict)
 
 
 class Mapper:
@@ -63,10 +39,10 @@ class Mapper:
         self.folder = folder
         self.ct = ct
         self.sources: dict[str, pd.DataFrame] = {}
-        self.built: dict[str, MappedDomain] = {}
+        self.built: dict[str, DomainFrame] = {}
         self.reconciliation = Reconciliation()
 
-    def run(self) -> dict[str, MappedDomain]:
+    def run(self) -> dict[str, DomainFrame]:
         specs = self._load_specs()
         references.check(self.folder, specs)
         for domain in _build_order(specs):
@@ -113,7 +89,7 @@ class Mapper:
             return self.built[name].frame
         return self.source(name)
 
-    def _map(self, spec: DomainSpec, lines: Lines, shown: str) -> MappedDomain:
+    def _map(self, spec: DomainSpec, lines: Lines, shown: str) -> DomainFrame:
         meta = domain_meta(spec.domain)
         frames = [
             self._map_block(spec, meta, block, lines, shown, ("sources", i))
@@ -127,9 +103,7 @@ class Mapper:
         for block in spec.sources:
             for name, found in self._provenance(block).items():
                 provenance[name] = provenance[name].merge(found) if name in provenance else found
-        return MappedDomain(
-            spec=spec, meta=meta, frame=frame, spec_file=shown, provenance=provenance
-        )
+        return DomainFrame(spec.domain, meta, frame, shown, spec, provenance)
 
     def _provenance(self, block: Block) -> dict[str, Provenance]:
         """Each variable's origin; a melted cell counts as every melted column, a joined

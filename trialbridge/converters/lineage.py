@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-FILE = "__file"
-ROW = "__row"
-COLUMN = "__column"
-LINEAGE = (FILE, ROW, COLUMN)
+from trialbridge.sdtm.lineage import COLUMN, FILE, LINEAGE, ROW
+
+__all__ = ["BLANK", "COLUMN", "FILE", "LINEAGE", "NOTES", "ROW", "ROWS_READ", "ROWS_SKIPPED"]
 
 # what a reader reports beside the table, in its attrs (see `counted`)
 ROWS_READ = "rows_read"

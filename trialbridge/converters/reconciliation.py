@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from trialbridge.converters.lineage import LINEAGE, NOTES, ROWS_READ, ROWS_SKIPPED
+from trialbridge.sdtm.left_empty import LeftEmpty
 
 
 @dataclass
@@ -77,10 +79,12 @@ HEADER = (
 )
 
 
-def render(counts: Reconciliation, written: dict[str, int]) -> bytes:
+def render(
+    counts: Reconciliation, written: dict[str, int], gaps: Sequence[LeftEmpty] = ()
+) -> bytes:
     """The CSV: a row per spec block (domain, source), a row per domain with the records
-    written, and a row per source with what its reader skipped and the columns no spec
-    reads."""
+    written and one per variable it leaves empty, and a row per source with what its reader
+    skipped and the columns no spec reads."""
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
     out.writerow(HEADER)
@@ -105,6 +109,8 @@ def render(counts: Reconciliation, written: dict[str, int]) -> bytes:
             )
         written_row = (domain, "(written)", *[""] * 7, written.get(domain, 0), "", "")
         out.writerow(written_row)
+        for gap in (g for g in gaps if g.dataset == domain):
+            out.writerow((domain, "(left empty)", *[""] * 7, gap.records, "", gap.line()))
     for s in counts.sources.values():
         skipped = "; ".join(f"{n} {why}" for why, n in sorted(s.rows_skipped.items()) if n)
         unused = "; ".join(s.unused)
@@ -113,7 +119,7 @@ def render(counts: Reconciliation, written: dict[str, int]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def summary(counts: Reconciliation, written: dict[str, int]) -> str:
+def summary(counts: Reconciliation, written: dict[str, int], gaps: Sequence[LeftEmpty] = ()) -> str:
     """One line for the console: the totals of the CSV."""
     read = sum(s.rows_read for s in counts.sources.values())
     skipped = sum(n for s in counts.sources.values() for n in s.rows_skipped.values())
@@ -122,6 +128,8 @@ def summary(counts: Reconciliation, written: dict[str, int]) -> str:
     unused = sum(len(s.unused) for s in counts.sources.values())
     notes = sum(len(s.notes) for s in counts.sources.values())
     noted = f"; {notes:,} notes on what sources changed or let pass" if notes else ""
+    if gaps:
+        noted += f"; {len(gaps):,} variables left empty on some records (warnings)"
     return (
         f"{read:,} source rows read, {skipped:,} skipped, {filtered:,} filtered by where, "
         f"{empty:,} empty melt cells, {sum(written.values()):,} records written; "

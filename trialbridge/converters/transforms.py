@@ -9,8 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trialbridge.converters.dates import assemble
-from trialbridge.converters.sources import COLUMN, FILE, ROW
-from trialbridge.errors import KEEP_PER_KIND, UserError, report_rows, row_error
+from trialbridge.errors import UserError
 from trialbridge.mappings.spec import (
     Concat,
     Condition,
@@ -23,6 +22,7 @@ from trialbridge.mappings.spec import (
     When,
 )
 from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.lineage import fail_at
 
 
 @dataclass(frozen=True)
@@ -37,44 +37,6 @@ class EvalContext:
 def text(values: Any, index: pd.Index) -> pd.Series:
     """A text column of a constant."""
     return pd.Series(str(values), index=index, dtype="str")
-
-
-def fail_at(
-    frame: pd.DataFrame,
-    mask: pd.Series | pd.Index,
-    what: str,
-    column: str,
-    fix: str,
-    shown: str | None = None,
-    melted: bool | None = None,
-) -> None:
-    """Report every offending row (`mask`: a boolean Series, or the rows' labels) by its
-    file, row and column (raised at the first unless the run collects problems). `what` may
-    hold {value}; `shown` names the column for the user when `column` is an internal one
-    ('' to name none); `melted` says whether the value is a melted cell (default: compare)."""
-    bad = frame.loc[mask]
-    cells = bad[COLUMN]
-    is_melted = pd.Series(bool(melted), index=bad.index) & cells.notna()
-    if melted is None:  # while the raw columns are there: is the value the melted cell?
-        for cell in cells.dropna().unique():
-            if cell in bad.columns:
-                rows = cells == cell
-                same = bad.loc[rows, cell].eq(bad.loc[rows, column]).fillna(False)
-                is_melted.loc[rows] = same.astype(bool)
-    default = column if shown is None else shown
-    places = pd.DataFrame(
-        {
-            "file": bad[FILE],
-            "row": bad[ROW],
-            "column": cells.where(is_melted, default),
-            "value": bad[column],
-        }
-    ).drop_duplicates()  # a melted row repeats its source row's other cells
-    errors = [
-        row_error(what.format(value=value), file, int(row), col or None, fix)
-        for file, row, col, value in places.head(KEEP_PER_KIND).itertuples(index=False)
-    ]
-    report_rows(errors, len(places), what)
 
 
 def evaluate(expr: Expr, frame: pd.DataFrame, ctx: EvalContext) -> pd.Series:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from trialbridge.converters.dates import truncations
+from trialbridge.sdtm.domain_frame import DomainSettings
 from trialbridge.study import Strict
 
 Scalar = str | int | float
@@ -182,48 +183,11 @@ class Block(Strict):
     variables: dict[str, Expr]
 
 
-class SuppVariable(Strict):
-    """A non-standard variable, written to SUPP--."""
-
-    label: str = Field(max_length=40)
-    origin: Literal["Collected", "Derived", "Assigned", "Protocol"] = "Collected"
-    evaluator: str | None = None
-
-
-class Baseline(Strict):
-    """Flag the last non-missing result on or before a DM reference date, per group."""
-
-    by: list[str]
-    at: str = "RFXSTDTC"
-    flags: list[str] = Field(default_factory=lambda: ["LOBXFL"])
-
-
-class Relationship(Strict):
-    """RELREC: link each record of this domain to the records of `with_` whose variable equals
-    this record's key (e.g. a medication's 'AE number' to AESPID)."""
-
-    with_: str = Field(alias="with", pattern=r"^[A-Z]{2}$")
-    by: dict[str, str] = Field(min_length=1, description="this domain's variable -> theirs")
-
-
-class DomainSpec(Strict):
+class DomainSpec(DomainSettings):
     """One domain's mapping: blocks of source rows plus domain-level derivation settings."""
 
     domain: str = Field(pattern=r"^[A-Z]{2}$")
     sources: list[Block] = Field(min_length=1)
-    supplemental: dict[str, SuppVariable] = Field(default_factory=dict)
-    standard_units: dict[str, str] = Field(default_factory=dict)
-    baseline: Baseline | None = None
-    relationships: list[Relationship] = Field(default_factory=list)
-    comment: str | None = Field(default=None, description="dataset comment for Define-XML")
-
-    @field_validator("supplemental")
-    @classmethod
-    def _supp_names(cls, supplemental: dict[str, SuppVariable]) -> dict[str, SuppVariable]:
-        for qnam in supplemental:
-            if not (len(qnam) <= 8 and qnam[:1].isalpha() and qnam.isalnum() and qnam.isupper()):
-                raise ValueError(f"QNAM '{qnam}' must be 1-8 upper-case letters or digits")
-        return supplemental
 
 
 for _model in (ConcatArgs, Case, WhenArgs, Condition):

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trialbridge.converters.sources import LINEAGE
+from trialbridge.sdtm.lineage import LINEAGE
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta
 
 

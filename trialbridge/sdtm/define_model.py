@@ -12,11 +12,10 @@ from importlib import resources
 import pandas as pd
 
 from trialbridge import __version__
-from trialbridge.converters.engine import Provenance
-from trialbridge.mappings.spec import DomainSpec
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Column, Dataset, char_length, numeric_type
 from trialbridge.sdtm.datasetjson import item_group_oid, item_oid
+from trialbridge.sdtm.domain_frame import DomainSettings, Provenance
 from trialbridge.study import Study
 
 DESIGN = {"TS", "TA", "TE", "TV", "TI"}
@@ -137,7 +136,7 @@ class Builder:
         study: Study,
         ct: Terminology,
         created: datetime,
-        specs: dict[str, DomainSpec],
+        specs: dict[str, DomainSettings],
         provenance: dict[str, dict[str, Provenance]],
     ):
         self.study = study

@@ -11,10 +11,10 @@ from pathlib import Path
 import orjson
 import pandas as pd
 
-from trialbridge.converters.sources import LINEAGE
 from trialbridge.errors import UserError, checkpoint, report
 from trialbridge.sdtm import datasetjson, xpt
 from trialbridge.sdtm.dataset import Dataset, SourceFile, Table
+from trialbridge.sdtm.lineage import LINEAGE
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
 from trialbridge.sdtm.printable import printable
 

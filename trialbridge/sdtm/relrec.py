@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trialbridge.converters.engine import MappedDomain
-from trialbridge.converters.transforms import fail_at
 from trialbridge.errors import UserError
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.lineage import fail_at
 from trialbridge.sdtm.trial_design.frames import dataset
 
 
-def build(mapped: dict[str, MappedDomain], study_id: str) -> Dataset | None:
+def build(mapped: dict[str, DomainFrame], study_id: str) -> Dataset | None:
     """Two RELREC records (one per side) for every linked pair; RELID numbers the pairs
     within each subject. A key that finds no record on the other side is an error."""
     pairs = [
         _pairs(domain, mapped, rel.with_, rel.by)
         for domain in mapped.values()
-        for rel in domain.spec.relationships
+        for rel in domain.settings.relationships
     ]
     if not pairs:
         return None
@@ -44,18 +44,18 @@ def build(mapped: dict[str, MappedDomain], study_id: str) -> Dataset | None:
 
 
 def _pairs(
-    domain: MappedDomain, mapped: dict[str, MappedDomain], other: str, by: dict[str, str]
+    domain: DomainFrame, mapped: dict[str, DomainFrame], other: str, by: dict[str, str]
 ) -> pd.DataFrame:
-    code = domain.spec.domain
+    code = domain.code
     if other not in mapped:
         raise UserError(
-            f"{code} declares a relationship with {other}, which no spec maps", domain.spec_file
+            f"{code} declares a relationship with {other}, which no spec maps", domain.where
         )
     left, right = domain.frame, mapped[other].frame
     for mine, theirs in by.items():
         if mine not in left or theirs not in right:
             missing = mine if mine not in left else f"{other}.{theirs}"
-            raise UserError(f"relationship key {missing} is not mapped", domain.spec_file)
+            raise UserError(f"relationship key {missing} is not mapped", domain.where)
     keyed = left.dropna(subset=list(by))
     matches = keyed.reset_index().merge(
         right[["USUBJID", f"{other}SEQ", *by.values()]],
@@ -88,7 +88,7 @@ def _pairs(
     )
 
 
-def _source_column(domain: MappedDomain, variable: str) -> str:
+def _source_column(domain: DomainFrame, variable: str) -> str:
     """The source column a link key was mapped from, for the error message."""
     found = domain.provenance.get(variable)
     if found is not None and len(found.sources) == 1:

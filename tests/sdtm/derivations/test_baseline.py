@@ -10,7 +10,7 @@ DM = pd.DataFrame({"USUBJID": ["S1"], "RFXSTDTC": ["2021-06-21T10:15"]})
 
 def flags(rows: list[dict]) -> list:
     lb = mapped("LB", rows, baseline={"by": ["LBTESTCD"], "flags": ["LOBXFL", "BLFL"]})
-    baseline.derive(lb, DM)
+    lb.update(baseline.derive(lb, DM))
     assert lb.frame["LBLOBXFL"].equals(lb.frame["LBBLFL"])
     return [None if pd.isna(v) else v for v in lb.frame["LBLOBXFL"]]
 
@@ -58,7 +58,7 @@ def test_not_done_records_are_not_candidates():
         baseline={"by": ["LBTESTCD"]},
     )
     lb.frame.loc[0, "LBSTAT"] = None
-    baseline.derive(lb, DM)
+    lb.update(baseline.derive(lb, DM))
     assert lb.frame["LBLOBXFL"].tolist()[0] == "Y"
     assert pd.isna(lb.frame["LBLOBXFL"].iloc[1])
 
@@ -72,6 +72,6 @@ def test_a_mapped_flag_is_kept():
         ],
         baseline={"by": ["LBTESTCD"], "flags": ["LOBXFL", "BLFL"]},
     )
-    baseline.derive(lb, DM)
+    lb.update(baseline.derive(lb, DM))
     assert lb.frame["LBBLFL"].tolist()[1] == "Y" and pd.isna(lb.frame["LBBLFL"].iloc[0])
     assert lb.frame["LBLOBXFL"].tolist()[1] == "Y"

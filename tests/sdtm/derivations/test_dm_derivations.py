@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from tests.helpers import mapped, plmsc_study
-from trialbridge.converters.engine import SUBJECT
 from trialbridge.errors import UserError
 from trialbridge.sdtm.derivations import age, arms, country, reference_dates, usubjid
+from trialbridge.sdtm.lineage import SUBJECT
 
 
 def dm_rows() -> list[dict]:
@@ -41,7 +41,7 @@ def dm_rows() -> list[dict]:
 def test_usubjid_from_study_parts_and_carried_by_subject():
     study = plmsc_study()
     dm = mapped("DM", dm_rows())
-    usubjid.derive_dm(dm, study)
+    dm.update(usubjid.derive_dm(dm, study))
     assert dm.frame["USUBJID"].tolist() == [
         "PLMSC-SPMS-01-001",
         "PLMSC-SPMS-02-002",
@@ -49,13 +49,13 @@ def test_usubjid_from_study_parts_and_carried_by_subject():
     ]
     ex = mapped("EX", [{SUBJECT: "002"}, {SUBJECT: "009"}])
     with pytest.raises(UserError, match=r"row 3, column subject id: subject '009' is not in"):
-        usubjid.derive_other(ex, dm, study)
+        ex.update(usubjid.derive_other(ex, dm.frame, study))
 
 
 def test_duplicate_subject_in_demographics():
     dm = mapped("DM", [*dm_rows(), dm_rows()[0]])
     with pytest.raises(UserError) as err:
-        usubjid.derive_dm(dm, plmsc_study())
+        dm.update(usubjid.derive_dm(dm, plmsc_study()))
     assert err.value.line() == (
         "raw/test.csv, row 5, column subject id: subject '001' appears twice in demographics; "
         "keep one record per subject"
@@ -65,7 +65,7 @@ def test_duplicate_subject_in_demographics():
 def test_reference_dates_first_and_last_of_complete_dates():
     study = plmsc_study()
     dm = mapped("DM", dm_rows())
-    usubjid.derive_dm(dm, study)
+    dm.update(usubjid.derive_dm(dm, study))
     ex = mapped(
         "EX",
         [
@@ -84,7 +84,9 @@ def test_reference_dates_first_and_last_of_complete_dates():
             {"USUBJID": "PLMSC-SPMS-02-002", "VSDTC": "2021-12-21"},
         ],
     )
-    reference_dates.derive(dm, {"DM": dm, "EX": ex, "VS": vs}, study)
+    dm.update(
+        reference_dates.derive(dm.frame, {"DM": dm, "EX": ex, "VS": vs}, study.reference_dates)
+    )
     frame = dm.frame
     assert frame["RFSTDTC"].tolist()[0] == "2021-06-21T10:15"
     assert frame["RFXENDTC"].tolist()[0] == "2021-06-21T10:45"
@@ -95,7 +97,7 @@ def test_reference_dates_first_and_last_of_complete_dates():
 
 def test_age_in_completed_years_and_blank_for_partial_birth_date():
     dm = mapped("DM", dm_rows())
-    age.derive(dm, plmsc_study())
+    dm.update(age.derive(dm, plmsc_study()))
     assert dm.frame["AGE"].tolist()[:2] == [38.0, 30.0]  # 2021-06-16 is before 25 July
     assert pd.isna(dm.frame["AGE"].iloc[2])
     assert dm.frame["AGEU"].tolist()[:2] == ["YEARS", "YEARS"]
@@ -105,7 +107,7 @@ def test_age_in_completed_years_and_blank_for_partial_birth_date():
 def test_arms_for_treated_untreated_and_unassigned_subjects():
     dm = mapped("DM", dm_rows())
     dm.frame["RFXSTDTC"] = ["2021-06-21T10:15", None, None]
-    arms.derive(dm, plmsc_study())
+    dm.update(arms.derive(dm, plmsc_study()))
     frame = dm.frame
     assert frame["ARM"].tolist()[:2] == ["Placenta-derived MSC 1x10^6 cells/kg IV"] * 2
     assert frame["ACTARMCD"].tolist()[0] == "PLMSC"
@@ -115,8 +117,8 @@ def test_arms_for_treated_untreated_and_unassigned_subjects():
 
 def test_country_from_the_site_table():
     dm = mapped("DM", dm_rows())
-    country.derive(dm, plmsc_study())
+    dm.update(country.derive(dm, plmsc_study()))
     assert dm.frame["COUNTRY"].tolist() == ["IRN", "IRN", "IRN"]
     bad = mapped("DM", [{**dm_rows()[0], "SITEID": "77"}])
     with pytest.raises(UserError, match=r"site .77. is not in study\.yaml sites"):
-        country.derive(bad, plmsc_study())
+        bad.update(country.derive(bad, plmsc_study()))

@@ -30,7 +30,7 @@ def test_epoch_follows_the_element_starts():
             {"USUBJID": "S1", "VSDTC": "2021-07"},  # partial: no epoch
         ],
     )
-    epoch.derive(vs, DM, plmsc_study())
+    vs.update(epoch.derive(vs, DM, plmsc_study()))
     assert [None if pd.isna(v) else v for v in vs.frame["EPOCH"]] == [
         None,
         "SCREENING",
@@ -52,7 +52,8 @@ def test_seq_orders_by_keys_then_source_row_per_subject():
             {"USUBJID": "S1", "LBTESTCD": "HGB", "LBSPEC": "BLOOD", "VISITNUM": 1.0},
         ],
     )
-    seq.derive(lb)
+    lb.frame = seq.order(lb)
+    lb.update(seq.derive(lb))
     got = lb.frame[["USUBJID", "LBTESTCD", "VISITNUM", "LBSEQ"]].values.tolist()
     assert got == [
         ["S1", "HGB", 1.0, 1.0],
@@ -68,7 +69,7 @@ def test_range_indicator():
         [{"LBSTRESN": v, "LBSTNRLO": 4.0, "LBSTNRHI": 11.0} for v in (3.9, 4.0, 11.0, 11.1, None)],
     )
     lb.frame["LBSTRESN"] = lb.frame["LBSTRESN"].astype("float64")
-    range_indicator.derive(lb)
+    lb.update(range_indicator.derive(lb))
     assert [None if pd.isna(v) else v for v in lb.frame["LBNRIND"]] == [
         "LOW",
         "NORMAL",

@@ -17,7 +17,7 @@ def lab(rows: list[dict], units: dict) -> pd.DataFrame:
             {"from": "mg/dL", "to": "mmol/L", "factor": 0.0555, "test": "GLUC"}
         )
     ]
-    standard_results.derive(lb, Conversions.load(extra))
+    lb.update(standard_results.derive(lb, Conversions.load(extra)))
     return lb.frame
 
 

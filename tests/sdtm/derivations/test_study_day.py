@@ -21,7 +21,7 @@ def test_study_day_across_the_reference_date():
             {"USUBJID": "S2", "LBDTC": "2020-02-28"},  # 2020 is a leap year: -2
         ],
     )
-    study_day.derive(lb, DM)
+    lb.update(study_day.derive(lb, DM))
     assert lb.frame["LBDY"].tolist()[:4] == [-1, 1, 2, -112]
     assert lb.frame["LBDY"].isna().tolist() == [False] * 4 + [True, True, False]
     assert lb.frame["LBDY"].iloc[6] == -2
@@ -29,12 +29,12 @@ def test_study_day_across_the_reference_date():
 
 def test_start_and_end_days_for_events():
     ae = mapped("AE", [{"USUBJID": "S1", "AESTDTC": "2021-06-21T14:30", "AEENDTC": "2021-06-25"}])
-    study_day.derive(ae, DM)
+    ae.update(study_day.derive(ae, DM))
     assert (ae.frame["AESTDY"].iloc[0], ae.frame["AEENDY"].iloc[0]) == (1, 5)
 
 
 def test_subject_without_reference_date_gets_blank_days():
     dm = pd.DataFrame({"USUBJID": ["S1"], "RFSTDTC": [None]})
     vs = mapped("VS", [{"USUBJID": "S1", "VSDTC": "2021-06-21"}])
-    study_day.derive(vs, dm)
+    vs.update(study_day.derive(vs, dm))
     assert vs.frame["VSDY"].isna().all()

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trialbridge.converters.engine import MappedDomain
 from trialbridge.sdtm.derivations.dates import date_part
+from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.study import Study
 
 
-def derive(dm: MappedDomain, study: Study) -> None:
+def derive(dm: DomainFrame, study: Study) -> dict[str, pd.Series]:
+    """AGE in whole years between the two dates study.yaml names (none unless both are
+    complete), and AGEU beside every AGE, derived or collected."""
     frame = dm.frame
-    if study.age is not None and "AGE" not in frame:
+    derived = {}
+    age = frame.get("AGE")
+    if study.age is not None and age is None:
         birth = date_part(frame.get(study.age.birth, _empty(frame)))
         at = date_part(frame.get(study.age.at, _empty(frame)))
         before_birthday = (at.dt.month < birth.dt.month) | (
             (at.dt.month == birth.dt.month) & (at.dt.day < birth.dt.day)
         )
-        frame["AGE"] = (at.dt.year - birth.dt.year - before_birthday.astype(int)).astype("float64")
-        frame.loc[birth.isna() | at.isna(), "AGE"] = float("nan")
-    if "AGE" in frame and "AGEU" not in frame:
+        years = (at.dt.year - birth.dt.year - before_birthday.astype(int)).astype("float64")
+        age = derived["AGE"] = years.mask(birth.isna() | at.isna())
+    if age is not None and "AGEU" not in frame:
         unit = study.age.unit if study.age else "YEARS"
-        frame["AGEU"] = pd.Series(unit, index=frame.index, dtype="str").where(frame["AGE"].notna())
+        derived["AGEU"] = pd.Series(unit, index=frame.index, dtype="str").where(age.notna())
+    return derived
 
 
 def _empty(frame: pd.DataFrame) -> pd.Series:

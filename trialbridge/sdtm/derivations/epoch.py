@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trialbridge.converters.engine import MappedDomain
 from trialbridge.sdtm.derivations.dates import (
     date_part,
     date_variable,
@@ -13,6 +12,8 @@ from trialbridge.sdtm.derivations.dates import (
     per_subject,
     spread,
 )
+from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Study
 
 
@@ -26,15 +27,15 @@ def element_starts(dm: pd.DataFrame, study: Study, etcd: str) -> pd.Series:
     return pd.Series(start.to_numpy(), index=dm["USUBJID"].to_numpy())
 
 
-def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
+def derive(domain: DomainFrame, dm: pd.DataFrame, study: Study) -> dict[str, pd.Series]:
+    """EPOCH where the domain has it, the records lack it and the study plans arms."""
     frame = domain.frame
-    prefix = domain.spec.domain
     if not domain.meta.variable("EPOCH") or "EPOCH" in frame or not study.arms:
-        return
-    date_var = date_variable(prefix, frame)
-    frame["EPOCH"] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        return {}
+    date_var = date_variable(domain.code, frame)
+    epochs = pd.Series(pd.NA, index=frame.index, dtype="str")
     if date_var is None:
-        return
+        return {"EPOCH": epochs}
     arm = per_subject(frame, dm, "ACTARMCD").fillna(per_subject(frame, dm, "ARMCD"))
     when = moments(frame[date_var])  # compared with every element's start
     subject, subjects = pd.factorize(frame["USUBJID"], use_na_sentinel=True)
@@ -47,4 +48,27 @@ def derive(domain: MappedDomain, dm: pd.DataFrame, study: Study) -> None:
             start = moments(pd.Series(starts.to_numpy(), dtype="str"))
             start = spread(start, subject, frame.index)
             entered = in_arm & start[0].notna().to_numpy() & on_or_after(when, start).to_numpy()
-            frame.loc[entered, "EPOCH"] = epoch
+            epochs[entered] = epoch
+    return {"EPOCH": epochs}
+
+
+def from_elements(domain: DomainFrame, se: pd.DataFrame) -> dict[str, pd.Series]:
+    """EPOCH from a sponsor's SE: the epoch of the subject's latest element that started on or
+    before the record's date (elements taken in start order)."""
+    frame = domain.frame
+    date_var = date_variable(domain.code, frame)
+    epochs = pd.Series(pd.NA, index=frame.index, dtype="str")
+    if date_var is None or not {"USUBJID", "SESTDTC", "EPOCH"} <= set(se):
+        return {"EPOCH": epochs}
+    elements = se.dropna(subset=["USUBJID", "SESTDTC"]).assign(
+        __day=lambda s: date_part(s["SESTDTC"])
+    )
+    elements = elements.sort_values(["USUBJID", "__day", "SESTDTC"], kind="stable")
+    elements["__nth"] = elements.groupby("USUBJID").cumcount()
+    when = moments(frame[date_var])
+    for _, nth in elements.groupby("__nth", sort=True):
+        by_subject = nth.set_index("USUBJID")
+        start = lookup(frame["USUBJID"], by_subject["SESTDTC"])
+        entered = start.notna() & on_or_after(when, start)
+        epochs[entered] = lookup(frame["USUBJID"], by_subject["EPOCH"])[entered]
+    return {"EPOCH": epochs}

@@ -5,22 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialbridge.converters.engine import MappedDomain
 from trialbridge.sdtm.derivations.dates import COMPLETE_DATE
+from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.lookup import lookup
-from trialbridge.study import ReferenceRule, Study
+from trialbridge.study import ReferenceRule
 
 
-def derive(dm: MappedDomain, domains: dict[str, MappedDomain], study: Study) -> None:
-    """Apply the rules in study.yaml order, so a later rule may use an earlier result."""
-    for variable, rule in study.reference_dates.items():
-        dm.frame[variable] = _apply(rule, dm, domains)
+def derive(
+    dm: pd.DataFrame, domains: dict[str, DomainFrame], rules: dict[str, ReferenceRule]
+) -> dict[str, pd.Series]:
+    """Apply the rules in order, so a later rule may use an earlier result."""
+    out: dict[str, pd.Series] = {}
+    for variable, rule in rules.items():
+        out[variable] = _apply(rule, dm.assign(**out), domains)
+    return out
 
 
-def _apply(rule: ReferenceRule, dm: MappedDomain, domains: dict[str, MappedDomain]) -> pd.Series:
+def _apply(rule: ReferenceRule, dm: pd.DataFrame, domains: dict[str, DomainFrame]) -> pd.Series:
     pairs = [p for p in (_dates(ref, dm, domains) for ref in rule.refs) if len(p)]
     if not pairs:  # no subject has any of the dates
-        return pd.Series(pd.NA, index=dm.frame.index, dtype="str")
+        return pd.Series(pd.NA, index=dm.index, dtype="str")
     stacked = pd.concat(pairs, ignore_index=True)
     # ISO 8601 text of complete dates sorts chronologically (a date sorts before its times):
     # the distinct values are ranked once, and each subject keeps its lowest or highest rank
@@ -36,10 +40,10 @@ def _apply(rule: ReferenceRule, dm: MappedDomain, domains: dict[str, MappedDomai
         best = np.full(len(subjects), -1, dtype=np.int64)
         np.maximum.at(best, subject, ranks)
     pick = pd.Series(np.asarray(distinct, dtype=object)[best], index=subjects, dtype="str")
-    return lookup(dm.frame["USUBJID"], pick).astype("str")
+    return lookup(dm["USUBJID"], pick).astype("str")
 
 
-def _dates(ref: str, dm: MappedDomain, domains: dict[str, MappedDomain]) -> pd.DataFrame:
+def _dates(ref: str, dm: pd.DataFrame, domains: dict[str, DomainFrame]) -> pd.DataFrame:
     """(USUBJID, value) pairs for DOMAIN.VARIABLE, with * for any domain and -- for its prefix."""
     domain_part, variable = ref.split(".")
     targets = domains.values() if domain_part == "*" else [domains.get(domain_part)]
@@ -47,8 +51,8 @@ def _dates(ref: str, dm: MappedDomain, domains: dict[str, MappedDomain]) -> pd.D
     for target in targets:
         if target is None:
             continue
-        frame = dm.frame if target.spec.domain == "DM" else target.frame
-        name = variable.replace("--", target.spec.domain, 1)
+        frame = dm if target.code == "DM" else target.frame
+        name = variable.replace("--", target.code, 1)
         if name in frame:
             frames.append(
                 pd.DataFrame({"USUBJID": frame["USUBJID"], "value": frame[name].astype("str")})

@@ -7,39 +7,37 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialbridge.converters.engine import MappedDomain
-from trialbridge.converters.transforms import fail_at
 from trialbridge.errors import KEEP_PER_KIND, UserError
+from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.lineage import fail_at
 from trialbridge.sdtm.lookup import lookup, numbers
 from trialbridge.sdtm.units import Conversions
 
 
-def derive(domain: MappedDomain, conversions: Conversions) -> None:
-    frame = domain.frame
-    p = domain.spec.domain
+def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series]:
+    """The standard results (and ranges) of a domain whose results are not standardised yet:
+    each test's standard unit from the settings, the record's own unit otherwise."""
+    frame, p = domain.frame, domain.code
+    standard_units = domain.settings.standard_units
     orres, stresc = f"{p}ORRES", f"{p}STRESC"
     if orres not in frame or stresc in frame or not domain.meta.variable(stresc):
-        return
+        return {}
     if f"{p}TESTCD" not in frame:
         raise UserError(
             f"the spec maps {orres} but not {p}TESTCD: a result needs the test it is of",
-            domain.spec_file,
+            domain.where,
             f"map {p}TESTCD (a melt column's test code, or a column of the source)",
         )
     unit = frame.get(f"{p}ORRESU", pd.Series(pd.NA, index=frame.index, dtype="str"))
     testcd = frame[f"{p}TESTCD"]
-    unknown = sorted(set(domain.spec.standard_units) - set(testcd.dropna().unique()))
+    unknown = sorted(set(standard_units) - set(testcd.dropna().unique()))
     if unknown:
         raise UserError(
             f"standard_units names {', '.join(unknown)}, which no {p} record has",
-            domain.spec_file,
+            domain.where,
             f"use {p}TESTCD values",
         )
-    target = (
-        lookup(testcd, domain.spec.standard_units)
-        .astype("str")
-        .where(testcd.isin(list(domain.spec.standard_units)))
-    )
+    target = lookup(testcd, standard_units).astype("str").where(testcd.isin(list(standard_units)))
     target = target.fillna(unit)
     factor = conversions.factors(unit, target, testcd)
     numeric = numbers(frame[orres])
@@ -70,14 +68,14 @@ def derive(domain: MappedDomain, conversions: Conversions) -> None:
             True,
         )
     value = _significant(numeric * factor)
-    frame[f"{p}STRESN"] = value
-    frame[stresc] = _as_text(value).fillna(frame[orres])
+    out = {f"{p}STRESN": value, stresc: _as_text(value).fillna(frame[orres])}
     if domain.meta.variable(f"{p}STRESU"):
-        frame[f"{p}STRESU"] = target.where(frame[orres].notna())
+        out[f"{p}STRESU"] = target.where(frame[orres].notna())
     for lo_hi in ("LO", "HI"):
         original = f"{p}ORNR{lo_hi}"
         if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
-            frame[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor)
+            out[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor)
+    return out
 
 
 def _no_conversion(

@@ -2,42 +2,48 @@
 
 from __future__ import annotations
 
-from trialbridge.converters.engine import SUBJECT, MappedDomain
-from trialbridge.converters.transforms import fail_at
+import pandas as pd
+
 from trialbridge.errors import UserError
+from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.lineage import SUBJECT, fail_at
 from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Study
 
 
-def derive_dm(dm: MappedDomain, study: Study) -> None:
+def derive_dm(dm: DomainFrame, study: Study) -> dict[str, pd.Series]:
+    """STUDYID, DOMAIN, SUBJID (the source's subject id unless mapped) and USUBJID from the
+    parts study.yaml names; each subject once, each USUBJID once."""
     frame = dm.frame
-    frame["STUDYID"] = study.studyid
-    frame["DOMAIN"] = "DM"
-    if "SUBJID" not in frame:
-        frame["SUBJID"] = frame[SUBJECT]
-    missing = [p for p in study.usubjid if p not in frame]
+    made = {
+        "STUDYID": _constant(study.studyid, frame.index),
+        "DOMAIN": _constant("DM", frame.index),
+        "SUBJID": frame["SUBJID"] if "SUBJID" in frame else frame[SUBJECT],
+    }
+    parts = {p: made[p] if p in made else frame.get(p) for p in study.usubjid}
+    missing = [p for p, values in parts.items() if values is None]
     if missing:
         raise UserError(
             f"USUBJID needs {', '.join(missing)}, which the DM spec does not map",
-            dm.spec_file,
+            dm.where,
             "map it, or change 'usubjid' in study.yaml",
         )
-    for part in study.usubjid:
-        blank = frame[part].isna()
+    shown = frame.assign(**parts)
+    for part, values in parts.items():
+        blank = values.isna()
         if blank.any():
             fail_at(
-                frame,
+                shown,
                 blank,
                 f"{part} is missing, so USUBJID cannot be built",
                 part,
                 f"fill {part} for every subject",
                 "",
             )
-    parts = [frame[p].astype("str") for p in study.usubjid]
-    usubjid = parts[0]
-    for part in parts[1:]:
-        usubjid = usubjid + study.usubjid_separator + part
-    frame["USUBJID"] = usubjid
+    texts = [values.astype("str") for values in parts.values()]
+    usubjid = texts[0]
+    for text in texts[1:]:
+        usubjid = usubjid + study.usubjid_separator + text
     dup = frame[SUBJECT].duplicated(keep="first")
     if dup.any():
         fail_at(
@@ -48,25 +54,25 @@ def derive_dm(dm: MappedDomain, study: Study) -> None:
             "keep one record per subject",
             "subject id",
         )
-    same = frame["USUBJID"].duplicated(keep="first") & ~dup
+    same = usubjid.duplicated(keep="first") & ~dup
     if same.any():
         fail_at(
-            frame,
+            frame.assign(USUBJID=usubjid),
             same,
             "USUBJID '{value}' is built for two subjects",
             "USUBJID",
             "add SUBJID to 'usubjid' in study.yaml",
             "",
         )
+    return {**made, "USUBJID": usubjid}
 
 
-def derive_other(domain: MappedDomain, dm: MappedDomain, study: Study) -> None:
+def derive_other(domain: DomainFrame, dm: pd.DataFrame, study: Study) -> dict[str, pd.Series]:
+    """STUDYID, DOMAIN, and USUBJID looked up from DM by the source's subject id."""
     frame = domain.frame
-    frame["STUDYID"] = study.studyid
-    frame["DOMAIN"] = domain.spec.domain
-    ids = dm.frame.set_index(SUBJECT)["USUBJID"]
-    frame["USUBJID"] = lookup(frame[SUBJECT], ids)
-    unknown = frame["USUBJID"].isna()
+    ids = dm.set_index(SUBJECT)["USUBJID"]
+    usubjid = lookup(frame[SUBJECT], ids)
+    unknown = usubjid.isna()
     if unknown.any():
         fail_at(
             frame,
@@ -76,3 +82,12 @@ def derive_other(domain: MappedDomain, dm: MappedDomain, study: Study) -> None:
             "add the subject to DM or fix the id",
             "subject id",
         )
+    return {
+        "STUDYID": _constant(study.studyid, frame.index),
+        "DOMAIN": _constant(domain.code, frame.index),
+        "USUBJID": usubjid,
+    }
+
+
+def _constant(value: str, index: pd.Index) -> pd.Series:
+    return pd.Series(value, index=index, dtype="str")

@@ -8,20 +8,22 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from trialbridge.converters.engine import MappedDomain
-from trialbridge.converters.transforms import fail_at
 from trialbridge.sdtm.derivations.dates import date_variable
+from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.lineage import fail_at
 from trialbridge.sdtm.lookup import lookup, per_distinct
-from trialbridge.study import Study
+from trialbridge.study import Visit
 
 
-def derive(domain: MappedDomain, study: Study) -> None:
+def derive(
+    domain: DomainFrame, visits: list[Visit], unscheduled_visit: str
+) -> dict[str, pd.Series]:
     """Planned VISIT -> VISITNUM; unscheduled records wait for `number_unscheduled`."""
     frame = domain.frame
     if "VISIT" not in frame or not domain.meta.variable("VISITNUM") or "VISITNUM" in frame:
-        return
-    planned = {v.visit: v.visitnum for v in study.visits}
-    unscheduled = frame["VISIT"] == study.unscheduled_visit
+        return {}
+    planned = {v.visit: v.visitnum for v in visits}
+    unscheduled = frame["VISIT"] == unscheduled_visit
     unknown = frame["VISIT"].notna() & ~frame["VISIT"].isin(list(planned)) & ~unscheduled
     if unknown.any():
         fail_at(
@@ -29,9 +31,9 @@ def derive(domain: MappedDomain, study: Study) -> None:
             unknown,
             "visit '{value}' is not a planned visit in study.yaml",
             "VISIT",
-            f"recode it to a planned VISIT or to '{study.unscheduled_visit}'",
+            f"recode it to a planned VISIT or to '{unscheduled_visit}'",
         )
-    frame["VISITNUM"] = lookup(frame["VISIT"], planned).astype("float64")
+    return {"VISITNUM": lookup(frame["VISIT"], planned).astype("float64")}
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,22 @@ class _Pairs:
 _FIELDS = ("subject", "date", "day")
 
 
-def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
+def number_unscheduled(
+    domains: list[DomainFrame], visits: list[Visit], unscheduled_visit: str
+) -> dict[str, dict[str, pd.Series]]:
     """An unscheduled visit is a subject's date with unscheduled records in any domain. It gets
     the number of the last planned visit whose planned day is on or before its study day, plus
-    .01, .02, ... in date order, and the same number in every domain."""
+    .01, .02, ... in date order, and the same number in every domain. Returns each domain's
+    VISITNUM and VISIT with the unscheduled records numbered."""
     found = {
-        domain.spec.domain: _pairs(*records)
+        domain.code: _pairs(*records)
         for domain in domains
-        if (records := _unscheduled(domain, study)) is not None
+        if (records := _unscheduled(domain, unscheduled_visit)) is not None
     }
     if not found:
-        return
+        return {}
     union = _pairs(*(np.concatenate([getattr(p, f) for p in found.values()]) for f in _FIELDS))
-    timed = sorted((v.day, v.visitnum) for v in study.visits if v.day is not None)
+    timed = sorted((v.day, v.visitnum) for v in visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
     position = np.searchsorted(days, union.day, side="right") - 1
@@ -70,11 +75,13 @@ def number_unscheduled(domains: list[MappedDomain], study: Study) -> None:
     base = np.where(position >= 0, nums[position.clip(0)], 0.0)
     numbers = (base + _rank_within(union.subject, base) / 100).round(2)
     every = pd.MultiIndex.from_arrays([union.subject, union.date])
+    numbered = {}
     for domain in domains:
-        pairs = found.get(domain.spec.domain)
+        pairs = found.get(domain.code)
         if pairs is not None:  # each of its pairs is in the union: no miss possible
             at = every.get_indexer(pd.MultiIndex.from_arrays([pairs.subject, pairs.date]))
-            _apply(domain, study, numbers[at][pairs.inverse])
+            numbered[domain.code] = _apply(domain, unscheduled_visit, numbers[at][pairs.inverse])
+    return numbered
 
 
 def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -101,15 +108,15 @@ def _pairs(subjects: ArrayLike, dates: ArrayLike, days: ArrayLike) -> _Pairs:
 
 
 def _unscheduled(
-    domain: MappedDomain, study: Study
+    domain: DomainFrame, unscheduled_visit: str
 ) -> tuple[pd.Series, pd.Series, pd.Series] | None:
     """(USUBJID, date, study day) of a domain's unscheduled records, none if it has none; an
     error if one has no date."""
     frame = domain.frame
-    mask = _unscheduled_mask(frame, study)
+    mask = _unscheduled_mask(frame, unscheduled_visit)
     if mask is None:
         return None
-    date_var = date_variable(domain.spec.domain, frame)
+    date_var = date_variable(domain.code, frame)
     day_var = None if date_var is None else date_var.replace("DTC", "DY")
     if date_var is None or day_var not in frame:
         fail_at(frame, mask, "unscheduled visit without a date", "VISIT", "map the record's date")
@@ -132,18 +139,36 @@ def _unscheduled(
     )
 
 
-def _unscheduled_mask(frame: pd.DataFrame, study: Study) -> pd.Series | None:
+def _unscheduled_mask(frame: pd.DataFrame, unscheduled_visit: str) -> pd.Series | None:
     if "VISIT" not in frame or "VISITNUM" not in frame:
         return None
-    mask = (frame["VISIT"] == study.unscheduled_visit).fillna(False).astype(bool)
+    mask = (frame["VISIT"] == unscheduled_visit).fillna(False).astype(bool)
     return mask if mask.any() else None
 
 
-def _apply(domain: MappedDomain, study: Study, number: np.ndarray) -> None:
-    """The numbers (one per unscheduled record, in record order) into VISITNUM and VISIT."""
+def _apply(domain: DomainFrame, unscheduled_visit: str, number: np.ndarray) -> dict[str, pd.Series]:
+    """VISITNUM and VISIT with the numbers (one per unscheduled record, in record order)."""
     frame = domain.frame
-    mask = _unscheduled_mask(frame, study)
+    mask = _unscheduled_mask(frame, unscheduled_visit)
     assert mask is not None
     number = pd.Series(number, index=frame.index[mask])
-    frame.loc[mask, "VISITNUM"] = number
-    frame.loc[mask, "VISIT"] = study.unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
+    visitnum, visit = frame["VISITNUM"].copy(), frame["VISIT"].copy()
+    visitnum[mask] = number
+    visit[mask] = unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
+    return {"VISITNUM": visitnum, "VISIT": visit}
+
+
+def from_design(frame: pd.DataFrame, sv: pd.DataFrame | None, tv: pd.DataFrame | None) -> pd.Series:
+    """VISITNUM as a sponsor's own design datasets give it: the subject's visit of that name in
+    SV (unscheduled visits are only there), else the planned visit of that name in TV."""
+    number = pd.Series(np.nan, index=frame.index, dtype="float64")
+    if sv is not None and {"USUBJID", "VISIT", "VISITNUM"} <= set(sv):
+        table = sv.dropna(subset=["USUBJID", "VISIT"]).drop_duplicates(["USUBJID", "VISIT"])
+        keys = pd.MultiIndex.from_frame(table[["USUBJID", "VISIT"]])
+        at = keys.get_indexer(pd.MultiIndex.from_frame(frame[["USUBJID", "VISIT"]]))
+        found = table["VISITNUM"].to_numpy("float64")
+        number = number.mask(at >= 0, np.where(at >= 0, found[at.clip(0)], np.nan))
+    if tv is not None and {"VISIT", "VISITNUM"} <= set(tv):
+        planned = tv.dropna(subset=["VISIT"]).drop_duplicates("VISIT").set_index("VISIT")
+        number = number.fillna(lookup(frame["VISIT"], planned["VISITNUM"]).astype("float64"))
+    return number
