@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from trialbridge.errors import UserError
+from trialbridge.sdtm.metadata import check_version
 from trialbridge.sdtm.printable import printable
 from trialbridge.yamlio import Lines, line_of, read_yaml, validate
 
@@ -323,6 +324,11 @@ class Study(Strict):
     @classmethod
     def _unique_criteria(cls, criteria: list[Criterion]) -> list[Criterion]:
         return _unique(criteria, "code", "criteria")
+
+    @field_validator("sdtmig_version")
+    @classmethod
+    def _shipped_version(cls, version: str) -> str:
+        return check_version(version)
 
     @field_validator("data_cutoff")
     @classmethod

@@ -143,8 +143,12 @@ def test_non_extensible_codelist_value_is_an_error(tmp_path: Path):
 
 def test_unknown_domain(tmp_path: Path):
     spec = {**LB, "domain": "ZZ"}
-    with pytest.raises(UserError, match="no SDTMIG metadata for domain 'ZZ'"):
+    with pytest.raises(UserError) as err:
         run(folder(tmp_path, spec))
+    assert err.value.line() == (
+        "mappings/lb.yaml:1: no SDTMIG 3.4 dataset 'ZZ'; for a sponsor-defined domain add "
+        "'class:' (Findings, Events, Interventions, Findings About) and 'label:', or fix the code"
+    )
 
 
 def test_lookup_cycle_between_domains(tmp_path: Path):

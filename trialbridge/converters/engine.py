@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from trialbridge.converters import references
+from trialbridge.converters import domains, references
 from trialbridge.converters.reconciliation import BlockCount, Reconciliation
 from trialbridge.converters.source_tables import read_tables
 from trialbridge.converters.sources import COLUMN, LINEAGE
@@ -25,7 +25,7 @@ from trialbridge.mappings.spec import Block, DomainSpec, Join, LookupArgs
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.domain_frame import DomainFrame, Provenance
 from trialbridge.sdtm.lineage import SUBJECT
-from trialbridge.sdtm.metadata import DomainMeta, domain_meta, standard_domains
+from trialbridge.sdtm.metadata import DomainMeta
 from trialbridge.study import StudyFolder
 from trialbridge.yamlio import Lines, line_of, load_model
 
@@ -40,11 +40,12 @@ class Mapper:
         self.ct = ct
         self.sources: dict[str, pd.DataFrame] = {}
         self.built: dict[str, DomainFrame] = {}
+        self.metas: dict[str, DomainMeta] = {}
         self.reconciliation = Reconciliation()
 
     def run(self) -> dict[str, DomainFrame]:
         specs = self._load_specs()
-        references.check(self.folder, specs)
+        references.check(self.folder, specs, self.metas)
         for domain in _build_order(specs):
             spec, lines, shown = specs[domain]
             self.built[domain] = self._map(spec, lines, shown)
@@ -65,12 +66,8 @@ class Mapper:
             spec, lines = load_model(path, DomainSpec, shown)
             if spec.domain in specs:
                 raise UserError(f"domain {spec.domain} is mapped by two specs", shown)
-            if spec.domain not in standard_domains():
-                raise UserError(
-                    f"no SDTMIG metadata for domain '{spec.domain}'",
-                    f"{shown}:{line_of(lines, ('domain',))}",
-                    f"supported: {', '.join(sorted(standard_domains()))}",
-                )
+            version = self.folder.study.sdtmig_version
+            self.metas[spec.domain] = domains.resolve(spec, lines, shown, version, self.ct)
             specs[spec.domain] = (spec, lines, shown)
         return specs
 
@@ -90,7 +87,7 @@ class Mapper:
         return self.source(name)
 
     def _map(self, spec: DomainSpec, lines: Lines, shown: str) -> DomainFrame:
-        meta = domain_meta(spec.domain)
+        meta = self.metas[spec.domain]
         frames = [
             self._map_block(spec, meta, block, lines, shown, ("sources", i))
             for i, block in enumerate(spec.sources)

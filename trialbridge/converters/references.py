@@ -7,48 +7,50 @@ from typing import Any
 
 from trialbridge.errors import UserError
 from trialbridge.mappings.spec import DomainSpec, Join, LookupArgs
-from trialbridge.sdtm.metadata import domain_meta
+from trialbridge.sdtm.metadata import DomainMeta, domain_meta
 from trialbridge.study import StudyFolder
 from trialbridge.yamlio import Lines, line_of
 
 Specs = dict[str, tuple[DomainSpec, Lines, str]]
 
 
-def check(folder: StudyFolder, specs: Specs) -> None:
-    _study_references(folder, specs)
+def check(folder: StudyFolder, specs: Specs, metas: dict[str, DomainMeta]) -> None:
+    """`metas`: each spec's domain metadata (SDTMIG or sponsor-defined)."""
+    _study_references(folder, specs, metas)
     sources = {s.name for s in folder.study.sources}
     for spec, lines, shown in specs.values():
-        _spec_references(spec, lines, shown, set(specs), sources)
+        _spec_references(spec, metas[spec.domain], lines, shown, set(specs), sources)
 
 
-def _dm_variable(name: str, where: str, what: str) -> None:
-    if domain_meta("DM").variable(name) is None:
+def _dm_variable(dm: DomainMeta, name: str, where: str, what: str) -> None:
+    if dm.variable(name) is None:
         raise UserError(f"{what} '{name}' is not a DM variable", where, "use e.g. RFXSTDTC")
 
 
-def _study_references(folder: StudyFolder, specs: Specs) -> None:
+def _study_references(folder: StudyFolder, specs: Specs, metas: dict[str, DomainMeta]) -> None:
     study, where = folder.study, folder.where
+    dm = metas.get("DM") or domain_meta("DM", study.sdtmig_version)
     dm_dates = _mapped(specs["DM"][0]) if "DM" in specs else set()
     for variable, rule in study.reference_dates.items():
         here = where("reference_dates", variable)
-        _dm_variable(variable, here, "reference date")
+        _dm_variable(dm, variable, here, "reference date")
         if not variable.endswith("DTC"):
             raise UserError(
                 f"reference date '{variable}' is not a DM date", here, "use e.g. RFSTDTC"
             )
         for i, ref in enumerate(rule.refs):
             key = "first" if rule.first is not None else "last"
-            _reference(ref, specs, dm_dates, where("reference_dates", variable, key, i))
+            _reference(ref, specs, metas, dm_dates, where("reference_dates", variable, key, i))
         dm_dates.add(variable)
     for i, element in enumerate(study.elements):
-        _dm_date(element.start, dm_dates, where("elements", i, "start"), "element start")
+        _dm_date(dm, element.start, dm_dates, where("elements", i, "start"), "element start")
     if study.age is not None:
-        _dm_date(study.age.birth, dm_dates, where("age", "birth"), "age birth date")
-        _dm_date(study.age.at, dm_dates, where("age", "at"), "age reference date")
+        _dm_date(dm, study.age.birth, dm_dates, where("age", "birth"), "age birth date")
+        _dm_date(dm, study.age.at, dm_dates, where("age", "at"), "age reference date")
     for spec, lines, shown in specs.values():
         if spec.baseline is not None:
             here = f"{shown}:{line_of(lines, ('baseline', 'at'))}"
-            _dm_date(spec.baseline.at, dm_dates, here, "baseline reference date")
+            _dm_date(dm, spec.baseline.at, dm_dates, here, "baseline reference date")
     if study.arms and "DM" in specs:
         dm, dm_lines, shown = specs["DM"]
         if "ARMCD" not in _mapped(dm):
@@ -59,7 +61,9 @@ def _study_references(folder: StudyFolder, specs: Specs) -> None:
             )
 
 
-def _reference(ref: str, specs: Specs, dm_dates: set[str], here: str) -> None:
+def _reference(
+    ref: str, specs: Specs, metas: dict[str, DomainMeta], dm_dates: set[str], here: str
+) -> None:
     """DOMAIN.VARIABLE must name a mapped domain and a variable its spec maps (a DM
     reference date may also be one set by an earlier rule)."""
     domain, name = ref.split(".")
@@ -68,7 +72,7 @@ def _reference(ref: str, specs: Specs, dm_dates: set[str], here: str) -> None:
     if domain not in specs:
         raise UserError(f"'{ref}' names domain {domain}, which no spec in 'domains' maps", here)
     variable = name.replace("--", domain)
-    if domain_meta(domain).variable(variable) is None:
+    if metas[domain].variable(variable) is None:
         raise UserError(f"'{ref}': {domain} has no variable {name}", here)
     known = dm_dates if domain == "DM" else _mapped(specs[domain][0])
     if variable not in known:
@@ -79,9 +83,9 @@ def _reference(ref: str, specs: Specs, dm_dates: set[str], here: str) -> None:
         )
 
 
-def _dm_date(name: str, available: set[str], where: str, what: str) -> None:
+def _dm_date(dm: DomainMeta, name: str, available: set[str], where: str, what: str) -> None:
     """A DM date a rule starts from: a DM variable the DM spec maps or a reference date."""
-    _dm_variable(name, where, what)
+    _dm_variable(dm, name, where, what)
     if name not in available:
         raise UserError(
             f"{what} '{name}' is neither mapped by the DM spec nor a reference date",
@@ -101,10 +105,13 @@ def _mapped(spec: DomainSpec) -> set[str]:
 
 
 def _spec_references(
-    spec: DomainSpec, lines: Lines, shown: str, domains: set[str], sources: set[str]
+    spec: DomainSpec,
+    meta: DomainMeta,
+    lines: Lines,
+    shown: str,
+    domains: set[str],
+    sources: set[str],
 ) -> None:
-    meta = domain_meta(spec.domain)
-
     def where(*path: Any) -> str:
         return f"{shown}:{line_of(lines, path)}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -187,6 +187,18 @@ class DomainSpec(DomainSettings):
     """One domain's mapping: blocks of source rows plus domain-level derivation settings."""
 
     domain: str = Field(pattern=r"^[A-Z]{2}$")
+    class_: Literal["Findings", "Events", "Interventions", "Findings About"] | None = Field(
+        default=None, alias="class", description="a sponsor-defined domain's observation class"
+    )
+    label: str | None = Field(
+        default=None, min_length=1, max_length=40, description="a sponsor-defined domain's label"
+    )
+    structure: str | None = Field(
+        default=None, min_length=1, description="a sponsor-defined domain's record structure"
+    )
+    keys: list[str] | None = Field(
+        default=None, min_length=1, description="a sponsor-defined domain's natural keys"
+    )
     sources: list[Block] = Field(min_length=1)
 
 

@@ -72,6 +72,7 @@ class ItemGroup:
     href: str
     refs: list[ItemRef]
     comment_oid: str | None = None
+    non_standard: bool = False  # a sponsor-defined domain: in no standard def:StandardOID names
 
 
 @dataclass
@@ -190,6 +191,7 @@ class Builder:
                 href=href,
                 refs=refs,
                 comment_oid=comment_oid,
+                non_standard=dataset.meta.sponsor_defined,
             )
         )
         self._value_level(dataset)
