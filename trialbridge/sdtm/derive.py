@@ -73,7 +73,7 @@ def complete(folder: StudyFolder, domains: dict[str, DomainFrame], ct: Terminolo
     dm.update(arms.derive(dm, study))
     dm.update(country.derive(dm, study))
     checkpoint()
-    conversions = Conversions.load(study.unit_conversions)
+    conversions = Conversions.load(study.unit_conversions, study.molecular_weights)
     for domain in domains.values():
         domain.update(study_day.derive(domain, dm.frame))
         domain.update(relative_timing.derive(domain, dm.frame))
