@@ -92,7 +92,7 @@ def test_ucum_converts_what_no_table_row_covers():
 def test_a_temperature_and_its_range_convert_with_an_offset():
     rows = [{"VSTESTCD": "TEMP", "VSORRES": "98.6", "VSORRESU": "F"}]
     vs = mapped("VS", rows, standard_units={"TEMP": "C"})
-    standard_results.derive(vs, Conversions.load([]))
+    vs.update(standard_results.derive(vs, Conversions.load([])))
     assert vs.frame["VSSTRESN"].iloc[0] == 37.0
     assert vs.frame["VSSTRESC"].iloc[0] == "37"
     assert vs.frame["VSSTRESU"].iloc[0] == "C"
