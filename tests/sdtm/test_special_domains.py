@@ -215,3 +215,69 @@ def test_derive_ex_on_another_domain_is_refused(tmp_path: Path) -> None:
         "mappings/cm.yaml: derive_ex is set on CM: EX is derived from EC only; remove "
         "derive_ex from this spec",
     )
+
+
+FA_SPEC = """domain: FA
+supplemental:
+  FAINFREL: {label: Infusion Related, origin: Collected}
+sources:
+  - source: adverse_events
+    subject: Subject No.
+    variables:
+      FATESTCD: {constant: SEV}
+      FATEST: {constant: Severity/Intensity}
+      FAOBJ: {copy: MedDRA PT}
+      FAORRES:
+        recode:
+          column: "Severity (1=Mild 2=Moderate 3=Severe)"
+          map: {"1": MILD, "2": MODERATE, "3": SEVERE}
+      FADTC: {date: {column: Start date, format: dd/mm/yyyy}}
+      FAINFREL: {copy: Infusion related}
+"""
+
+XB_SPEC = """domain: XB
+class: Findings
+label: Bespoke Scores
+supplemental:
+  XBASSESS: {label: Assessor, origin: Collected}
+sources:
+  - source: edss
+    subject: Subject No.
+    variables:
+      XBTESTCD: {constant: EDSS}
+      XBTEST: {constant: EDSS Score}
+      XBORRES: {copy: EDSS score}
+      XBDTC: {date: {column: Assessment date, format: dd/mm/yyyy}}
+      XBASSESS: {constant: NEUROLOGIST}
+"""
+
+
+def test_findings_about_and_supplemental_qualifiers_on_any_parent(tmp_path: Path) -> None:
+    """FA about each adverse event's severity with a SUPPFA qualifier, and a sponsor-defined
+    XB with SUPPXB: the adverse events and EDSS rows of the raw files, one SUPP record each."""
+    study = copy_study(tmp_path)
+    (study / "mappings" / "fa.yaml").write_text(FA_SPEC)
+    (study / "mappings" / "xb.yaml").write_text(XB_SPEC)
+    replace_in(study / "study.yaml", "nv.yaml, vs.yaml]", "nv.yaml, vs.yaml, fa.yaml, xb.yaml]")
+    out = tmp_path / "out"
+    result = run_cli("convert", study, "--out", out, "--format", "json")
+    assert result.exit_code == 0, result.output
+    with (study / "raw" / "adverse_events.csv").open(newline="") as handle:
+        events = list(csv.DictReader(handle))
+    with (study / "raw" / "edss.csv").open(newline="") as handle:
+        scores = list(csv.DictReader(handle))
+    fa, suppfa = _rows(out, "fa"), _rows(out, "suppfa")
+    assert sorted((r["FAOBJ"], r["FAORRES"]) for r in fa) == sorted(
+        (e["MedDRA PT"], {"1": "MILD", "2": "MODERATE", "3": "SEVERE"}[e[SEVERITY]]) for e in events
+    )
+    assert len(suppfa) == len(events)
+    assert {(r["RDOMAIN"], r["IDVAR"], r["QNAM"]) for r in suppfa} == {("FA", "FASEQ", "FAINFREL")}
+    suppxb = _rows(out, "suppxb")
+    assert len(suppxb) == len(scores)
+    assert {(r["RDOMAIN"], r["IDVAR"], r["QNAM"], r["QVAL"]) for r in suppxb} == {
+        ("XB", "XBSEQ", "XBASSESS", "NEUROLOGIST")
+    }
+    assert define_xml.validate((out / "sdtm" / "define.xml").read_bytes()) == []
+
+
+SEVERITY = "Severity (1=Mild 2=Moderate 3=Severe)"
