@@ -144,13 +144,13 @@ def _write_package(
     if resources is not None:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(resources, out / "fhir", 500).files
     records = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}
-    table = reconciliation.render(built.counts, records, built.left_empty)
+    table = reconciliation.render(built.counts, records, built.left_empty, built.notes)
     files.append(write_text(out / RECONCILIATION, table))
     placed = _as_written(datasets, target)
     define_file = read_define(target / "define.xml")
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
     files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
-    reconciled = reconciliation.summary(built.counts, records, built.left_empty)
+    reconciled = reconciliation.summary(built.counts, records, built.left_empty, built.notes)
     return Converted(datasets, files, ct.version, findings, reconciled, tuple(built.left_empty))
 
 

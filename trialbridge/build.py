@@ -25,6 +25,9 @@ class Built:
     provenance: dict[str, dict[str, Provenance]]
     counts: Reconciliation = field(default_factory=Reconciliation)
     left_empty: list[LeftEmpty] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # per domain: what derivations left out
 
 
 def build(folder: StudyFolder, ct: Terminology) -> Built:
@@ -43,13 +46,17 @@ def derive(
 ) -> Built:
     """The mapped domains completed, in the order study.yaml lists their specs."""
     ordered = {code: mapped[code] for code in _spec_order(folder, mapped)}
-    datasets = complete(folder, ordered, ct)
+    done = complete(folder, ordered, ct)
+    domains = done.domains
     return Built(
-        datasets=datasets,
-        specs={code: d.settings for code, d in mapped.items()},
-        provenance={code: d.provenance for code, d in mapped.items()},
+        datasets=done.datasets,
+        specs={code: d.settings for code, d in domains.items()},
+        provenance={code: d.provenance for code, d in domains.items()},
         counts=counts or Reconciliation(),
-        left_empty=left_empty(datasets, {code: set(d.provenance) for code, d in mapped.items()}),
+        left_empty=left_empty(
+            done.datasets, {code: set(d.provenance) for code, d in domains.items()}
+        ),
+        notes={code: d.notes for code, d in domains.items() if d.notes},
     )
 
 

@@ -31,6 +31,7 @@ def _iso_text(value: object) -> object:
 IsoText = Annotated[str, BeforeValidator(_iso_text)]
 # a number that is a number: NaN and infinity are refused
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+GramsPerMole = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # days from a reference date: a century either way holds any trial
 Days = Annotated[int, Field(ge=-36_500, le=36_500)]
 _ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
@@ -292,6 +293,9 @@ class Study(Strict):
         description="mapping spec files, relative to mappings/", min_length=1
     )
     unit_conversions: list[UnitConversion] = Field(default_factory=list)
+    molecular_weights: dict[str, GramsPerMole] = Field(
+        default_factory=dict, description="test code -> g/mol, for mass <-> amount by UCUM"
+    )
     terminology: str | None = Field(default=None, description="NCI EVS SDTM Terminology file")
     data_cutoff: IsoText | None = Field(default=None, description="DCUTDTC, ISO 8601 date")
     planned_subjects: int | None = Field(default=None, ge=0, description="PLANSUB")

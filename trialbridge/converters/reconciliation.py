@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -80,7 +80,10 @@ HEADER = (
 
 
 def render(
-    counts: Reconciliation, written: dict[str, int], gaps: Sequence[LeftEmpty] = ()
+    counts: Reconciliation,
+    written: dict[str, int],
+    gaps: Sequence[LeftEmpty] = (),
+    derived: Mapping[str, list[str]] | None = None,
 ) -> bytes:
     """The CSV: a row per spec block (domain, source), a row per domain with the records
     written and one per variable it leaves empty, and a row per source with what its reader
@@ -109,6 +112,8 @@ def render(
             )
         written_row = (domain, "(written)", *[""] * 7, written.get(domain, 0), "", "")
         out.writerow(written_row)
+        for note in (derived or {}).get(domain, []):
+            out.writerow((domain, "(derived)", *[""] * 9, note))
         for gap in (g for g in gaps if g.dataset == domain):
             out.writerow((domain, "(left empty)", *[""] * 7, gap.records, "", gap.line()))
     for s in counts.sources.values():
@@ -119,7 +124,12 @@ def render(
     return buffer.getvalue().encode()
 
 
-def summary(counts: Reconciliation, written: dict[str, int], gaps: Sequence[LeftEmpty] = ()) -> str:
+def summary(
+    counts: Reconciliation,
+    written: dict[str, int],
+    gaps: Sequence[LeftEmpty] = (),
+    derived: Mapping[str, list[str]] | None = None,
+) -> str:
     """One line for the console: the totals of the CSV."""
     read = sum(s.rows_read for s in counts.sources.values())
     skipped = sum(n for s in counts.sources.values() for n in s.rows_skipped.values())
@@ -128,6 +138,9 @@ def summary(counts: Reconciliation, written: dict[str, int], gaps: Sequence[Left
     unused = sum(len(s.unused) for s in counts.sources.values())
     notes = sum(len(s.notes) for s in counts.sources.values())
     noted = f"; {notes:,} notes on what sources changed or let pass" if notes else ""
+    left_out = sum(len(n) for n in (derived or {}).values())
+    if left_out:
+        noted += f"; {left_out:,} notes on records derivations left out"
     if gaps:
         noted += f"; {len(gaps):,} variables left empty on some records (warnings)"
     return (

@@ -69,6 +69,14 @@ def _reference(
     domain, name = ref.split(".")
     if domain == "*":
         return
+    if domain == "EX" and domain not in specs and "EC" in specs and specs["EC"][0].derive_ex:
+        # EX is made from EC: an EX date is there when EC maps its own
+        variable = "EC" + name.removeprefix("--").removeprefix("EX")
+        if variable not in _mapped(specs["EC"][0]):
+            raise UserError(
+                f"'{ref}': EX is derived from EC, whose spec does not map {variable}", here
+            )
+        return
     if domain not in specs:
         raise UserError(f"'{ref}' names domain {domain}, which no spec in 'domains' maps", here)
     variable = name.replace("--", domain)

@@ -4,6 +4,8 @@ and RELREC. The domains may come from the mapping engine or from anywhere else."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from trialbridge.errors import UserError, checkpoint
 from trialbridge.sdtm import relrec, supp
 from trialbridge.sdtm.ct import Terminology
@@ -13,9 +15,12 @@ from trialbridge.sdtm.derivations import (
     arms,
     baseline,
     country,
+    eligibility,
     epoch,
+    exposure,
     range_indicator,
     reference_dates,
+    relative_timing,
     seq,
     standard_results,
     study_day,
@@ -23,15 +28,22 @@ from trialbridge.sdtm.derivations import (
     visits,
 )
 from trialbridge.sdtm.domain_frame import DomainFrame
+from trialbridge.sdtm.metadata import domain_meta
 from trialbridge.sdtm.trial_design import arms as trial_arms
 from trialbridge.sdtm.trial_design import subject_elements, subject_visits, ts
 from trialbridge.sdtm.units import Conversions
 from trialbridge.study import Study, StudyFolder
 
 
-def complete(
-    folder: StudyFolder, domains: dict[str, DomainFrame], ct: Terminology
-) -> dict[str, Dataset]:
+@dataclass(frozen=True)
+class Completed:
+    """The datasets, and the domains they were made from (with any a derivation added)."""
+
+    datasets: dict[str, Dataset]
+    domains: dict[str, DomainFrame]
+
+
+def complete(folder: StudyFolder, domains: dict[str, DomainFrame], ct: Terminology) -> Completed:
     """Datasets by name, in the order of `domains` (each followed by its SUPP--), then the
     trial design datasets and RELREC."""
     study = folder.study
@@ -43,6 +55,10 @@ def complete(
     checkpoint()
     for domain in _others(domains):
         domain.update(usubjid.derive_other(domain, dm.frame, study))
+    checkpoint()
+    domains = _exposure_from_collected(domains, study.sdtmig_version)
+    if "IE" in domains:
+        _eligibility(domains["IE"], study)
     checkpoint()
     dm.update(reference_dates.derive(dm.frame, domains, study.reference_dates))
     if "RFSTDTC" not in dm.frame:
@@ -57,9 +73,10 @@ def complete(
     dm.update(arms.derive(dm, study))
     dm.update(country.derive(dm, study))
     checkpoint()
-    conversions = Conversions.load(study.unit_conversions)
+    conversions = Conversions.load(study.unit_conversions, study.molecular_weights)
     for domain in domains.values():
         domain.update(study_day.derive(domain, dm.frame))
+        domain.update(relative_timing.derive(domain, dm.frame))
         domain.update(visits.derive(domain, study.visits, study.unscheduled_visit))
     checkpoint()
     numbered = visits.number_unscheduled(
@@ -84,7 +101,7 @@ def complete(
     links = relrec.build(domains, study.studyid)
     if links is not None and len(links.frame):
         datasets["RELREC"] = links
-    return datasets
+    return Completed(datasets, domains)
 
 
 def _trial_design(
@@ -114,6 +131,56 @@ def _derive_domain(
     domain.update(baseline.derive(domain, dm.frame))
     domain.frame = seq.order(domain)
     domain.update(seq.derive(domain))
+
+
+def _exposure_from_collected(
+    domains: dict[str, DomainFrame], version: str
+) -> dict[str, DomainFrame]:
+    """EX made from EC where the EC spec asks, placed after EC."""
+    asking = [d for d in domains.values() if d.settings.derive_ex]
+    for domain in asking:
+        if domain.code != "EC":
+            raise UserError(
+                f"derive_ex is set on {domain.code}: EX is derived from EC only",
+                domain.where,
+                "remove derive_ex from this spec",
+            )
+        if "EX" in domains:
+            raise UserError(
+                "EX is derived from EC (derive_ex) and mapped by a spec as well",
+                domains["EX"].where,
+                "remove the EX spec from 'domains', or derive_ex from the EC spec",
+            )
+    if not asking:
+        return domains
+    ec = domains["EC"]
+    ec.update(exposure.link_ids(ec))
+    ex = exposure.from_collected(ec, domain_meta("EX", version))
+    missed = len(ec.frame) - len(ex.frame)
+    if missed:
+        ec.notes.append(
+            f"{missed:,} EC records of doses not given (ECOCCUR N or scheduled) are not in EX"
+        )
+    ordered: dict[str, DomainFrame] = {}
+    for code, domain in domains.items():
+        ordered[code] = domain
+        if code == "EC":
+            ordered["EX"] = ex
+    return ordered
+
+
+def _eligibility(ie: DomainFrame, study: Study) -> None:
+    """IE's test names from the criteria, and only the exceptions kept (the others counted)."""
+    ie.update(eligibility.derive(ie, study.criteria))
+    checkpoint()
+    kept = eligibility.exceptions(ie)
+    dropped = int((~kept).sum())
+    if dropped:
+        ie.frame = ie.frame.loc[kept]
+        ie.notes.append(
+            f"{dropped:,} criteria answered as the protocol wants (inclusion met, exclusion not "
+            "met) are not submitted: IE holds only the exceptions"
+        )
 
 
 def _others(domains: dict[str, DomainFrame]) -> list[DomainFrame]:

@@ -49,6 +49,10 @@ class DomainSettings(Strict):
     baseline: Baseline | None = None
     relationships: list[Relationship] = Field(default_factory=list)
     comment: str | None = Field(default=None, description="dataset comment for Define-XML")
+    relative_timing: bool = Field(
+        default=False, description="derive --STRF / --ENRF against DM's reference period"
+    )
+    derive_ex: bool = Field(default=False, description="EC only: EX from the doses given")
 
     @field_validator("supplemental")
     @classmethod
@@ -83,6 +87,7 @@ class DomainFrame:
     where: str
     settings: DomainSettings = field(default_factory=DomainSettings)
     provenance: dict[str, Provenance] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what a derivation left out, counted
 
     def update(self, columns: dict[str, pd.Series]) -> None:
         """Take the columns a derivation returned (new ones, or replacements)."""

@@ -69,12 +69,53 @@ def test_a_study_conversion_for_one_test():
     assert frame["LBSTRESC"].iloc[0] == "5.2725"
 
 
+def test_ucum_converts_what_no_table_row_covers():
+    frame = lab(
+        [
+            {
+                "LBTESTCD": "CREAT",
+                "LBORRES": "1.0",
+                "LBORRESU": "mg/dL",
+                "LBORNRLO": "0.6",
+                "LBORNRHI": "1.2",
+            }
+        ],
+        {"CREAT": "umol/L"},
+    )
+    # 10 mg/L / 113.12 g/mol = 88.4017 umol/L; the range 53.0410 to 106.082
+    assert frame["LBSTRESN"].iloc[0] == pytest.approx(88.4016973126, abs=1e-9)
+    assert frame["LBSTRESC"].iloc[0] == "88.4016973126"
+    assert frame["LBSTNRLO"].iloc[0] == pytest.approx(6000 / 113.12, rel=1e-11)
+    assert frame["LBSTNRHI"].iloc[0] == pytest.approx(12000 / 113.12, rel=1e-11)
+
+
+def test_a_temperature_and_its_range_convert_with_an_offset():
+    rows = [{"VSTESTCD": "TEMP", "VSORRES": "98.6", "VSORRESU": "F"}]
+    vs = mapped("VS", rows, standard_units={"TEMP": "C"})
+    vs.update(standard_results.derive(vs, Conversions.load([])))
+    assert vs.frame["VSSTRESN"].iloc[0] == 37.0
+    assert vs.frame["VSSTRESC"].iloc[0] == "37"
+    assert vs.frame["VSSTRESU"].iloc[0] == "C"
+
+
 def test_a_missing_conversion_is_an_error_at_the_row():
     with pytest.raises(UserError) as err:
-        lab([{"LBTESTCD": "CREAT", "LBORRES": "1.1", "LBORRESU": "mg/dL"}], {"CREAT": "umol/L"})
+        lab([{"LBTESTCD": "XYZ", "LBORRES": "1.1", "LBORRESU": "mg/dL"}], {"XYZ": "umol/L"})
     assert err.value.line() == (
-        "raw/test.csv, row 2: no conversion from mg/dL to umol/L for CREAT; "
-        "add the factor to unit_conversions in study.yaml"
+        "raw/test.csv, row 2: no conversion from mg/dL to umol/L for XYZ: mass and amount of "
+        "substance convert only with a molecular weight of XYZ; add 'molecular_weights: {XYZ: "
+        "g/mol}' to study.yaml, or a unit_conversions row"
+    )
+
+
+def test_an_annotated_unit_in_the_error_line_is_shown_as_written():
+    with pytest.raises(UserError) as err:
+        lab([{"LBTESTCD": "HR", "LBORRES": "70", "LBORRESU": "beats/min"}], {"HR": "breaths/min"})
+    assert err.value.line() == (
+        "raw/test.csv, row 2: no conversion from beats/min to breaths/min for HR: beats/min and "
+        "breaths/min differ in arbitrary units or annotations ({beats}, {breaths}), which "
+        "convert only to themselves; add the factor to unit_conversions in study.yaml if the "
+        "two units are known to relate"
     )
 
 
@@ -90,8 +131,14 @@ def test_records_of_many_units_without_a_conversion_are_all_counted():
     assert problems.total == KEEP_PER_KIND + 5
     lines = [e.line() for e in problems.kept]
     assert lines[0] == (
-        "raw/test.csv, row 2: no conversion from u0 to g/L for HGB; "
-        "add the factor to unit_conversions in study.yaml"
+        "raw/test.csv, row 2: no conversion from u0 to g/L for HGB: u0 is neither a CDISC unit "
+        "with a UCUM code nor a UCUM code; add the factor to unit_conversions in study.yaml"
+    )
+    # u1 is UCUM: the unified atomic mass unit to the power 1
+    assert lines[1] == (
+        "raw/test.csv, row 3: no conversion from u1 to g/L for HGB: u1 is mass and g/L is mass "
+        "per volume; check the standard unit in the spec, or add the factor to "
+        "unit_conversions in study.yaml"
     )
     assert lines[KEEP_PER_KIND:] == [
         f"raw/test.csv, row {n + 2}: no conversion from u{n} to the standard unit of its test; "

@@ -1,6 +1,7 @@
 """--STRESC, --STRESN, --STRESU (and standard reference ranges) from original results.
 
-The standard unit per test comes from the spec; conversion factors come from data tables."""
+The standard unit per test comes from the spec; conversions from data tables, then UCUM
+(trialbridge.sdtm.units)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from trialbridge.errors import KEEP_PER_KIND, UserError
 from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.lineage import fail_at
 from trialbridge.sdtm.lookup import lookup, numbers
-from trialbridge.sdtm.units import Conversions
+from trialbridge.sdtm.units import ROW_FIX, Conversions
 
 
 def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series]:
@@ -39,7 +40,7 @@ def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series
         )
     target = lookup(testcd, standard_units).astype("str").where(testcd.isin(list(standard_units)))
     target = target.fillna(unit)
-    factor = conversions.factors(unit, target, testcd)
+    factor, offset = conversions.affine(unit, target, testcd)
     numeric = numbers(frame[orres])
     has_result = frame[orres].notna()
     no_unit = has_result & unit.isna() & target.notna()
@@ -55,8 +56,8 @@ def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series
         )
     needs = has_result & factor.isna() & ~no_unit
     if needs.any():
-        _no_conversion(frame, needs, unit, target, testcd, p)
-    text_to_convert = has_result & numeric.isna() & factor.notna() & (factor != 1)
+        _no_conversion(frame, needs, unit, target, testcd, p, conversions)
+    text_to_convert = has_result & numeric.isna() & factor.notna() & ((factor != 1) | (offset != 0))
     if text_to_convert.any():
         fail_at(
             frame,
@@ -67,14 +68,14 @@ def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series
             None,
             True,
         )
-    value = _significant(numeric * factor)
+    value = _significant(numeric * factor + offset)
     out = {f"{p}STRESN": value, stresc: _as_text(value).fillna(frame[orres])}
     if domain.meta.variable(f"{p}STRESU"):
         out[f"{p}STRESU"] = target.where(frame[orres].notna())
     for lo_hi in ("LO", "HI"):
         original = f"{p}ORNR{lo_hi}"
         if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
-            out[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor)
+            out[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor + offset)
     return out
 
 
@@ -85,6 +86,7 @@ def _no_conversion(
     target: pd.Series,
     testcd: pd.Series,
     p: str,
+    conversions: Conversions,
 ) -> None:
     """Every record whose unit has no factor to its standard unit, reported per (unit,
     standard unit, test) for the first KEEP_PER_KIND of them and together past that (a file
@@ -93,15 +95,22 @@ def _no_conversion(
     groups = list(
         pairs.groupby(["unit", "target", "test"], sort=False, dropna=False).groups.items()
     )
-    fix = "add the factor to unit_conversions in study.yaml"
     for (one, to, test), labels in groups[:KEEP_PER_KIND]:
-        what = f"no conversion from {one} to {to} for {test}"
-        fail_at(frame, labels, what, f"{p}ORRESU", fix, "", False)
+        what, why_fix = conversions.problem(one, to, test)
+        fail_at(
+            frame,
+            labels,
+            what.replace("{", "{{").replace("}", "}}"),
+            f"{p}ORRESU",
+            why_fix,
+            "",
+            False,
+        )
     rest = [labels for _, labels in groups[KEEP_PER_KIND:]]
     if rest:
         labels = pd.Index(np.concatenate(rest)).sort_values()
         what = "no conversion from {value} to the standard unit of its test"
-        fail_at(frame, labels, what, f"{p}ORRESU", fix, "", False)
+        fail_at(frame, labels, what, f"{p}ORRESU", ROW_FIX, "", False)
 
 
 def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
