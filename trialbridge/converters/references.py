@@ -18,8 +18,14 @@ def check(folder: StudyFolder, specs: Specs, metas: dict[str, DomainMeta]) -> No
     """`metas`: each spec's domain metadata (SDTMIG or sponsor-defined)."""
     _study_references(folder, specs, metas)
     sources = {s.name for s in folder.study.sources}
+    domains = set(specs) | _derived_domains(specs)
     for spec, lines, shown in specs.values():
-        _spec_references(spec, metas[spec.domain], lines, shown, set(specs), sources)
+        _spec_references(spec, metas[spec.domain], lines, shown, domains, sources)
+
+
+def _derived_domains(specs: Specs) -> set[str]:
+    """Domains a spec's setting makes (EX from EC): a relationship may point at them."""
+    return {"EX"} if "EC" in specs and specs["EC"][0].derive_ex else set()
 
 
 def _dm_variable(dm: DomainMeta, name: str, where: str, what: str) -> None:

@@ -1,5 +1,6 @@
-"""`then` must have a value, except in records whose `variable` is one of `values` (RFSTDTC
-for every subject but screen failures and those not assigned)."""
+"""`then` must have a value, except in records whose `variable` is empty or one of `values`
+(RFSTDTC for every subject but screen failures and those not assigned: SDTMIG 3.2 coded them
+SCRNFAIL / NOTASSGN in ARMCD, SDTMIG 3.4 leaves ARMCD null and says why in ARMNRS)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,5 @@ def populated_unless(context: Context, then: str, variable: str, values: list[st
     target, exempt = context.column(then), context.column(variable)
     if target is None or exempt is None:
         return []
-    return rows(~exempt.isin(values) & ~populated(target), context.name(then), target)
+    assigned = populated(exempt) & ~exempt.isin(values)
+    return rows(assigned & ~populated(target), context.name(then), target)
