@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -70,11 +71,16 @@ class Issue:
 
 def rows(mask: pd.Series, variable: str, values: pd.Series | None = None) -> list[Issue]:
     """An issue for each True in the mask (NA counts as False), with the record's value."""
-    flagged = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
+    flagged = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool)).tolist()
     if values is None:
-        return [Issue(int(r), variable, None) for r in flagged]
-    shown = values.iloc[flagged].to_numpy(dtype=object)  # only the flagged become objects
-    return [Issue(int(r), variable, _plain(v)) for r, v in zip(flagged, shown, strict=True)]
+        return list(map(Issue, flagged, repeat(variable), repeat(None)))
+    # only the flagged become objects; built by map, as a rule can flag a million records
+    picked = values.iloc[flagged]
+    if isinstance(picked.dtype, pd.StringDtype) or pd.api.types.is_float_dtype(picked.dtype):
+        shown = picked.to_numpy(dtype=object, na_value=None).tolist()  # missing: None
+    else:
+        shown = [_plain(v) for v in picked.to_numpy(dtype=object)]
+    return list(map(Issue, flagged, repeat(variable), shown))
 
 
 def _plain(value: object) -> object:

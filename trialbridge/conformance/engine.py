@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import repeat
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.conformance import operations
@@ -41,13 +43,15 @@ def run(
     define: Define | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
+    # each dataset's domain once (a split dataset's is read from its DOMAIN column), not once
+    # per rule
+    every = [(dataset, domain_of(dataset)) for dataset in datasets.values()]
     for rule in rules if rules is not None else shipped_rules():
         check = operations.get(rule.check.operation)
         if check is None:
             raise UserError(f"unknown operation '{rule.check.operation}'", f"rule {rule.id}")
-        targets = [_empty()] if rule.level == "submission" else list(datasets.values())
-        for dataset in targets:
-            domain = domain_of(dataset)
+        targets = [(_empty(), "")] if rule.level == "submission" else every
+        for dataset, domain in targets:
             if rule.level == "dataset" and not _in_scope(rule.scope, dataset, domain):
                 continue
             context = Context(dataset, domain, datasets, terminology, define)
@@ -66,38 +70,55 @@ def _in_scope(scope: Scope, dataset: Dataset, domain: str) -> bool:
 
 
 def _findings(rule: Rule, context: Context, issues: list[Issue]) -> list[Finding]:
-    """Findings for one rule on one dataset; the record's USUBJID and --SEQ are looked up in
-    arrays taken once, as a rule can flag a million records."""
+    """Findings for one rule on one dataset; the records' USUBJID and --SEQ are looked up as
+    arrays and the findings built by map, as a rule can flag a million records."""
     if not issues:
         return []
     frame = context.frame
-    subjects = frame["USUBJID"].to_numpy(dtype=object) if "USUBJID" in frame else None
+    at = [issue.row for issue in issues]
+    rows = np.array([-1 if row is None else row for row in at], dtype=np.int64)
+    subjects = _subjects(frame, rows) if "USUBJID" in frame else repeat(None)
     seq_name = context.name("--SEQ")
     numeric = seq_name in frame and pd.api.types.is_numeric_dtype(frame[seq_name])
-    seqs = frame[seq_name].to_numpy(dtype="float64") if numeric else None
-    message = _message(rule.message, context.domain)
-    found = []
-    for issue in issues:
-        usubjid = seq = None
-        if issue.row is not None:
-            if subjects is not None:
-                usubjid = _text(subjects[issue.row])
-            if seqs is not None and not math.isnan(seqs[issue.row]):
-                seq = float(seqs[issue.row])
-        found.append(
-            Finding(
-                rule=rule.id,
-                severity=rule.severity,
-                dataset=context.dataset.name,
-                record=None if issue.row is None else issue.row + 1,
-                usubjid=usubjid,
-                seq=seq,
-                variable=issue.variable,
-                value=issue.value,
-                message=message,
-            )
+    seqs = _seqs(frame[seq_name], rows) if numeric else repeat(None)
+    records = [None if row is None else row + 1 for row in at]
+    return list(
+        map(
+            Finding,
+            repeat(rule.id),
+            repeat(rule.severity),
+            repeat(context.dataset.name),
+            records,
+            subjects,
+            seqs,
+            [issue.variable for issue in issues],
+            [issue.value for issue in issues],
+            repeat(_message(rule.message, context.domain)),
         )
-    return found
+    )
+
+
+def _subjects(frame: pd.DataFrame, rows: np.ndarray) -> list[str | None]:
+    """Each row's USUBJID as text (None where it is missing)."""
+    column = frame["USUBJID"]
+    if isinstance(column.dtype, pd.StringDtype):  # text already: missing as None is all
+        return _at(column, rows, dtype=object, na_value=None)
+    return [_text(v) for v in _at(column, rows, dtype=object)]
+
+
+def _seqs(column: pd.Series, rows: np.ndarray) -> list[float | None]:
+    """Each row's --SEQ as a float (None where it is missing)."""
+    values = _at(column, rows, dtype="float64")
+    return [None if v is None or math.isnan(v) else v for v in values]
+
+
+def _at(column: pd.Series, rows: np.ndarray, **how: object) -> list[object]:
+    """The column's value at each row as a Python object (numpy's `how`), None for row -1
+    (an issue with the whole dataset); only these rows are converted."""
+    if len(column) == 0:
+        return [None] * len(rows)
+    picked = column.iloc[np.maximum(rows, 0)].to_numpy(**how).tolist()  # type: ignore[call-overload]
+    return [None if row < 0 else v for row, v in zip(rows.tolist(), picked, strict=True)]
 
 
 def _text(value: object) -> str | None:

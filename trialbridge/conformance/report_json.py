@@ -9,7 +9,7 @@ import orjson
 
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.rule import shipped_rules
-from trialbridge.sdtm.write import write_text
+from trialbridge.sdtm.write import atomic_file
 
 
 def summary(findings: list[Finding]) -> list[dict[str, object]]:
@@ -35,4 +35,8 @@ def write(findings: list[Finding], folder: Path) -> Path:
         },
     }
     data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
-    return write_text(folder / "validation.json", data + b"\n")
+    target = folder / "validation.json"
+    with atomic_file(target) as handle:  # the newline apart: no copy of a million findings
+        handle.write(data)
+        handle.write(b"\n")
+    return target

@@ -119,11 +119,14 @@ def _sheet(sheet, title: str, header: list[str], rows: list[list[object]]) -> No
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     altered = False
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         cells = [_cell(value) for value in row]
         altered = altered or any(a is not b for a, b in zip(cells, row, strict=True))
         sheet.append(cells)
-        for cell in sheet[sheet.max_row]:
+        # the row's cells by number: sheet.max_row and a row by index scan every cell of the
+        # sheet, which made a sheet of thousands of findings quadratic
+        for column in range(1, len(cells) + 1):
+            cell = sheet.cell(row=number, column=column)
             if cell.data_type == "f":  # data that starts with '=' is text here, never a formula
                 cell.data_type = "s"
     if altered:

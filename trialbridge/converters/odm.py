@@ -4,7 +4,7 @@ its ODM keys as columns, its items by their ItemDef Name, and lineage (file, lin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from trialbridge.converters.lineage import BLANK, COLUMN, FILE, NOTES, ROW
 from trialbridge.converters.odm_metadata import KEYS, ItemDef, Metadata, Version
 from trialbridge.converters.odm_stream import (
     REMOVED,
+    STRING,
     WIDTH,
     Collected,
     Records,
@@ -52,7 +53,7 @@ def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
     groups = {s.item_group for s in sources if s.item_group is not None}
     subjects = any(s.table == "subjects" for s in sources)
     streamed = stream(path, first.file, groups, metadata, subjects)
-    records = {oid: _trimmed(c.records()) for oid, c in streamed.groups.items()}
+    records = {oid: c.records() for oid, c in streamed.groups.items()}
     result = {}
     for source in sources:  # each source its own table: options differ, and specs change them
         if source.item_group is None:
@@ -75,14 +76,6 @@ def _metadata(root: Path, source: Source) -> dict[Version, Metadata] | None:
             "check 'metadata' in study.yaml",
         )
     return read_metadata(path, source.metadata)
-
-
-def _trimmed(records: Records) -> Records:
-    """Values with surrounding whitespace removed, as CSV cells are, and an empty value null
-    (ODM 1.3.2 section 2.13: an empty ItemData has no value)."""
-    values = pc.utf8_trim_whitespace(records.values)
-    empty = pc.equal(pc.binary_length(values), 0)
-    return replace(records, values=pc.if_else(empty, pa.scalar(None, pa.string()), values))
 
 
 @dataclass
@@ -135,7 +128,8 @@ class Reading:
         read = len(frame)
         blank = frame[items].isna().all(axis=1).to_numpy() & ~records.removed
         keep = ~blank
-        frame = frame.loc[keep].reset_index(drop=True)
+        if blank.any():  # a copy of the table only when records go
+            frame = frame.loc[keep].reset_index(drop=True)
         if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
             frame = apply_transactions(
                 frame,
@@ -146,7 +140,8 @@ class Reading:
                 REMOVED,
             )
         else:
-            refuse_duplicates(frame, _record_keys(streamed, records)[keep], self.shown)
+            keys = _record_keys(streamed, records)
+            refuse_duplicates(frame, keys[keep] if blank.any() else keys, self.shown)
         reference = streamed.reference.get(self.collected.oid, 0)
         skipped = {
             BLANK: int(blank.sum()),
@@ -246,7 +241,7 @@ class Reading:
             chosen = np.zeros(len(values), dtype=bool)
             chosen[parents[pc.equal(parts, code).to_numpy(zero_copy_only=False)]] = True
             texts = np.where(chosen, "1", "0").astype(object)
-            yield f"{column}___{code}", pa.array(texts, pa.string(), mask=~present)
+            yield f"{column}___{code}", pa.array(texts, STRING, mask=~present)
 
 
 def _multiple(values: pa.Array, bad: np.ndarray, codes: list[str]) -> str | None:
@@ -262,13 +257,13 @@ def _symbols(units: pa.Array, symbols: dict[str, str]) -> pa.Array:
     """Each unit OID's symbol (missing for an OID BasicDefinitions does not define)."""
     known = pa.array(list(symbols), pa.string())
     found = pc.index_in(units, value_set=known)
-    return pa.array(list(symbols.values()), pa.string()).take(found)
+    return pa.array(list(symbols.values()), STRING).take(found)
 
 
 def _constant(text: str, like: pa.Array) -> pa.Array:
     """`text` where `like` has a value, missing where it has none."""
     missing = pc.is_null(like).to_numpy(zero_copy_only=False)
-    return pa.array(np.full(len(like), text, dtype=object), pa.string(), mask=missing)
+    return pa.array(np.full(len(like), text, dtype=object), STRING, mask=missing)
 
 
 def subject_table(streamed: Streamed, shown: str) -> pd.DataFrame:
@@ -311,19 +306,22 @@ def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
     if len(records) == 0:
         return np.zeros(0, np.int64)
     _, form = np.unique(streamed.contexts, axis=0, return_inverse=True)
-    forms = form.reshape(-1)[records.contexts].astype(np.int64)
+    keys = form.reshape(-1)[records.contexts].astype(np.int64, copy=False)
     repeat = records.repeat_keys.dictionary_encode().indices
-    codes = repeat.fill_null(-1).to_numpy().astype(np.int64) + 1  # 0: no repeat key
-    return forms * (int(codes.max(initial=0)) + 1) + codes
+    codes = repeat.fill_null(-1).to_numpy()  # -1: no repeat key
+    keys *= int(codes.max(initial=-1)) + 2  # in place: one array per record, not four
+    keys += codes
+    keys += 1
+    return keys
 
 
 def _keys(streamed: Streamed, group: str, records: Records) -> Iterator[tuple[str, pa.Array]]:
     """The ODM key columns, taken from the per-form contexts."""
-    names = pa.array(streamed.names, pa.string())
+    names = pa.array(streamed.names, STRING)
     for i, name in enumerate(KEYS[:WIDTH]):
         codes = streamed.contexts[:, i][records.contexts] if len(records) else []
         yield name, names.take(pa.array(codes, pa.int32()))
-    yield "ItemGroupOID", pa.repeat(group, len(records)).cast(pa.string())
+    yield "ItemGroupOID", pa.repeat(group, len(records)).cast(STRING)
     yield "ItemGroupRepeatKey", records.repeat_keys
 
 
@@ -333,19 +331,13 @@ def _extras(streamed: Streamed, records: Records) -> Iterator[tuple[str, pa.Arra
         by_form = streamed.extras[name]
         per_form = np.full(len(streamed.contexts), None, dtype=object)
         per_form[np.fromiter(by_form, np.int64, len(by_form))] = list(by_form.values())
-        yield name, pa.array(per_form, pa.string()).take(pa.array(records.contexts, pa.int32()))
+        yield name, pa.array(per_form, STRING).take(pa.array(records.contexts, pa.int32()))
 
 
 def _items(collected: Collected, records: Records) -> Iterator[tuple[int, pa.Array]]:
-    """Per slot, in order: the record's value, or null where the item was not sent."""
-    slots = len(collected.items)
-    order = np.argsort(records.slots, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(records.slots, minlength=slots))])
+    """Per slot, in order (each item followed by its unit's slot): its column."""
     for slot in _slot_order(collected):
-        picked = order[bounds[slot] : bounds[slot + 1]]
-        at = np.full(len(records), -1, dtype=np.int64)
-        at[records.rows[picked]] = np.arange(len(picked))  # an item sent twice: the last
-        yield slot, records.values.take(pa.array(picked)).take(pa.array(at, mask=at < 0))
+        yield slot, records.items[slot]
 
 
 def _slot_order(collected: Collected) -> list[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from lxml import etree
 
 from trialbridge.converters.odm_metadata import (
@@ -44,6 +45,9 @@ _GROUP, _ITEM, _FORM, _EVENT, _SUBJECT, _CLINICAL, _REFERENCE, _UNIT_REF = (
     )
 )
 WIDTH = KEYS.index("FormRepeatKey") + 1  # the keys of a form instance, StudyOID first
+# the type of the table's text: pandas holds its text as large_string, so a column built so
+# goes into the table as it is, where a string one would be copied
+STRING = pa.large_string()
 UNIT = ".MeasurementUnitOID"  # the column of an item's per-value unit: its Name + this
 _FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not read)"
 
@@ -51,17 +55,15 @@ _FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not re
 @dataclass(frozen=True)
 class Records:
     """One ItemGroup's records as arrays: per record its form instance (an index into the
-    contexts), repeat key, line, position in the file and removal; per value its record,
-    item slot and text."""
+    contexts), repeat key, line, position in the file and removal; per item slot its column,
+    the value each record sent (null where it sent none)."""
 
     contexts: np.ndarray
     repeat_keys: pa.Array
     lines: np.ndarray
     positions: np.ndarray
     removed: np.ndarray
-    rows: np.ndarray
-    slots: np.ndarray
-    values: pa.Array | pa.ChunkedArray
+    items: list[pa.Array]
 
     def __len__(self) -> int:
         return len(self.contexts)
@@ -69,8 +71,9 @@ class Records:
 
 @dataclass
 class Collected:
-    """One ItemGroup being read: C arrays for numbers and a list for the latest values,
-    moved into compact arrays every _CHUNK values, so what is held grows with the values."""
+    """One ItemGroup being read: C arrays for the records' numbers, and the latest values in
+    a list, laid out as the table's columns every _CHUNK values; so what is held is the
+    table being built, not a Python object (or an index) per value."""
 
     oid: str
     items: list[str] = field(default_factory=list)  # per slot: its ItemOID
@@ -80,34 +83,36 @@ class Collected:
     notes: list[str] = field(default_factory=list)
     count: int = 0
     contexts: array = field(default_factory=lambda: array("i"))
-    repeat_keys: list[str | None] = field(default_factory=list)
     lines: array = field(default_factory=lambda: array("q"))
     positions: array = field(default_factory=lambda: array("q"))
     removed: array = field(default_factory=lambda: array("b"))
-    rows: array = field(default_factory=lambda: array("i"))
+    flushed: int = 0  # the records laid out as columns
+    repeat_keys: list[str | None] = field(default_factory=list)  # since the last flush
+    rows: array = field(default_factory=lambda: array("i"))  # per value since: its record
     slots: array = field(default_factory=lambda: array("h"))
     values: list[str] = field(default_factory=list)
-    chunks: list[Records] = field(default_factory=list)
+    repeat_parts: list[pa.Array] = field(default_factory=list)
+    parts: dict[int, list[pa.Array]] = field(default_factory=dict)  # slot -> its column's parts
 
     def flush(self) -> None:
-        """Move the latest records and values into arrays."""
-        if not self.contexts and not self.values:
+        """The records since the last flush as parts of the columns: values trimmed, then
+        each slot's value per record (a value sent twice in a record: the last)."""
+        records = self.count - self.flushed
+        if not records:
             return
-        self.chunks.append(
-            Records(
-                contexts=np.frombuffer(self.contexts, dtype=np.int32),
-                repeat_keys=pa.array(self.repeat_keys, pa.string()),
-                lines=np.frombuffer(self.lines, dtype=np.int64),
-                positions=np.frombuffer(self.positions, dtype=np.int64),
-                removed=np.frombuffer(self.removed, dtype=np.int8).astype(bool),
-                rows=np.frombuffer(self.rows, dtype=np.int32),
-                slots=np.frombuffer(self.slots, dtype=np.int16),
-                values=pa.array(self.values, pa.string()),
-            )
-        )
-        self.contexts, self.lines, self.positions = array("i"), array("q"), array("q")
-        self.removed, self.rows, self.slots = array("b"), array("i"), array("h")
-        self.repeat_keys, self.values = [], []
+        self.repeat_parts.append(pa.array(self.repeat_keys, STRING))
+        values = trimmed(pa.array(self.values, STRING))
+        rows = np.frombuffer(self.rows, dtype=np.int32) - self.flushed
+        slots = np.frombuffer(self.slots, dtype=np.int16)
+        order = np.argsort(slots, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(slots, minlength=len(self.items)))])
+        for slot in range(len(self.items)):
+            picked = order[bounds[slot] : bounds[slot + 1]]
+            at = np.full(records, -1, dtype=np.int64)
+            at[rows[picked]] = picked
+            self.parts.setdefault(slot, []).append(values.take(pa.array(at, mask=at < 0)))
+        self.flushed = self.count
+        self.rows, self.slots, self.repeat_keys, self.values = array("i"), array("h"), [], []
 
     def enter(self, meta: Metadata) -> None:
         """A ClinicalData of version `meta` starts: its items of the group get slots (new ones
@@ -137,31 +142,32 @@ class Collected:
         return len(self.items) - 1
 
     def records(self) -> Records:
-        """All records read, after the pass; the chunks are handed over, not kept."""
+        """All records read, after the pass; the parts are handed over, not kept. A slot an
+        item of a later version brought is null in the records before it."""
         self.flush()
-        chunks, self.chunks = self.chunks or [_EMPTY], []
+        items = []
+        for slot in range(len(self.items)):
+            parts = self.parts.pop(slot, [])
+            missing = self.count - sum(len(part) for part in parts)
+            items.append(pa.concat_arrays([pa.nulls(missing, STRING), *parts]))
+        repeat_keys = pa.concat_arrays([pa.array([], STRING), *self.repeat_parts])
+        self.repeat_parts = []
         return Records(
-            contexts=np.concatenate([c.contexts for c in chunks]),
-            repeat_keys=pa.concat_arrays([c.repeat_keys for c in chunks]),
-            lines=np.concatenate([c.lines for c in chunks]),
-            positions=np.concatenate([c.positions for c in chunks]),
-            removed=np.concatenate([c.removed for c in chunks]),
-            rows=np.concatenate([c.rows for c in chunks]),
-            slots=np.concatenate([c.slots for c in chunks]),
-            values=pa.chunked_array([c.values for c in chunks], pa.string()),
+            contexts=np.frombuffer(self.contexts, dtype=np.int32),
+            repeat_keys=repeat_keys,
+            lines=np.frombuffer(self.lines, dtype=np.int64),
+            positions=np.frombuffer(self.positions, dtype=np.int64),
+            removed=np.frombuffer(self.removed, dtype=np.int8).view(bool),
+            items=items,
         )
 
 
-_EMPTY = Records(
-    np.zeros(0, np.int32),
-    pa.array([], pa.string()),
-    np.zeros(0, np.int64),
-    np.zeros(0, np.int64),
-    np.zeros(0, bool),
-    np.zeros(0, np.int32),
-    np.zeros(0, np.int16),
-    pa.array([], pa.string()),
-)
+def trimmed(values: pa.Array) -> pa.Array:
+    """Values with surrounding whitespace removed, as CSV cells are, and an empty value null
+    (ODM 1.3.2 section 2.13: an empty ItemData has no value)."""
+    values = pc.utf8_trim_whitespace(values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    return pc.if_else(empty, pa.scalar(None, STRING), values)
 
 
 @dataclass
@@ -367,8 +373,7 @@ class _Reader:
                 add_row(record)
                 add_slot(units[slot])
                 add_value(unit)
-        values = collected.values
-        if len(values) >= _CHUNK or len(collected.contexts) >= _CHUNK:
+        if len(collected.values) >= _CHUNK or collected.count - collected.flushed >= _CHUNK:
             collected.flush()
 
     def _unknown_item(self, collected: Collected, item: etree._Element) -> UserError:

@@ -17,7 +17,8 @@ _PREFIX = {1: _RECORD[:2], 3: _RECORD[:4], 5: _RECORD[:6]}  # StudyOID first
 def refuse_duplicates(frame: pd.DataFrame, keys: np.ndarray, shown: str) -> None:
     """Two ItemGroupData with the same keys in a snapshot: the export is ambiguous. `keys`
     holds one number per record, equal for equal ODM keys."""
-    if len(keys) == 0 or len(np.unique(keys)) == len(keys):
+    ordered = np.sort(keys)  # a copy of the keys (np.unique's hash table holds far more)
+    if not (ordered[1:] == ordered[:-1]).any():
         return
     order = np.argsort(keys, kind="stable")
     twice = order[1:][keys[order[1:]] == keys[order[:-1]]]

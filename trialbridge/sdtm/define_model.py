@@ -290,14 +290,16 @@ class Builder:
             origin, label = parent.origin, parent.label
             if declared is not None and key in declared.supplemental:
                 origin, label = declared.supplemental[key].origin, declared.supplemental[key].label
-            data_type = _value_type(values) if parent.data_type == "text" else parent.data_type
+            # type and length hang on the distinct values only: a test has few, in many records
+            distinct = pd.Series(values.dropna().unique(), dtype=values.dtype)
+            data_type = _value_type(distinct) if parent.data_type == "text" else parent.data_type
             oid = f"{parent.oid}.{key}"
             self.model.items[oid] = Item(
                 oid=oid,
                 name=variable,
                 label=label,
                 data_type=data_type,
-                length=char_length(values) if parent.data_type == "text" else parent.length,
+                length=char_length(distinct) if parent.data_type == "text" else parent.length,
                 origin=origin,
                 origin_source="Investigator" if origin == "Collected" else "Sponsor",
                 origin_description=_sources(lineage.loc[mask]) if origin == "Collected" else None,
