@@ -131,3 +131,25 @@ def test_the_last_observation_before_exposure_is_flagged(derived: Path) -> None:
     albumin = got[(got["USUBJID"] == "01-701-1239") & (got["LBTESTCD"] == "ALB")]
     flagged = albumin.loc[albumin["LBLOBXFL"] == "Y", ["LBDTC", "VISIT"]].values.tolist()
     assert flagged == [["2014-01-06T09:00", "UNSCHEDULED 1.1"]]
+
+
+def test_a_dataset_without_usubjid_is_refused(pilot: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("dm", "ex"):
+        (folder / f"{name}.xpt").write_bytes((pilot / f"{name}.xpt").read_bytes())
+    frame, meta = pyreadstat.read_xport(str(pilot / "vs.xpt"))
+    kept = frame.drop(columns="USUBJID")
+    pyreadstat.write_xport(
+        kept,
+        str(folder / "vs.xpt"),
+        table_name="VS",
+        column_labels=[meta.column_names_to_labels[c] for c in kept],
+        file_format_version=5,
+    )
+    result = run_cli("derive", folder, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: vs.xpt: the dataset has no USUBJID, so its records cannot be tied to "
+        "subjects; add USUBJID (or take the file out of the folder)"
+    )

@@ -217,6 +217,19 @@ def test_derive_ex_on_another_domain_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_relative_timing_where_the_domain_has_no_such_variables_is_refused(tmp_path: Path) -> None:
+    study = copy_study(tmp_path)
+    replace_in(
+        study / "mappings" / "lb.yaml", "domain: LB\n", "domain: LB\nrelative_timing: true\n"
+    )
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/lb.yaml: relative_timing is set on LB, which has neither LBSTRF nor LBENRF; "
+        "remove relative_timing from this spec (it is for Events and Interventions)",
+    )
+
+
 FA_SPEC = """domain: FA
 supplemental:
   FAINFREL: {label: Infusion Related, origin: Collected}

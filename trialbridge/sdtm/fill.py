@@ -64,6 +64,13 @@ def fill(
         for name, domain in every.items()
         if name == "DM" or domain.meta.dataset_class in GENERAL
     }
+    for domain in domains.values():
+        if "USUBJID" not in domain.frame:
+            raise UserError(
+                "the dataset has no USUBJID, so its records cannot be tied to subjects",
+                domain.where,
+                "add USUBJID (or take the file out of the folder)",
+            )
     dm = domains["DM"]
     dm.update(reference_dates.derive(dm.frame, domains, _reference_rules(dm)))
     if baseline_at not in dm.frame:

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from trialbridge.errors import UserError
 from trialbridge.sdtm.derivations.dates import per_subject
 from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.lookup import per_distinct
@@ -25,6 +26,12 @@ def derive(domain: DomainFrame, dm: pd.DataFrame) -> dict[str, pd.Series]:
     if not domain.settings.relative_timing:
         return {}
     frame, p = domain.frame, domain.code
+    if not any(domain.meta.variable(p + rf) for _, rf in PAIRS):
+        raise UserError(
+            f"relative_timing is set on {p}, which has neither {p}STRF nor {p}ENRF",
+            domain.where,
+            "remove relative_timing from this spec (it is for Events and Interventions)",
+        )
     start = _days(per_subject(frame, dm, "RFSTDTC"), first=True)
     end = _days(per_subject(frame, dm, "RFENDTC"), first=False)
     out = {}
