@@ -31,7 +31,10 @@ def _apply(rule: ReferenceRule, dm: pd.DataFrame, domains: dict[str, DomainFrame
     rank, distinct = pd.factorize(stacked["value"], sort=True)
     complete = pd.Series(distinct, dtype="str").str.match(COMPLETE_DATE).fillna(False)
     keep = complete.to_numpy(bool)[rank]
-    subject, subjects = pd.factorize(stacked["USUBJID"].to_numpy()[keep])
+    # subjects are ranked as the text column, then renumbered over the records kept
+    every, names = pd.factorize(stacked["USUBJID"])
+    subject, kept = pd.factorize(every[keep])
+    subjects = names.take(kept)
     ranks = rank[keep]
     if rule.first:
         best = np.full(len(subjects), len(distinct), dtype=np.int64)

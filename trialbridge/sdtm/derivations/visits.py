@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from pandas.api.extensions import take
 
 from trialbridge.sdtm.derivations.dates import date_variable
 from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.lineage import fail_at
-from trialbridge.sdtm.lookup import lookup, per_distinct
+from trialbridge.sdtm.lookup import lookup
 from trialbridge.study import Visit
 
 
@@ -64,7 +65,8 @@ def number_unscheduled(
     }
     if not found:
         return {}
-    union = _pairs(*(np.concatenate([getattr(p, f) for p in found.values()]) for f in _FIELDS))
+    subject, date, day = (np.concatenate([getattr(p, f) for p in found.values()]) for f in _FIELDS)
+    union = _pairs(_ranked(subject), _ranked(date), day)
     timed = sorted((v.day, v.visitnum) for v in visits if v.day is not None)
     days = np.array([d for d, _ in timed], dtype="float64")
     nums = np.array([n for _, n in timed], dtype="float64")
@@ -92,16 +94,23 @@ def _rank_within(subject: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.arange(len(subject)) - run_start + 1
 
 
-def _pairs(subjects: ArrayLike, dates: ArrayLike, days: ArrayLike) -> _Pairs:
+Ranked = tuple[np.ndarray, np.ndarray]  # (each value's rank, the distinct values sorted)
+
+
+def _ranked(values: ArrayLike) -> Ranked:
+    rank, text = pd.factorize(values, sort=True)
+    return rank, np.asarray(text, dtype=object)
+
+
+def _pairs(subjects: Ranked, dates: Ranked, days: ArrayLike) -> _Pairs:
     """The distinct (subject, date) pairs, sorted by subject then date, with their study days:
     both texts are ranked once, so the pairs are found and sorted as integers."""
-    subject_rank, subject_text = pd.factorize(subjects, sort=True)
-    date_rank, date_text = pd.factorize(dates, sort=True)
+    (subject_rank, subject_text), (date_rank, date_text) = subjects, dates
     key = subject_rank.astype(np.int64) * (len(date_text) + 1) + date_rank
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return _Pairs(
-        subject=np.asarray(subject_text, dtype=object)[subject_rank[first]],
-        date=np.asarray(date_text, dtype=object)[date_rank[first]],
+        subject=subject_text[subject_rank[first]],
+        date=date_text[date_rank[first]],
         day=np.asarray(days, dtype="float64")[first],
         inverse=inverse.reshape(-1),
     )
@@ -109,9 +118,10 @@ def _pairs(subjects: ArrayLike, dates: ArrayLike, days: ArrayLike) -> _Pairs:
 
 def _unscheduled(
     domain: DomainFrame, unscheduled_visit: str
-) -> tuple[pd.Series, pd.Series, pd.Series] | None:
+) -> tuple[Ranked, Ranked, ArrayLike] | None:
     """(USUBJID, date, study day) of a domain's unscheduled records, none if it has none; an
-    error if one has no date."""
+    error if one has no date. The texts are ranked over the whole columns and the ranks of the
+    unscheduled records kept: no text column is copied for them."""
     frame = domain.frame
     mask = _unscheduled_mask(frame, unscheduled_visit)
     if mask is None:
@@ -132,10 +142,13 @@ def _unscheduled(
             "give a complete date; subjects need a first dose date (RFSTDTC)",
             "",
         )
+    at = mask.to_numpy()
+    subject_rank, subject_text = _ranked(frame["USUBJID"])
+    date_rank, date_text = _ranked(frame[date_var].str.slice(0, 10))
     return (
-        frame.loc[mask, "USUBJID"],
-        frame.loc[mask, date_var].str.slice(0, 10),
-        frame.loc[mask, day_var],
+        (subject_rank[at], subject_text),
+        (date_rank[at], date_text),
+        np.asarray(frame[day_var], dtype="float64")[at],
     )
 
 
@@ -151,11 +164,31 @@ def _apply(domain: DomainFrame, unscheduled_visit: str, number: np.ndarray) -> d
     frame = domain.frame
     mask = _unscheduled_mask(frame, unscheduled_visit)
     assert mask is not None
-    number = pd.Series(number, index=frame.index[mask])
-    visitnum, visit = frame["VISITNUM"].copy(), frame["VISIT"].copy()
-    visitnum[mask] = number
-    visit[mask] = unscheduled_visit + " " + per_distinct(number, "{:.2f}".format)
-    return {"VISITNUM": visitnum, "VISIT": visit}
+    at = mask.to_numpy()
+    visitnum = frame["VISITNUM"]
+    if visitnum.dtype == "float64":  # as derived: set in a numpy copy, not through pandas
+        values = visitnum.to_numpy(copy=True)
+        values[at] = number
+        visitnum = pd.Series(values, index=frame.index, name="VISITNUM")
+    else:
+        visitnum = visitnum.copy()
+        visitnum[mask] = pd.Series(number, index=frame.index[mask])
+    return {"VISITNUM": visitnum, "VISIT": _labelled(frame["VISIT"], at, number, unscheduled_visit)}
+
+
+def _labelled(
+    visit: pd.Series, at: np.ndarray, number: np.ndarray, unscheduled_visit: str
+) -> pd.Series:
+    """VISIT with the records at `at` named '<unscheduled_visit> <number>': both the old names
+    and the new ones are distinct values, so the texts are made once each and taken by code
+    (setting Arrow text through a mask copied every row)."""
+    old_code, old = pd.factorize(visit, use_na_sentinel=True)
+    new_code, new = pd.factorize(number, use_na_sentinel=True)
+    names = [*old, *(f"{unscheduled_visit} {n:.2f}" for n in new)]
+    code = old_code.copy()
+    code[at] = np.where(new_code >= 0, new_code + len(old), -1)
+    table = pd.array(names, dtype=visit.dtype)
+    return pd.Series(take(table, code, allow_fill=True), index=visit.index, name=visit.name)
 
 
 def from_design(frame: pd.DataFrame, sv: pd.DataFrame | None, tv: pd.DataFrame | None) -> pd.Series:

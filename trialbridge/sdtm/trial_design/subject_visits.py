@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.sdtm.dataset import Dataset
@@ -51,21 +52,30 @@ def _domains(dates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _first_and_last(dates: pd.DataFrame) -> pd.DataFrame:
-    """Per subject and visit: the VISIT of its earliest record and the first and last dates.
-    Dates are ranked once (few distinct values), so no text is sorted row by row."""
+    """Per subject and visit (in their order): the VISIT of its earliest record and the first
+    and last dates. Subjects, visits and dates are ranked once (few distinct values), and the
+    records sorted by those ranks as integers (stable: the earliest record wins a tie), so no
+    text is sorted or grouped row by row."""
     rank, ordered = pd.factorize(dates["DATE"], sort=True)
-    ranked = pd.Series(rank, index=dates.index)
-    by = ranked.groupby([dates["USUBJID"], dates["VISITNUM"]], sort=True)
-    first, last = by.idxmin(), by.max()
-    sv = pd.DataFrame(
+    subject, subjects = pd.factorize(dates["USUBJID"], sort=True)
+    visit, visitnums = pd.factorize(dates["VISITNUM"], sort=True)
+    order = np.lexsort((rank, visit, subject))
+    order = order[subject[order] >= 0]  # as groupby, a record without a subject is left out
+    by_subject, by_visit = subject[order], visit[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (by_subject[1:] != by_subject[:-1]) | (by_visit[1:] != by_visit[:-1])
+    ends = np.ones(len(order), dtype=bool)
+    ends[:-1] = starts[1:]
+    first = order[starts]
+    return pd.DataFrame(
         {
-            "VISIT": dates["VISIT"].loc[first.to_numpy()].to_numpy(),
-            "SVSTDTC": ordered.take(ranked.loc[first.to_numpy()].to_numpy()),
-            "SVENDTC": ordered.take(last.to_numpy()),
-        },
-        index=first.index,
+            "USUBJID": subjects.take(subject[first]),
+            "VISITNUM": visitnums.take(visit[first]),
+            "VISIT": dates["VISIT"].iloc[first].to_numpy(),
+            "SVSTDTC": ordered.take(rank[first]),
+            "SVENDTC": ordered.take(rank[order[ends]]),
+        }
     )
-    return sv.reset_index()
 
 
 def build(study: Study, dm: Dataset, datasets: dict[str, Dataset]) -> Dataset:
