@@ -294,3 +294,18 @@ def test_findings_about_and_supplemental_qualifiers_on_any_parent(tmp_path: Path
 
 
 SEVERITY = "Severity (1=Mild 2=Moderate 3=Severe)"
+
+
+def test_ex_both_derived_from_ec_and_mapped_is_refused(tmp_path: Path) -> None:
+    study = copy_study(tmp_path)
+    spec = EC_SPEC.replace("      ECOCCUR: {copy: Given}\n", "").replace(
+        "      ECREASOC: {copy: Reason not given}\n", ""
+    )
+    (study / "mappings" / "ec.yaml").write_text(spec)
+    replace_in(study / "study.yaml", "ex.yaml,", "ex.yaml, ec.yaml,")
+    fails_with(
+        study,
+        tmp_path,
+        "mappings/ex.yaml: EX is derived from EC (derive_ex) and mapped by a spec as well; "
+        "remove the EX spec from 'domains', or derive_ex from the EC spec",
+    )
