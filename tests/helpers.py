@@ -64,3 +64,18 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+def assert_golden(text: str, path: Path, update: bool) -> None:
+    """`text` equals the reviewed golden file, line by line (the first differing line is
+    named); with --update-golden the file is rewritten first."""
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    expected = path.read_text()
+    if text != expected:
+        for n, (got, want) in enumerate(
+            zip(text.splitlines(), expected.splitlines(), strict=False), 1
+        ):
+            assert got == want, f"{path.name} line {n}"
+        assert text == expected, f"{path.name} differs in length"

@@ -17,7 +17,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, assert_golden, run_cli
 from trialbridge.sdtm import define_xml
 
 STUDY = ROOT / "fixtures" / "ascend-spms"
@@ -263,15 +263,4 @@ def golden_text(path: Path) -> str:
 def test_datasets_match_the_reviewed_golden_files(out: Path, request: pytest.FixtureRequest):
     update = request.config.getoption("--update-golden")
     for name in EXPECTED:
-        text = golden_text(out / "sdtm" / f"{name}.xpt")
-        path = GOLDEN / f"{name}.csv"
-        if update:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        expected = path.read_text()
-        if text != expected:
-            for n, (got, want) in enumerate(
-                zip(text.splitlines(), expected.splitlines(), strict=False), 1
-            ):
-                assert got == want, f"{name}.csv line {n}"
-            assert text == expected, f"{name}.csv differs in length"
+        assert_golden(golden_text(out / "sdtm" / f"{name}.xpt"), GOLDEN / f"{name}.csv", update)

@@ -11,7 +11,7 @@ import pyreadstat
 import pytest
 
 from tests import xpt_reader
-from tests.helpers import ROOT, STUDY
+from tests.helpers import ROOT, STUDY, assert_golden
 from trialbridge import api
 
 GOLDEN = ROOT / "tests" / "golden" / "plmsc-spms"
@@ -117,17 +117,7 @@ def test_datasets_match_the_reviewed_golden_files(
 ):
     update = request.config.getoption("--update-golden")
     for name in EXPECTED:
-        text = golden_text(read(converted, name))
-        path = GOLDEN / f"{name}.csv"
-        if update:
-            path.write_text(text)
-        expected = path.read_text()
-        if text != expected:
-            for n, (got, want) in enumerate(
-                zip(text.splitlines(), expected.splitlines(), strict=False), 1
-            ):
-                assert got == want, f"{name}.csv line {n}"
-            assert text == expected, f"{name}.csv differs in length"
+        assert_golden(golden_text(read(converted, name)), GOLDEN / f"{name}.csv", update)
 
 
 def test_trial_summary_and_criteria(converted: api.Converted):

@@ -13,7 +13,8 @@ import pytest
 
 from tests.helpers import ROOT
 from trialbridge.sdtm import ucum
-from trialbridge.sdtm.units import Conversions, markdown_tables, read_standard
+from trialbridge.sdtm.standards import rows as read_standard
+from trialbridge.sdtm.units import Conversions, markdown_tables
 from trialbridge.study import UnitConversion
 
 

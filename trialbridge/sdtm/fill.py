@@ -7,9 +7,7 @@ study design comes from the folder's own SE, SV and TV."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ from trialbridge.sdtm.derivations import baseline, epoch, reference_dates, study
 from trialbridge.sdtm.domain_frame import Baseline, DomainFrame, DomainSettings
 from trialbridge.sdtm.lineage import COLUMN, FILE, ROW
 from trialbridge.sdtm.metadata import DomainMeta, VariableMeta, domain_meta, standard_domains
+from trialbridge.sdtm.standards import rows
 from trialbridge.study import ReferenceRule
 
 GENERAL = ("Findings", "Findings About", "Events", "Interventions")
@@ -122,9 +121,8 @@ def _domain_of(data: Dataset) -> tuple[str, DomainMeta]:
 
 def _reference_rules(dm: DomainFrame) -> dict[str, ReferenceRule]:
     """The shipped rules for the reference dates DM lacks, in table order."""
-    text = resources.files("trialbridge.sdtm.standards").joinpath("reference_date_rules.csv")
     rules = {}
-    for row in csv.DictReader(text.read_text("utf-8").splitlines()):
+    for row in rows("reference_date_rules.csv"):
         if row["variable"] not in dm.frame:
             rules[row["variable"]] = ReferenceRule.model_validate(
                 {row["pick"]: row["dates"].split()}

@@ -4,12 +4,11 @@ Each is one counted warning, so a gap is never silent."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from trialbridge.sdtm.dataset import Dataset
+from trialbridge.sdtm.standards import rows
 
 EXPECTED = "Expected, and no spec maps it nor does a derivation fill it"
 NO_SOURCE_VALUE = "Expected; the spec maps it, but no source record has a value"
@@ -34,9 +33,8 @@ class LeftEmpty:
 def _reasons() -> dict[str, str]:
     """Variable (-- for the domain prefix) -> why its derivation leaves it empty; '' where
     empty is itself the answer (DTHFL of a subject who did not die)."""
-    text = resources.files("trialbridge.sdtm.standards").joinpath("left_empty_reasons.csv")
-    rows = csv.DictReader(text.read_text("utf-8").splitlines())
-    return {row["variable"]: "" if row["empty_means"] else row["why"] for row in rows}
+    table = rows("left_empty_reasons.csv")
+    return {row["variable"]: "" if row["empty_means"] else row["why"] for row in table}
 
 
 def left_empty(datasets: dict[str, Dataset], mapped: dict[str, set[str]]) -> list[LeftEmpty]:

@@ -4,12 +4,13 @@ observation class variables that sponsor-defined domains are built from."""
 
 from __future__ import annotations
 
-import csv
 from functools import cache
 from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from trialbridge.sdtm.standards import rows
 
 DEFAULT_VERSION = "3.4"
 
@@ -41,11 +42,6 @@ class DomainMeta(BaseModel):
 
     def variable(self, name: str) -> VariableMeta | None:
         return next((v for v in self.variables if v.name == name), None)
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("trialbridge.sdtm.standards").joinpath(name).read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
 
 
 def _variable(domain: str, row: dict[str, str]) -> VariableMeta:
@@ -86,7 +82,7 @@ def standard_domains(version: str = DEFAULT_VERSION) -> dict[str, DomainMeta]:
     """Every dataset the shipped SDTMIG tables of `version` describe, by domain code."""
     folder = f"sdtmig-{check_version(version)}"
     variables: dict[str, list[VariableMeta]] = {}
-    for row in _rows(f"{folder}/variables.csv"):
+    for row in rows(f"{folder}/variables.csv"):
         variables.setdefault(row["domain"], []).append(_variable(row["domain"], row))
     return {
         row["domain"]: DomainMeta(
@@ -97,7 +93,7 @@ def standard_domains(version: str = DEFAULT_VERSION) -> dict[str, DomainMeta]:
             keys=tuple(row["keys"].split()),
             variables=tuple(sorted(variables[row["domain"]], key=lambda v: v.order)),
         )
-        for row in _rows(f"{folder}/datasets.csv")
+        for row in rows(f"{folder}/datasets.csv")
     }
 
 
@@ -116,13 +112,13 @@ def domain_meta(domain: str, version: str = DEFAULT_VERSION) -> DomainMeta:
 def general_classes() -> dict[str, dict[str, str]]:
     """The classes a sponsor-defined domain may have (SDTMIG 3.4 section 2.6), each with the
     structure and natural keys (`--` for the prefix) a domain gets unless its spec gives them."""
-    return {row["class"]: row for row in _rows("classes.csv")}
+    return {row["class"]: row for row in rows("classes.csv")}
 
 
 @cache
 def _class_rows() -> dict[str, tuple[dict[str, str], ...]]:
     by_class: dict[str, list[dict[str, str]]] = {}
-    for row in _rows("class_variables.csv"):
+    for row in rows("class_variables.csv"):
         by_class.setdefault(row["class"], []).append(row)
     return {name: tuple(rows) for name, rows in by_class.items()}
 

@@ -7,23 +7,16 @@ study's `molecular_weights`). Every conversion is affine: value * factor + offse
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 
 import pandas as pd
 
+from trialbridge.sdtm.standards import rows
 from trialbridge.study import UnitConversion
 
 KEYS = ["from", "to", "test"]
 ROW_FIX = "add the factor to unit_conversions in study.yaml"
-
-
-def read_standard(name: str) -> list[dict[str, str]]:
-    """A CSV of trialbridge/sdtm/standards as rows of text."""
-    text = resources.files("trialbridge.sdtm.standards").joinpath(name).read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
 
 
 @dataclass
@@ -43,8 +36,7 @@ class Conversions:
         cls, extra: list[UnitConversion], weights: dict[str, float] | None = None
     ) -> Conversions:
         shipped = [
-            dict(row, rank="2" if row["test"] else "3")
-            for row in read_standard("unit_conversions.csv")
+            dict(row, rank="2" if row["test"] else "3") for row in rows("unit_conversions.csv")
         ]
         study = [
             {
@@ -60,8 +52,8 @@ class Conversions:
         table = table.astype({"factor": "float64", "rank": "int64"})
         # a later study row for the same pair and test wins over an earlier one
         table = table.drop_duplicates([*KEYS, "rank"], keep="last")
-        codes = read_standard("cdisc_ucum.csv")
-        molecules = read_standard("molecular_weights.csv")
+        codes = rows("cdisc_ucum.csv")
+        molecules = rows("molecular_weights.csv")
         return cls(
             table=table,
             ucum_codes={row["cdisc"]: row["ucum"] for row in codes},
@@ -146,9 +138,9 @@ class Conversions:
 
 def markdown_tables() -> str:
     """The shipped tables as docs/units.md lists them (a test keeps the two equal)."""
-    conversions = read_standard("unit_conversions.csv")
-    codes = read_standard("cdisc_ucum.csv")
-    molecules = read_standard("molecular_weights.csv")
+    conversions = rows("unit_conversions.csv")
+    codes = rows("cdisc_ucum.csv")
+    molecules = rows("molecular_weights.csv")
     lines = ["### Shipped conversion rows (`unit_conversions.csv`)", ""]
     lines += ["| from | to | factor | test |", "| --- | --- | --- | --- |"]
     lines += [f"| `{r['from']}` | `{r['to']}` | {r['factor']} | {r['test']} |" for r in conversions]
