@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers import ROOT, assert_golden, run_cli
 from trialbridge.sdtm import define_xml
+from trialbridge.sdtm.define_read import read_define
 
 STUDY = ROOT / "fixtures" / "ascend-spms"
 GOLDEN = ROOT / "tests" / "golden" / "ascend-spms"
@@ -78,6 +79,18 @@ def test_convert_and_validate_pass_with_an_xsd_valid_define(out: Path):
     assert result.exit_code == 0, result.output
     written = sorted(p.stem for p in (out / "sdtm").glob("*.xpt"))
     assert written == sorted(EXPECTED)
+
+
+def test_no_finding_left_as_every_sponsor_term_is_declared(out: Path):
+    report = json.loads((out / "validation" / "validation.json").read_text())
+    assert report["findings"] == []
+    # the ECG interpretation (NORMABNM terms) is declared on INTP's value-level item, not on
+    # EGSTRESC, whose codelist is the ECG findings'
+    egstresc = read_define(out / "sdtm" / "define.xml")["EG"].variable("EGSTRESC")
+    assert egstresc is not None and egstresc.terms is None
+    assert [(v.where, v.values, v.terms) for v in egstresc.by_value] == [
+        ("EGTESTCD", ("INTP",), ("ABNORMAL", "NORMAL"))
+    ]
 
 
 def test_age_and_arms_recomputed_from_the_forms(out: Path):

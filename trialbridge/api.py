@@ -53,6 +53,7 @@ class Converted:
     findings: list[Finding]
     reconciled: str = ""  # the reconciliation's totals, one line
     left_empty: tuple[LeftEmpty, ...] = ()
+    sponsor_terms: int = 0  # values define.xml declares as extensions of CDISC codelists
 
 
 def terminology_for(folder: StudyFolder, ct_file: Path | None) -> Terminology:
@@ -151,7 +152,10 @@ def _write_package(
     findings = _reports(placed, ct, out / "validation", folder.study.studyid, define_file)
     files += [out / "validation" / f"validation.{k}" for k in ("json", "html", "xlsx")]
     reconciled = reconciliation.summary(built.counts, records, built.left_empty, built.notes)
-    return Converted(datasets, files, ct.version, findings, reconciled, tuple(built.left_empty))
+    extended = sum(i.extended for c in define.model.codelists.values() for i in c.items)
+    return Converted(
+        datasets, files, ct.version, findings, reconciled, tuple(built.left_empty), extended
+    )
 
 
 @contextlib.contextmanager

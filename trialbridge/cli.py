@@ -156,6 +156,11 @@ def convert(study_dir: Path, out_dir: Path, ct_file: Path | None, formats: str) 
     click.echo(f"reconciliation: {result.reconciled} (see {out_dir / 'reconciliation.csv'})")
     for gap in result.left_empty:
         click.echo(f"warning: {gap.line()}")
+    if result.sponsor_terms:
+        click.echo(
+            f"define.xml declares {result.sponsor_terms} sponsor terms outside CDISC CT"
+            f' (ExtendedValue="Yes"; listed in {out_dir / "sdtm" / "define.html"})'
+        )
     by = Counter(f.severity for f in result.findings)
     counts = ", ".join(f"{by.get(s, 0)} {s.lower()}" for s in ("Reject", "Error", "Warning"))
     click.echo(f"validation: {counts} (see {out_dir / 'validation'})")

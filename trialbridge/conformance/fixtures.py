@@ -3,7 +3,8 @@ of values in the rule's YAML, typed by the SDTMIG metadata where the domain has 
 variables as numbers); `_labels` gives variable labels, `_label` the dataset label and `_file`
 the file the dataset came from (name, size, stored types and lengths, and `repeated`: the
 names it holds more than once). The top-level `_define` key describes a define.xml: dataset
--> label and variables (label, type, length, mandatory, terms)."""
+-> label and variables (label, type, length, mandatory, terms, and `by_value`: value-level
+codelists, each `where` a variable, its `values` and the `terms` allowed there)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from trialbridge.sdtm.dataset import Column, Dataset, SourceFile, Table, char_length
-from trialbridge.sdtm.define_read import Define, DefinedDataset, DefinedVariable
+from trialbridge.sdtm.define_read import Define, DefinedDataset, DefinedVariable, ValueTerms
 from trialbridge.sdtm.metadata import domain_meta, standard_domains
 from trialbridge.sdtm.read import dataset_from_table
 
@@ -82,6 +83,10 @@ def _defined(name: str, spec: dict[str, Any]) -> DefinedDataset:
             mandatory=body.get("mandatory", "No") == "Yes",
             order=order,
             terms=tuple(body["terms"]) if "terms" in body else None,
+            by_value=tuple(
+                ValueTerms(v["where"], tuple(v["values"]), tuple(v["terms"]))
+                for v in body.get("by_value", ())
+            ),
         )
         for order, (variable, body) in enumerate(spec.get("variables", {}).items(), 1)
     )

@@ -23,6 +23,10 @@ EVS_COLUMNS = {
     "CDISC Synonym(s)": "synonyms",
     "NCI Preferred Term": "preferred_term",
 }
+# a numeric result as --ORRES or --STRESC write it (7.4, <0.5, >=10): not a term, as a result
+# variable's codelist holds the qualitative results only
+NUMERIC_RESULT = re.compile(r"\s*[<>]?=?\s*-?\d+(\.\d+)?\s*")
+RESULT_SUFFIXES = ("ORRES", "STRESC")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from importlib import resources
 import pandas as pd
 
 from trialbridge import __version__
-from trialbridge.sdtm.ct import Terminology
+from trialbridge.sdtm.ct import NUMERIC_RESULT, RESULT_SUFFIXES, Terminology
 from trialbridge.sdtm.dataset import Column, Dataset, char_length, numeric_type
 from trialbridge.sdtm.datasetjson import item_group_oid, item_oid
 from trialbridge.sdtm.domain_frame import DomainSettings, Provenance
@@ -159,7 +159,9 @@ class Builder:
         for order, (column, var) in enumerate(
             zip(table.columns, dataset.variables, strict=True), 1
         ):
-            item = self._item(dataset, column, var.codelist, var.format)
+            # a result's codelist hangs on each qualitative test's value-level item instead
+            codelist = None if self._by_test(dataset, column.name) else var.codelist
+            item = self._item(dataset, column, codelist, var.format)
             self.model.items[item.oid] = item
             refs.append(
                 ItemRef(
@@ -262,6 +264,16 @@ class Builder:
         self.model.codelists[oid] = CodeList(oid, codelist.name, codelist.code, items)
         return oid
 
+    @staticmethod
+    def _by_test(dataset: Dataset, variable: str) -> bool:
+        """A Findings result (--ORRES, --STRESC) described test by test."""
+        testcd = f"{dataset.name}TESTCD"
+        return (
+            dataset.meta.dataset_class == "Findings"
+            and testcd in dataset.frame
+            and variable in (dataset.name + s for s in RESULT_SUFFIXES)
+        )
+
     def _value_level(self, dataset: Dataset) -> None:
         """Findings: --ORRES, --STRESC, --STRESN per test code. SUPP--: QVAL per QNAM."""
         frame = dataset.frame
@@ -282,6 +294,7 @@ class Builder:
         parent = self.model.items[item_oid(dataset.name, variable)]
         declared = self.specs.get(dataset.name[4:]) if dataset.name.startswith("SUPP") else None
         refs = []
+        codelists = {v.name: v.codelist for v in dataset.variables}
         for order, key in enumerate(sorted(frame[by].dropna().unique()), 1):
             mask = frame[by] == key
             values = frame.loc[mask, variable]
@@ -294,6 +307,7 @@ class Builder:
             distinct = pd.Series(values.dropna().unique(), dtype=values.dtype)
             data_type = _value_type(distinct) if parent.data_type == "text" else parent.data_type
             oid = f"{parent.oid}.{key}"
+            qualitative = data_type == "text" and self._by_test(dataset, variable)
             self.model.items[oid] = Item(
                 oid=oid,
                 name=variable,
@@ -304,6 +318,9 @@ class Builder:
                 origin_source="Investigator" if origin == "Collected" else "Sponsor",
                 origin_description=_sources(lineage.loc[mask]) if origin == "Collected" else None,
                 significant_digits=_decimals(values) if data_type == "float" else None,
+                codelist_oid=self._codelist(codelists.get(variable), _terms_only(distinct))
+                if qualitative
+                else None,
             )
             method = self._method(dataset.name, variable) if origin == "Derived" else None
             refs.append(ItemRef(oid, order, False, method_oid=method, where_clause_oid=where))
@@ -338,6 +355,11 @@ def _data_type(column: Column, fmt: str | None) -> str:
     if fmt == "ISO8601 duration":
         return "durationDatetime"
     return "text"
+
+
+def _terms_only(values: pd.Series) -> pd.Series:
+    """A qualitative result's values without the numbers some of them are (<0.5)."""
+    return values[~values.astype(str).str.fullmatch(NUMERIC_RESULT.pattern)]
 
 
 def _value_type(values: pd.Series) -> str:

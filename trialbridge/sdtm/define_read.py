@@ -8,6 +8,7 @@ Each element the reader relies on is checked, and a missing one is one line nami
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ REMOVE = "fix the XML or remove define.xml from the folder"
 
 
 @dataclass(frozen=True)
+class ValueTerms:
+    """A value-level codelist: the terms allowed on the records where the variable `where`
+    holds one of `values` (LBSTRESC's terms for LBTESTCD = UPROT)."""
+
+    where: str
+    values: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DefinedVariable:
     name: str
     label: str
@@ -35,6 +46,8 @@ class DefinedVariable:
     mandatory: bool
     order: int | None
     terms: tuple[str, ...] | None  # the codelist's values; None when it has no codelist
+    # codelists of its value-level items, where their where clause is one test of one variable
+    by_value: tuple[ValueTerms, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,9 +69,10 @@ def read_define(path: Path) -> Define:
     version = _metadata_version(_root(path), path)
     codelists = {c.get("OID"): _terms(c) for c in version.iter(f"{ODM}CodeList")}
     items = {i.get("OID"): i for i in version.iter(f"{ODM}ItemDef")}
+    value_lists = _value_lists(version, items, codelists)
     datasets: Define = {}
     for group in version.iterfind(f"{ODM}ItemGroupDef"):
-        dataset = _dataset(group, items, codelists, path)
+        dataset = _dataset(group, items, codelists, value_lists, path)
         if dataset.name in datasets:
             raise _error(
                 path, group, f"a second ItemGroupDef for dataset {printable(dataset.name)}"
@@ -139,6 +153,7 @@ def _dataset(
     group: etree._Element,
     items: dict[str | None, etree._Element],
     codelists: dict[str | None, tuple[str, ...]],
+    value_lists: dict[str | None, tuple[ValueTerms, ...]],
     path: Path,
 ) -> DefinedDataset:
     name = _required(group, "Name", path)
@@ -153,6 +168,10 @@ def _dataset(
                 path, ref, f"ItemRef {printable(oid)} in {printable(name)} names no ItemDef"
             )
         variable = _variable(ref, item, codelists, path)
+        listed = next((e for e in item if _local(e) == "ValueListRef"), None)
+        if listed is not None:
+            found = value_lists.get(_attribute(listed, "ValueListOID"), ())
+            variable = dataclasses.replace(variable, by_value=found)
         if variable.name in names:
             raise _error(
                 path,
@@ -193,6 +212,44 @@ def _variable(
         order=_number(ref, "OrderNumber", path),
         terms=terms,
     )
+
+
+def _value_lists(
+    version: etree._Element,
+    items: dict[str | None, etree._Element],
+    codelists: dict[str | None, tuple[str, ...]],
+) -> dict[str | None, tuple[ValueTerms, ...]]:
+    """Each value list's items that have a codelist and a where clause testing one variable
+    for equality (EQ or IN); other value-level items give the checks nothing to hold."""
+    clauses = {}
+    for clause in (e for e in version if _local(e) == "WhereClauseDef"):
+        checks = [c for c in clause if _local(c) == "RangeCheck"]
+        if len(checks) != 1 or checks[0].get("Comparator") not in ("EQ", "IN"):
+            continue
+        tested = items.get(_attribute(checks[0], "ItemOID"))
+        if tested is not None and tested.get("Name"):
+            values = tuple(c.text or "" for c in checks[0] if _local(c) == "CheckValue")
+            clauses[clause.get("OID")] = (tested.get("Name", ""), values)
+    value_lists = {}
+    for value_list in (e for e in version if _local(e) == "ValueListDef"):
+        found = []
+        for ref in (e for e in value_list if _local(e) == "ItemRef"):
+            item = items.get(ref.get("ItemOID"))
+            codelist = item.find(f"{ODM}CodeListRef") if item is not None else None
+            where = next((e for e in ref if _local(e) == "WhereClauseRef"), None)
+            if codelist is None or where is None:
+                continue
+            clause = clauses.get(_attribute(where, "WhereClauseOID"))
+            terms = codelists.get(codelist.get("CodeListOID"))
+            if clause is not None and terms is not None:
+                found.append(ValueTerms(clause[0], clause[1], terms))
+        value_lists[value_list.get("OID")] = tuple(found)
+    return value_lists
+
+
+def _attribute(element: etree._Element, name: str) -> str | None:
+    """An attribute in the def: namespace (Define-XML 2.0 or 2.1), by its local name."""
+    return next((v for k, v in element.attrib.items() if k.rpartition("}")[2] == name), None)
 
 
 def _number(element: etree._Element, attribute: str, path: Path) -> int | None:

@@ -1,5 +1,6 @@
-"""Values not among the terms of the codelist define.xml attaches to their variable (numbers
-compared as define.xml writes them: 1 for 1.0)."""
+"""Values not among the terms of the codelist define.xml attaches to their variable, or to the
+variable on the records of one test (value-level metadata); numbers compared as define.xml
+writes them: 1 for 1.0."""
 
 from __future__ import annotations
 
@@ -17,10 +18,17 @@ def define_codelist(context: Context) -> list[Issue]:
     found = []
     for defined in described.variables:
         values = context.frame.get(defined.name)
-        if values is None or defined.terms is None:
+        if values is None:
             continue
         text = _text(values)
-        found += rows(values.notna() & ~text.isin(defined.terms), defined.name, values)
+        outside = pd.Series(False, index=values.index)
+        if defined.terms is not None:
+            outside |= ~text.isin(defined.terms)
+        for listed in defined.by_value:
+            where = context.frame.get(listed.where)
+            if where is not None:
+                outside |= where.isin(listed.values) & ~text.isin(listed.terms)
+        found += rows(values.notna() & outside, defined.name, values)
     return found
 
 

@@ -12,6 +12,7 @@ def relrec_group(context: Context) -> list[Issue]:
     frame = context.frame
     if "RELID" not in frame or "USUBJID" not in frame:
         return []
-    groups = frame[["USUBJID", "RELID"]].fillna("")
+    # as text whatever the file stored (a USUBJID written as numbers groups all the same)
+    groups = frame[["USUBJID", "RELID"]].astype("string").fillna("")
     sizes = groups.groupby(["USUBJID", "RELID"])["RELID"].transform("size")
     return rows(sizes.lt(2), "RELID", frame["RELID"])
