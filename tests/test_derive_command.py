@@ -153,3 +153,23 @@ def test_a_dataset_without_usubjid_is_refused(pilot: Path, tmp_path: Path) -> No
         "error: vs.xpt: the dataset has no USUBJID, so its records cannot be tied to "
         "subjects; add USUBJID (or take the file out of the folder)"
     )
+
+
+def test_visit_numbers_and_epochs_without_the_design_are_counted_not_added(
+    pilot: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("dm", "vs"):
+        (folder / f"{name}.xpt").write_bytes((pilot / f"{name}.xpt").read_bytes())
+    result = run_cli("derive", folder, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: VS.VISITNUM is not added to its 29,643 records: the folder has neither SV "
+        "nor TV to take visit numbers from",
+        "warning: VS.EPOCH is not added to its 29,643 records: the folder has no SE to take "
+        "the subjects' elements from",
+    ]
+    frame, _ = pyreadstat.read_xport(str(tmp_path / "out" / "vs.xpt"))
+    assert "VISITNUM" not in frame and "EPOCH" not in frame and "VSDY" in frame

@@ -386,7 +386,12 @@ def derive(sdtm_dir: Path, out_dir: Path, baseline_at: str) -> None:
         _table(("dataset", "variable", "filled", "empty"), rows) if rows else "nothing to fill"
     )
     for line in result.filled:
-        if line.why_empty:
+        if not line.added:
+            click.echo(
+                f"warning: {line.dataset}.{line.variable} is not added to its {line.empty:,} "
+                f"records: {line.why_empty}"
+            )
+        elif line.why_empty:
             click.echo(
                 f"warning: {line.dataset}.{line.variable} is empty on {line.empty} "
                 f"records: {line.why_empty}"

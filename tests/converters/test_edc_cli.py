@@ -134,7 +134,7 @@ def test_redcap_in_the_wrong_encoding(tmp_path: Path):
 def test_variants_convert_cleanly(tmp_path: Path, name: str):
     result = run_cli("convert", _variant(tmp_path, name), "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert "0 reject, 0 error, 293 warning" in result.output
+    assert "0 reject, 0 error, 0 warning" in result.output
 
 
 def test_a_lenient_source_converts_and_notes_what_it_kept(tmp_path: Path):

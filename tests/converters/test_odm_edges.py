@@ -221,6 +221,16 @@ def test_a_control_character_in_a_value(tmp_path: Path):
     )
 
 
+def test_a_control_character_in_a_key_is_reported_at_its_records(tmp_path: Path):
+    # key columns are checked by their few distinct names; one that is bad is then looked
+    # for record by record, so the error still names the first record's line
+    text = _small().replace('SubjectKey="002"', 'SubjectKey="00&#x85;2"')
+    assert _error(tmp_path, text) == (
+        "export.xml, line 49, item SubjectKey: the value holds the control character U+0085;"
+        " remove it from the source value: SDTM and FHIR values are printable text"
+    )
+
+
 def test_reference_data_is_counted_and_a_misplaced_group_refused(tmp_path: Path):
     reference = (
         '  <ReferenceData StudyOID="S.1" MetaDataVersionOID="MDV.1">\n'

@@ -30,8 +30,10 @@ from trialbridge.converters.odm_types import misfits
 from trialbridge.converters.source_cells import (
     TEXT,
     check_cells,
+    control_characters,
     counted,
     kept_note,
+    oversized,
     report_at_rows,
     shown_value,
 )
@@ -107,8 +109,10 @@ class Reading:
             )
         columns = dict(_keys(self.streamed, collected.oid, records))
         columns.update(_extras(self.streamed, records))
+        coded = _coded_keys(self.streamed, collected.oid)
         for name, values in columns.items():
-            check_cells(values, records.lines, self.shown, name)
+            if name not in coded:
+                check_cells(values, records.lines, self.shown, name)
         items: list[str] = []
         for slot, values in _items(collected, records):
             for name, column in self._columns(slot, values, source):
@@ -228,7 +232,8 @@ class Reading:
                 self.shown,
                 "split only items with a CodeList, or drop the item from 'split'",
             )
-        kept = pc.if_else(pc.equal(values, REMOVED), None, values)
+        # one array: a chunked one's list parents would count from each chunk's start
+        kept = pc.if_else(pc.equal(values, REMOVED), None, values).combine_chunks()
         lists = pc.split_pattern(kept, ",")
         parents = pc.list_parent_indices(lists).to_numpy()
         parts = pc.utf8_trim_whitespace(pc.list_flatten(lists))
@@ -305,13 +310,33 @@ def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
     form instance's keys (few) numbered, then the repeat key beside them."""
     if len(records) == 0:
         return np.zeros(0, np.int64)
-    _, form = np.unique(streamed.contexts, axis=0, return_inverse=True)
-    keys = form.reshape(-1)[records.contexts].astype(np.int64, copy=False)
+    keys = _form_keys(streamed.contexts)[records.contexts]
     repeat = records.repeat_keys.dictionary_encode().indices
     codes = repeat.fill_null(-1).to_numpy()  # -1: no repeat key
     keys *= int(codes.max(initial=-1)) + 2  # in place: one array per record, not four
     keys += codes
     keys += 1
+    return keys
+
+
+def _coded_keys(streamed: Streamed, group: str) -> set[str]:
+    """The key columns that need no check record by record: they repeat a few names (OIDs,
+    keys), and when none of those holds a control character or is too long, no record's
+    value does."""
+    names = pa.array([*streamed.names, group], STRING)
+    if len(control_characters(names)) or len(oversized(names)):
+        return set()
+    return {*KEYS[:WIDTH], "ItemGroupOID"}
+
+
+def _form_keys(contexts: np.ndarray) -> np.ndarray:
+    """One number per form instance, equal for equal keys: the key columns folded in one at
+    a time and renumbered after each, so the number stays below the count of forms (where
+    np.unique over rows would sort copies of the whole table)."""
+    keys = np.zeros(len(contexts), np.int64)
+    for column in contexts.T:
+        keys = keys * (int(column.max(initial=0)) + 1) + column
+        keys = pd.factorize(keys)[0].astype(np.int64, copy=False)
     return keys
 
 

@@ -63,7 +63,7 @@ class Records:
     lines: np.ndarray
     positions: np.ndarray
     removed: np.ndarray
-    items: list[pa.Array]
+    items: list[pa.ChunkedArray]
 
     def __len__(self) -> int:
         return len(self.contexts)
@@ -147,9 +147,12 @@ class Collected:
         self.flush()
         items = []
         for slot in range(len(self.items)):
+            # the parts as the chunks of the column: a table takes them as they are, where
+            # joining them would copy every value once more
             parts = self.parts.pop(slot, [])
             missing = self.count - sum(len(part) for part in parts)
-            items.append(pa.concat_arrays([pa.nulls(missing, STRING), *parts]))
+            chunks = [pa.nulls(missing, STRING)] if missing else []
+            items.append(pa.chunked_array([*chunks, *parts], STRING))
         repeat_keys = pa.concat_arrays([pa.array([], STRING), *self.repeat_parts])
         self.repeat_parts = []
         return Records(

@@ -173,13 +173,16 @@ def _eligibility(ie: DomainFrame, study: Study) -> None:
     """IE's test names from the criteria, and only the exceptions kept (the others counted)."""
     ie.update(eligibility.derive(ie, study.criteria))
     checkpoint()
-    kept = eligibility.exceptions(ie)
-    dropped = int((~kept).sum())
-    if dropped:
-        ie.frame = ie.frame.loc[kept]
+    answers = eligibility.exceptions(ie)
+    ie.frame = ie.frame.loc[answers.kept]
+    if answers.as_wanted:
         ie.notes.append(
-            f"{dropped:,} criteria answered as the protocol wants (inclusion met, exclusion not "
-            "met) are not submitted: IE holds only the exceptions"
+            f"{answers.as_wanted:,} criteria answered as the protocol wants (inclusion met, "
+            "exclusion not met) are not submitted: IE holds only the exceptions"
+        )
+    if answers.unanswered:
+        ie.notes.append(
+            f"{answers.unanswered:,} criteria with no answer (IEORRES empty) are not submitted"
         )
 
 

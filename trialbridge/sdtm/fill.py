@@ -36,6 +36,7 @@ class Filled:
     filled: int
     empty: int
     why_empty: str
+    added: bool = True  # False: the variable could not be derived, the line says why
 
 
 WHY_EMPTY = {
@@ -44,6 +45,12 @@ WHY_EMPTY = {
     "EPOCH": "the record has no complete date, or it is before the subject's first SE element",
     "RF": "the subject has none of the dates the rule takes",
     "FL": "",  # a flag is empty wherever it is not Y
+}
+
+# why a variable is not added at all: the folder lacks the design dataset it comes from
+NO_DESIGN = {
+    "VISITNUM": "the folder has neither SV nor TV to take visit numbers from",
+    "EPOCH": "the folder has no SE to take the subjects' elements from",
 }
 
 
@@ -79,11 +86,11 @@ def fill(
             "give the DM variable to use with --baseline-at",
         )
     design = {name: datasets[name].frame for name in ("SE", "SV", "TV") if name in datasets}
+    lines: list[Filled] = []
     for name, domain in domains.items():
         if name != "DM":
-            _fill_domain(domain, dm.frame, design, baseline_at)
+            lines += _fill_domain(name, domain, dm.frame, design, baseline_at)
     completed = dict(datasets)
-    lines: list[Filled] = []
     for name, domain in domains.items():
         added = [
             c
@@ -131,15 +138,27 @@ def _reference_rules(dm: DomainFrame) -> dict[str, ReferenceRule]:
 
 
 def _fill_domain(
-    domain: DomainFrame, dm: pd.DataFrame, design: dict[str, pd.DataFrame], baseline_at: str
-) -> None:
+    name: str,
+    domain: DomainFrame,
+    dm: pd.DataFrame,
+    design: dict[str, pd.DataFrame],
+    baseline_at: str,
+) -> list[Filled]:
+    """Fills what the domain lacks; returns a line for each variable it could not add."""
     domain.update(study_day.derive(domain, dm))
-    frame, p = domain.frame, domain.code
+    frame, p, skipped = domain.frame, domain.code, []
     numbered = "VISITNUM" in frame or not domain.meta.variable("VISITNUM")
-    if "VISIT" in frame and not numbered and ("SV" in design or "TV" in design):
-        domain.update({"VISITNUM": visits.from_design(frame, design.get("SV"), design.get("TV"))})
-    if "EPOCH" not in frame and domain.meta.variable("EPOCH") and "SE" in design:
-        domain.update(epoch.from_elements(domain, design["SE"]))
+    if "VISIT" in frame and not numbered:
+        if "SV" in design or "TV" in design:
+            numbers = visits.from_design(frame, design.get("SV"), design.get("TV"))
+            domain.update({"VISITNUM": numbers})
+        else:
+            skipped.append(_not_added(name, "VISITNUM", len(frame)))
+    if "EPOCH" not in frame and domain.meta.variable("EPOCH"):
+        if "SE" in design:
+            domain.update(epoch.from_elements(domain, design["SE"]))
+        else:
+            skipped.append(_not_added(name, "EPOCH", len(frame)))
     flags = [f"{p}LOBXFL", f"{p}BLFL"]
     wanted = domain.meta.variable(f"{p}LOBXFL") and not any(f in frame for f in flags)
     if wanted and {f"{p}TESTCD", f"{p}DTC"} <= set(frame) and f"{p}ORRES" in frame:
@@ -147,6 +166,11 @@ def _fill_domain(
         rule = Baseline(by=by, at=baseline_at, flags=["LOBXFL"])
         domain.settings = DomainSettings(baseline=rule)
         domain.update(baseline.derive(domain, dm))
+    return skipped
+
+
+def _not_added(dataset: str, variable: str, records: int) -> Filled:
+    return Filled(dataset, variable, 0, records, NO_DESIGN[variable], added=False)
 
 
 def _with(data: Dataset, domain: DomainFrame, added: list[str]) -> Dataset:

@@ -4,6 +4,7 @@ writes them: 1 for 1.0."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialbridge.conformance.context import Context, Issue, rows
@@ -18,7 +19,7 @@ def define_codelist(context: Context) -> list[Issue]:
     found = []
     for defined in described.variables:
         values = context.frame.get(defined.name)
-        if values is None:
+        if values is None or (defined.terms is None and not defined.by_value):
             continue
         text = _text(values)
         outside = pd.Series(False, index=values.index)
@@ -33,6 +34,9 @@ def define_codelist(context: Context) -> list[Issue]:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values):
-        return values.map(lambda v: f"{v:g}", na_action="ignore")
-    return values.astype("str")
+    """Each value as define.xml writes it; a number formatted once per distinct value."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return values.astype("str")
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    written = np.array([f"{v:g}" for v in distinct] + [""], dtype=object)
+    return pd.Series(written[codes], index=values.index)

@@ -4,6 +4,8 @@ exclusion criteria met. IEORRES answers "was the criterion met?" (Y/N)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from trialbridge.sdtm.domain_frame import DomainFrame
@@ -35,13 +37,24 @@ def derive(ie: DomainFrame, criteria: list[Criterion]) -> dict[str, pd.Series]:
     return out
 
 
-def exceptions(ie: DomainFrame) -> pd.Series:
-    """The records IE submits: an inclusion criterion answered N, an exclusion one Y."""
+@dataclass(frozen=True)
+class Answers:
+    """How IE's records split: those submitted, and the counts of those left out."""
+
+    kept: pd.Series  # per record: submitted
+    as_wanted: int  # inclusion Y, exclusion N
+    unanswered: int  # no IEORRES
+
+
+def exceptions(ie: DomainFrame) -> Answers:
+    """The records IE submits: an inclusion criterion answered N, an exclusion one Y, and any
+    answer other than Y or N (left for validation to report against the NY codelist)."""
     frame = ie.frame
     if not {"IECAT", "IEORRES"} <= set(frame):
-        return pd.Series(True, index=frame.index)
-    met = frame["IEORRES"].str.upper()
-    kept = ((frame["IECAT"] == "INCLUSION") & (met == "N")) | (
-        (frame["IECAT"] == "EXCLUSION") & (met == "Y")
-    )
-    return kept.fillna(False).astype(bool)
+        return Answers(pd.Series(True, index=frame.index), 0, 0)
+    answer = frame["IEORRES"].str.strip().str.upper()
+    inclusion, exclusion = frame["IECAT"] == "INCLUSION", frame["IECAT"] == "EXCLUSION"
+    wanted = ((inclusion & (answer == "Y")) | (exclusion & (answer == "N"))).fillna(False)
+    unanswered = answer.isna() | (answer == "")
+    kept = ~(wanted.astype(bool) | unanswered.astype(bool))
+    return Answers(kept, int(wanted.sum()), int(unanswered.sum()))
