@@ -205,6 +205,40 @@ def test_a_record_twice_in_a_snapshot(tmp_path: Path):
     )
 
 
+def test_a_form_instance_written_twice_in_a_snapshot(tmp_path: Path):
+    again = _small().split('    <SubjectData SubjectKey="002">')[1].split("  </ClinicalData>")[0]
+    text = _small().replace(
+        "  </ClinicalData>", f'    <SubjectData SubjectKey="002">{again}  </ClinicalData>'
+    )
+    assert _error(tmp_path, text) == (
+        "export.xml: item group IG.LAB of subject 002 at SE.UNS appears twice in a Snapshot "
+        "file (lines 49 and 59); give repeated records an ItemGroupRepeatKey, or export with "
+        "FileType Transactional"
+    )
+
+
+def test_a_form_without_event_twice_names_no_event(tmp_path: Path):
+    text = _small().replace('ItemGroupRepeatKey="2"', 'ItemGroupRepeatKey="1"', 1)
+    text = text.replace('<StudyEventData StudyEventOID="SE.SCR">', "", 1)
+    text = text.replace("</StudyEventData>", "", 1)
+    assert _error(tmp_path, text) == (
+        "export.xml: item group IG.LAB of subject 001 appears twice in a Snapshot file (lines "
+        "34 and 39); give repeated records an ItemGroupRepeatKey, or export with FileType "
+        "Transactional"
+    )
+
+
+def test_a_blank_record_sharing_keys_is_skipped_not_refused(tmp_path: Path):
+    second = '          <ItemGroupData ItemGroupOID="IG.LAB" ItemGroupRepeatKey="2">'
+    blank = (
+        '<ItemGroupData ItemGroupOID="IG.LAB" ItemGroupRepeatKey="1">'
+        '<ItemData ItemOID="I.HGB" IsNull="Yes"/></ItemGroupData>\n'
+    )
+    frame = _read(tmp_path, _small().replace(second, blank + second, 1))["lab"]
+    assert frame["ItemGroupRepeatKey"].tolist() == ["1", "2", "1"]
+    assert frame["__row"].tolist() == [34, 40, 50]  # the blank one at line 39 is skipped
+
+
 TRANSACTIONS = """<?xml version="1.0" encoding="UTF-8"?>
 <ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileType="Transactional"
      FileOID="F.2" CreationDateTime="2022-02-16T09:00:00">

@@ -4,7 +4,7 @@ its ODM keys as columns, its items by their ItemDef Name, and lineage (file, lin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,11 @@ from trialbridge.converters.odm_stream import (
     read_metadata,
     stream,
 )
-from trialbridge.converters.odm_transactions import apply_transactions, refuse_duplicates
+from trialbridge.converters.odm_transactions import (
+    apply_transactions,
+    form_keys,
+    refuse_duplicates,
+)
 from trialbridge.converters.odm_types import misfits
 from trialbridge.converters.source_cells import (
     TEXT,
@@ -38,9 +42,11 @@ from trialbridge.converters.source_cells import (
     shown_value,
 )
 from trialbridge.errors import KEEP_PER_KIND, UserError
+from trialbridge.heap import release_free_pages
 from trialbridge.study import Source
 
 _SCAN = 4 << 20
+_NO_FORMS = np.zeros((0, WIDTH), np.int32)  # not a view: a view would keep the array it cuts
 
 
 def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
@@ -55,16 +61,63 @@ def read_odm(root: Path, sources: list[Source]) -> dict[str, pd.DataFrame]:
     groups = {s.item_group for s in sources if s.item_group is not None}
     subjects = any(s.table == "subjects" for s in sources)
     streamed = stream(path, first.file, groups, metadata, subjects)
-    records = {oid: c.records() for oid, c in streamed.groups.items()}
+    for source in sources:
+        if source.item_group is not None:
+            _check_split(source, streamed.groups[source.item_group], first.file)
+    forms = form_keys(streamed.contexts)
+    keyed = {oid: _keyed(streamed, c, forms, first.file) for oid, c in streamed.groups.items()}
+    del forms
+    streamed = replace(streamed, contexts=_NO_FORMS)  # the key columns hold them now
     result = {}
     for source in sources:  # each source its own table: options differ, and specs change them
         if source.item_group is None:
             result[source.name] = subject_table(streamed, first.file)
         else:
             collected = streamed.groups[source.item_group]
-            reading = Reading(streamed, collected, records[collected.oid], path, first.file)
+            records, keys = keyed[collected.oid]
+            reading = Reading(streamed, collected, records, keys, path, first.file)
             result[source.name] = reading.table(source)
     return result
+
+
+def _check_split(source: Source, collected: Collected, shown: str) -> None:
+    """A source's 'split' names items of its group."""
+    unknown = [name for name in source.split if name not in collected.columns]
+    if unknown:
+        raise UserError(
+            f"'split' of source '{shown_value(source.name)}' names "
+            f"'{shown_value(unknown[0])}', which is no item of item group "
+            f"{shown_value(collected.oid)}",
+            shown,
+            f"name one of its items: {listed(collected.columns)}",
+        )
+
+
+def _keyed(
+    streamed: Streamed, collected: Collected, forms: np.ndarray, shown: str
+) -> tuple[Records, dict[str, pa.Array]]:
+    """A group's records and their key columns (ODM keys, vendor attributes), checked, and a
+    Snapshot's one-record rule applied: done before any table is built, so that the arrays
+    per form and per record that name the keys are gone before the tables take the memory."""
+    records = collected.records()
+    columns = dict(_keys(streamed, collected.oid, records))
+    columns.update(_extras(streamed, records))
+    coded = _coded_keys(streamed, collected.oid)
+    for name, values in columns.items():
+        if name not in coded:
+            check_cells(values, records.lines, shown, name)
+    if not _transactional(streamed, records):
+        refuse_duplicates(streamed, forms, collected.oid, records, ~_blank(records), shown)
+    return replace(records, contexts=_NO_FORMS[:, 0]), columns
+
+
+def _transactional(streamed: Streamed, records: Records) -> bool:
+    """Whether transactions apply to the records (else each is in the file once)."""
+    return (
+        streamed.file_type == "Transactional"
+        or bool(len(records.removals))
+        or bool(streamed.tombstones)
+    )
 
 
 def _metadata(root: Path, source: Source) -> dict[Version, Metadata] | None:
@@ -87,6 +140,7 @@ class Reading:
     streamed: Streamed
     collected: Collected
     records: Records
+    keys: dict[str, pa.Array]  # the key columns, checked
     path: Path
     shown: str
     lenient: bool = False
@@ -98,30 +152,14 @@ class Reading:
         subject's) and those a transaction removed or merged into an earlier record."""
         self.lenient, self.notes = source.lenient, list(self.collected.notes)
         records, collected = self.records, self.collected
-        unknown = [name for name in source.split if name not in collected.columns]
-        if unknown:
-            raise UserError(
-                f"'split' of source '{shown_value(source.name)}' names "
-                f"'{shown_value(unknown[0])}', which is no item of item group "
-                f"{shown_value(collected.oid)}",
-                self.shown,
-                f"name one of its items: {listed(collected.columns)}",
-            )
-        columns = dict(_keys(self.streamed, collected.oid, records))
-        columns.update(_extras(self.streamed, records))
-        coded = _coded_keys(self.streamed, collected.oid)
-        for name, values in columns.items():
-            if name not in coded:
-                check_cells(values, records.lines, self.shown, name)
+        columns = dict(self.keys)
         items: list[str] = []
         for slot, values in _items(collected, records):
             for name, column in self._columns(slot, values, source):
                 columns[name] = column
                 items.append(name)
-        frame = pd.DataFrame({name: pd.Series(v, dtype=TEXT) for name, v in columns.items()})
-        frame[FILE] = self.shown
-        frame[ROW] = records.lines
-        frame[COLUMN] = pd.Series(pd.NA, index=frame.index, dtype="str")
+            release_free_pages()  # the checks' transients, before the next column's
+        frame = _frame(columns, records.lines, self.shown)
         if self.notes:
             frame.attrs[NOTES] = self.notes
         return self._records(frame, items)
@@ -129,23 +167,21 @@ class Reading:
     def _records(self, frame: pd.DataFrame, items: list[str]) -> pd.DataFrame:
         """Blank records out, then transactions (or the Snapshot's one-record rule)."""
         records, streamed = self.records, self.streamed
-        read = len(frame)
-        blank = frame[items].isna().all(axis=1).to_numpy() & ~records.removed
+        read, oid = len(frame), self.collected.oid
+        blank = _blank(records)
+        release_free_pages()
         keep = ~blank
         if blank.any():  # a copy of the table only when records go
             frame = frame.loc[keep].reset_index(drop=True)
-        if streamed.file_type == "Transactional" or records.removed.any() or streamed.tombstones:
+        if _transactional(streamed, records):
             frame = apply_transactions(
                 frame,
-                records.positions[keep],
+                np.flatnonzero(keep),
                 records.removed[keep],
-                streamed.tombstones,
+                [(t.level, t.keys, t.counts[oid]) for t in streamed.tombstones],
                 items,
                 REMOVED,
             )
-        else:
-            keys = _record_keys(streamed, records)
-            refuse_duplicates(frame, keys[keep] if blank.any() else keys, self.shown)
         reference = streamed.reference.get(self.collected.oid, 0)
         skipped = {
             BLANK: int(blank.sum()),
@@ -181,7 +217,8 @@ class Reading:
         """Report every value of the item that does not fit its ItemDef (a lenient source
         notes them), holds a control character or is too long, at the line of its ItemData."""
         codes = self._codes(item)
-        values = pc.if_else(pc.equal(values, REMOVED), None, values)
+        if self.streamed.file_type == "Transactional":  # only there an item is removed
+            values = pc.if_else(pc.equal(values, REMOVED), None, values)
         lines = _ItemLines(self.path, self.records.lines, item.oid)
         self._misfits(values, item, codes, column, lines)
         check_cells(values, self.records.lines, self.shown, column, lines)
@@ -305,18 +342,23 @@ def subject_table(streamed: Streamed, shown: str) -> pd.DataFrame:
     return counted(frame, len(streamed.subjects), skipped)
 
 
-def _record_keys(streamed: Streamed, records: Records) -> np.ndarray:
-    """One integer per record that is equal only for records with the same ODM keys: the
-    form instance's keys (few) numbered, then the repeat key beside them."""
-    if len(records) == 0:
-        return np.zeros(0, np.int64)
-    keys = _form_keys(streamed.contexts)[records.contexts]
-    repeat = records.repeat_keys.dictionary_encode().indices
-    codes = repeat.fill_null(-1).to_numpy()  # -1: no repeat key
-    keys *= int(codes.max(initial=-1)) + 2  # in place: one array per record, not four
-    keys += codes
-    keys += 1
-    return keys
+def _frame(columns: dict[str, pa.Array], lines: np.ndarray, shown: str) -> pd.DataFrame:
+    """The table: its columns as they are (no copy), then the lineage columns."""
+    count = len(lines)
+    frame = {name: pd.Series(values, dtype=TEXT) for name, values in columns.items()}
+    frame[FILE] = pd.Series(pa.repeat(shown, count).cast(STRING), dtype=TEXT)
+    frame[ROW] = pd.Series(lines, copy=False)
+    frame[COLUMN] = pd.Series(pa.nulls(count, STRING), dtype=TEXT)
+    return pd.DataFrame(frame, copy=False)
+
+
+def _blank(records: Records) -> np.ndarray:
+    """The records that sent no value and remove nothing."""
+    blank = np.ones(len(records), bool)
+    blank[records.removals] = False
+    for values in records.items:
+        blank &= pc.is_null(values).to_numpy()
+    return blank
 
 
 def _coded_keys(streamed: Streamed, group: str) -> set[str]:
@@ -327,17 +369,6 @@ def _coded_keys(streamed: Streamed, group: str) -> set[str]:
     if len(control_characters(names)) or len(oversized(names)):
         return set()
     return {*KEYS[:WIDTH], "ItemGroupOID"}
-
-
-def _form_keys(contexts: np.ndarray) -> np.ndarray:
-    """One number per form instance, equal for equal keys: the key columns folded in one at
-    a time and renumbered after each, so the number stays below the count of forms (where
-    np.unique over rows would sort copies of the whole table)."""
-    keys = np.zeros(len(contexts), np.int64)
-    for column in contexts.T:
-        keys = keys * (int(column.max(initial=0)) + 1) + column
-        keys = pd.factorize(keys)[0].astype(np.int64, copy=False)
-    return keys
 
 
 def _keys(streamed: Streamed, group: str, records: Records) -> Iterator[tuple[str, pa.Array]]:

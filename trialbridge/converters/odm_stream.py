@@ -55,18 +55,26 @@ _FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not re
 @dataclass(frozen=True)
 class Records:
     """One ItemGroup's records as arrays: per record its form instance (an index into the
-    contexts), repeat key, line, position in the file and removal; per item slot its column,
-    the value each record sent (null where it sent none)."""
+    contexts), repeat key, line and removal; per item slot its column, the value each record
+    sent (null where it sent none). `repeated`: the records that share their form instance
+    and repeat key with another record of the same FormData (normally none)."""
 
     contexts: np.ndarray
-    repeat_keys: pa.Array
+    repeat_keys: pa.ChunkedArray
     lines: np.ndarray
-    positions: np.ndarray
-    removed: np.ndarray
+    removals: np.ndarray  # the records a TransactionType Remove (theirs or a container's) ends
     items: list[pa.ChunkedArray]
+    repeated: np.ndarray
+
+    @property
+    def removed(self) -> np.ndarray:
+        """Per record: whether it is a removal."""
+        removed = np.zeros(len(self), bool)
+        removed[self.removals] = True
+        return removed
 
     def __len__(self) -> int:
-        return len(self.contexts)
+        return len(self.lines)
 
 
 @dataclass
@@ -84,8 +92,10 @@ class Collected:
     count: int = 0
     contexts: array = field(default_factory=lambda: array("i"))
     lines: array = field(default_factory=lambda: array("q"))
-    positions: array = field(default_factory=lambda: array("q"))
-    removed: array = field(default_factory=lambda: array("b"))
+    form: int = -1  # the form instance of the repeat keys seen
+    seen: dict[str | None, int] = field(default_factory=dict)  # its repeat keys -> record
+    repeated: set[int] = field(default_factory=set)
+    removals: array = field(default_factory=lambda: array("q"))  # few: by record
     flushed: int = 0  # the records laid out as columns
     repeat_keys: list[str | None] = field(default_factory=list)  # since the last flush
     rows: array = field(default_factory=lambda: array("i"))  # per value since: its record
@@ -153,16 +163,16 @@ class Collected:
             missing = self.count - sum(len(part) for part in parts)
             chunks = [pa.nulls(missing, STRING)] if missing else []
             items.append(pa.chunked_array([*chunks, *parts], STRING))
-        repeat_keys = pa.concat_arrays([pa.array([], STRING), *self.repeat_parts])
-        self.repeat_parts = []
-        return Records(
+        records = Records(
             contexts=np.frombuffer(self.contexts, dtype=np.int32),
-            repeat_keys=repeat_keys,
+            repeat_keys=pa.chunked_array(self.repeat_parts, STRING),
             lines=np.frombuffer(self.lines, dtype=np.int64),
-            positions=np.frombuffer(self.positions, dtype=np.int64),
-            removed=np.frombuffer(self.removed, dtype=np.int8).view(bool),
+            removals=np.frombuffer(self.removals, dtype=np.int64),
             items=items,
+            repeated=np.array(sorted(self.repeated), dtype=np.int64),
         )
+        self.repeat_parts, self.contexts, self.lines = [], array("i"), array("q")
+        return records
 
 
 def trimmed(values: pa.Array) -> pa.Array:
@@ -180,8 +190,17 @@ class Subject:
     keys: tuple[str | None, ...]  # StudyOID, SubjectKey, SiteRef
     extras: dict[str, str]
     line: int
-    position: int
     removed: bool
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A removed SubjectData, StudyEventData or FormData: its level (1, 3, 5), the key prefix
+    it covers, and per wanted ItemGroup the records read before it ends (those it removes)."""
+
+    level: int
+    keys: tuple[str | None, ...]
+    counts: dict[str, int]
 
 
 @dataclass
@@ -193,7 +212,7 @@ class Streamed:
     groups: dict[str, Collected]
     contexts: np.ndarray  # one row per FormData: codes into `names` of its WIDTH keys
     names: list[str | None]
-    tombstones: list[tuple[int, tuple[str | None, ...], int]]
+    tombstones: list[Tombstone]
     reference: dict[str, int]  # ItemGroupData under ReferenceData, by ItemGroupOID
     extras: dict[str, dict[int, str]]  # vendor attribute column -> form instance -> value
     units: dict[str, str]  # MeasurementUnit OID -> its symbol
@@ -216,7 +235,7 @@ class _Reader:
         self.meta: Metadata | None = None
         self.groups = {oid: Collected(oid) for oid in sorted(wanted)}
         self.contexts = array("i")
-        self.tombstones: list[tuple[int, tuple[str | None, ...], int]] = []
+        self.tombstones: list[Tombstone] = []
         self.form: etree._Element | None = None
         self.subject: etree._Element | None = None
         self.event: etree._Element | None = None
@@ -227,7 +246,6 @@ class _Reader:
         self.site: str | None = None
         self.context = -1
         self.container_removed = False
-        self.position = 0
         self.file_type = "Snapshot"
         self.reference: dict[str, int] = {}
         self.names: dict[str | None, str | None] = {}  # one str object per distinct key
@@ -315,7 +333,6 @@ class _Reader:
         collected = self.groups.get(oid)
         if collected is not None:
             self._collect(collected, element)
-        self.position += 1
         element.clear()
         while element.getprevious() is not None:
             del form[0]
@@ -349,8 +366,9 @@ class _Reader:
         repeat = element.get("ItemGroupRepeatKey")
         collected.repeat_keys.append(self.names.setdefault(repeat, repeat))
         collected.lines.append(element.sourceline or 0)
-        collected.positions.append(self.position)
-        collected.removed.append(removed)
+        if removed:
+            collected.removals.append(record)
+        _note_repeat(collected, record, repeat, self.context)
         index, item_tag, units = collected.index, _ITEM, collected.units
         add_row, add_slot, add_value = (
             collected.rows.append,
@@ -522,7 +540,8 @@ class _Reader:
         read), then drop it from the tree."""
         removed = element.get("TransactionType") == "Remove"
         if removed:
-            self.tombstones.append((_LEVELS[local], _keys(element), self.position))
+            counts = {oid: collected.count for oid, collected in self.groups.items()}
+            self.tombstones.append(Tombstone(_LEVELS[local], _keys(element), counts))
         if local == "SubjectData" and self.subjects is not None:
             self._subject(element, removed)
         parent = element.getparent()
@@ -538,8 +557,7 @@ class _Reader:
         keys = (study, element.get("SubjectKey"), _site(element))
         extras = dict(self._vendor(element, "SubjectData"))
         line = element.sourceline or 0
-        self.subjects.append(Subject(keys, extras, line, self.position, removed))
-        self.position += 1
+        self.subjects.append(Subject(keys, extras, line, removed))
 
     def _check_wanted(self) -> None:
         """Every group a source reads is defined by a version the file uses."""
@@ -553,6 +571,16 @@ class _Reader:
                     self.shown,
                     f"use one of: {listed(held)}" if held else "the file defines no ItemGroupDef",
                 )
+
+
+def _note_repeat(collected: Collected, record: int, repeat: str | None, form: int) -> None:
+    """Note a repeat key met twice in one FormData: besides a form instance written twice,
+    the only way two records of a group come to share their keys."""
+    if collected.form != form:
+        collected.form, collected.seen = form, {}
+    earlier = collected.seen.setdefault(repeat, record)
+    if earlier != record:
+        collected.repeated.update((earlier, record))
 
 
 def _site(subject: etree._Element) -> str | None:

@@ -42,10 +42,10 @@ def misfits(
 ) -> list[tuple[str, np.ndarray]]:
     """The values that do not fit the item, grouped by why: (reason, positions), each
     reason once, positions in order."""
-    distinct = pc.unique(values.drop_null())
+    distinct = pc.unique(values)  # not of values.drop_null(): that copies the column
     reasons: dict[str, list[str]] = {}
     for value in distinct.to_pylist():
-        why = _why(value, item, codes)
+        why = _why(value, item, codes) if value is not None else ""
         if why:
             reasons.setdefault(why, []).append(value)
     found = []
