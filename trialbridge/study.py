@@ -18,8 +18,10 @@ from pydantic import (
 )
 
 from trialbridge.errors import UserError
-from trialbridge.sdtm.metadata import check_version
+from trialbridge.sdtm.metadata import DEFAULT_VERSION, check_version
 from trialbridge.sdtm.printable import printable
+from trialbridge.sdtm.trial_design import study_datasets
+from trialbridge.sdtm.trial_design.study_datasets import Row as StudyRow
 from trialbridge.yamlio import Lines, line_of, read_yaml, validate
 
 
@@ -303,6 +305,9 @@ class Study(Strict):
     criteria: list[Criterion] = Field(default_factory=list)
     sdtm_version: str = "2.0"
     sdtmig_version: str = "3.4"
+    study_datasets: dict[str, list[StudyRow]] = Field(
+        default_factory=dict, description="TD, TM, OI: datasets of no subject, as their rows"
+    )
     created: datetime | None = Field(
         default=None, description="timestamp written into file headers; fixed for reproducibility"
     )
@@ -333,6 +338,16 @@ class Study(Strict):
     @classmethod
     def _shipped_version(cls, version: str) -> str:
         return check_version(version)
+
+    @field_validator("study_datasets")
+    @classmethod
+    def _study_datasets(
+        cls, given: dict[str, list[StudyRow]], info: ValidationInfo
+    ) -> dict[str, list[StudyRow]]:
+        version = info.data.get("sdtmig_version") or DEFAULT_VERSION
+        for name, rows in given.items():
+            study_datasets.check(name, rows, version)
+        return given
 
     @field_validator("data_cutoff")
     @classmethod

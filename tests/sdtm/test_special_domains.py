@@ -83,6 +83,18 @@ MH_EXPECTED = [
 ]
 
 
+STUDY_DATASETS = """
+study_datasets:
+  TD:
+    - {TDORDER: 1, TDANCVAR: RFXSTDTC, TDSTOFF: P0D, TDTGTPAI: P12W, TDMINPAI: P11W,
+       TDMAXPAI: P13W, TDNUMRPT: 2}
+  TM:
+    - {MIDSTYPE: RELAPSE, TMDEF: New or worsening symptoms over 24 hours, TMRPT: "Y"}
+  OI:
+    - {NHOID: EBV, OISEQ: 1, OIPARMCD: SPCIES, OIPARM: Species, OIVAL: HUMAN GAMMAHERPESVIRUS 4}
+"""
+
+
 def _rows(out: Path, dataset: str) -> list[dict]:
     data = json.loads((out / "sdtm" / f"{dataset}.json").read_text())
     names = [c["name"] for c in data["columns"]]
@@ -122,6 +134,8 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
         "  - {name: eligibility, file: raw/eligibility.csv}\n"
         "  - {name: medhist, file: raw/medhist.csv}",
     )
+    with (study / "study.yaml").open("a") as handle:
+        handle.write(STUDY_DATASETS)
     out = tmp / "out"
     result = run_cli("convert", study, "--out", out, "--format", "xpt,json")
     assert result.exit_code == 0, result.output
@@ -204,6 +218,59 @@ def test_the_package_validates_with_an_xsd_valid_define(extended: tuple[Path, Pa
     assert define_xml.validate((out / "sdtm" / "define.xml").read_bytes()) == []
     result = run_cli("validate", out / "sdtm", "--out", out / "revalidated")
     assert result.exit_code == 0, result.output
+
+
+def test_datasets_of_no_subject_are_written_as_study_yaml_gives_them(
+    extended: tuple[Path, Path, str],
+) -> None:
+    _, out, _ = extended
+    study = {"STUDYID": "PLMSC-SPMS"}
+    assert _rows(out, "td") == [
+        {**study, "DOMAIN": "TD", "TDORDER": 1, "TDANCVAR": "RFXSTDTC", "TDSTOFF": "P0D"}
+        | {"TDTGTPAI": "P12W", "TDMINPAI": "P11W", "TDMAXPAI": "P13W", "TDNUMRPT": 2}
+    ]
+    assert _rows(out, "tm") == [
+        {**study, "DOMAIN": "TM", "MIDSTYPE": "RELAPSE"}
+        | {"TMDEF": "New or worsening symptoms over 24 hours", "TMRPT": "Y"}
+    ]
+    assert _rows(out, "oi") == [
+        {**study, "DOMAIN": "OI", "NHOID": "EBV", "OISEQ": 1, "OIPARMCD": "SPCIES"}
+        | {"OIPARM": "Species", "OIVAL": "HUMAN GAMMAHERPESVIRUS 4"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("TI: [{IETESTCD: X}]", "TI is built from 'criteria'; give its content there"),
+        (
+            "DM: [{SUBJID: '1'}]",
+            "DM holds subjects' records: map it with a spec listed in 'domains'",
+        ),
+        ("ZZ: [{ZZX: '1'}]", "'ZZ' is no SDTMIG 3.4 dataset"),
+        ("TM: []", "TM has no rows; give them, or leave TM out"),
+        (
+            "TM: [{MIDSTYPE: R, TMDEF: D, TMRPT: N, TMX: '1'}]",
+            "TM row 1: 'TMX' is no variable of TM; its variables are MIDSTYPE, TMDEF, TMRPT",
+        ),
+        ("TM: [{MIDSTYPE: R, TMRPT: N}]", "TM row 1: TMDEF (Req) has no value; give it"),
+        (
+            "TD: [{TDORDER: first, TDANCVAR: A, TDSTOFF: P0D, TDTGTPAI: P1W, TDMINPAI: P1W, "
+            "TDMAXPAI: P1W, TDNUMRPT: 1}]",
+            "TD row 1: TDORDER is numeric, 'first' is not a number",
+        ),
+    ],
+)
+def test_a_wrong_study_dataset_is_refused(tmp_path: Path, rows: str, message: str) -> None:
+    study = copy_study(tmp_path)
+    text = (study / "study.yaml").read_text()
+    line = text.count("\n") + 2  # the study_datasets key, after a blank line
+    (study / "study.yaml").write_text(f"{text}\nstudy_datasets:\n  {rows}\n")
+    fails_with(
+        study,
+        tmp_path,
+        f"study.yaml:{line}: study_datasets: {message}; see docs/mapping-language.md",
+    )
 
 
 def test_derive_ex_on_another_domain_is_refused(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from trialbridge.sdtm.derivations import (
 from trialbridge.sdtm.domain_frame import DomainFrame
 from trialbridge.sdtm.metadata import domain_meta
 from trialbridge.sdtm.trial_design import arms as trial_arms
-from trialbridge.sdtm.trial_design import subject_elements, subject_visits, ts
+from trialbridge.sdtm.trial_design import study_datasets, subject_elements, subject_visits, ts
 from trialbridge.sdtm.units import Conversions
 from trialbridge.study import Study, StudyFolder
 
@@ -107,7 +107,8 @@ def complete(folder: StudyFolder, domains: dict[str, DomainFrame], ct: Terminolo
 def _trial_design(
     folder: StudyFolder, datasets: dict[str, Dataset], ct: Terminology
 ) -> dict[str, Dataset]:
-    """TS, TA, TE, TV, TI from the study definition; SE and SV from the subjects' data."""
+    """TS, TA, TE, TV, TI (and TD, TM, OI as given) from the study definition; SE and SV from
+    the subjects' data."""
     study = folder.study
     dm = datasets["DM"]
     design = {
@@ -118,6 +119,7 @@ def _trial_design(
         "TI": trial_arms.trial_criteria(study),
         "SE": subject_elements.build(study, dm),
         "SV": subject_visits.build(study, dm, datasets),
+        **study_datasets.build(study.study_datasets, study.studyid),
     }
     return {name: data for name, data in design.items() if len(data.frame)}
 
