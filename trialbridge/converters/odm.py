@@ -113,11 +113,8 @@ def _keyed(
 
 def _transactional(streamed: Streamed, records: Records) -> bool:
     """Whether transactions apply to the records (else each is in the file once)."""
-    return (
-        streamed.file_type == "Transactional"
-        or bool(len(records.removals))
-        or bool(streamed.tombstones)
-    )
+    removals = len(records.removals) > 0 or len(streamed.tombstones) > 0
+    return streamed.file_type == "Transactional" or removals
 
 
 def _metadata(root: Path, source: Source) -> dict[Version, Metadata] | None:

@@ -55,9 +55,10 @@ _FIX_ODM = "export the data as CDISC ODM 1.3.2 (ODM 1.2 and 2.0 files are not re
 @dataclass(frozen=True)
 class Records:
     """One ItemGroup's records as arrays: per record its form instance (an index into the
-    contexts), repeat key, line and removal; per item slot its column, the value each record
-    sent (null where it sent none). `repeated`: the records that share their form instance
-    and repeat key with another record of the same FormData (normally none)."""
+    contexts; emptied once the key columns are built from it), repeat key, line and removal;
+    per item slot its column, the value each record sent (null where it sent none).
+    `repeated`: the records that share their form instance and repeat key with another record
+    of the same FormData (normally none)."""
 
     contexts: np.ndarray
     repeat_keys: pa.ChunkedArray

@@ -176,7 +176,8 @@ def _eligibility(ie: DomainFrame, study: Study) -> None:
     ie.update(eligibility.derive(ie, study.criteria))
     checkpoint()
     answers = eligibility.exceptions(ie)
-    ie.frame = ie.frame.loc[answers.kept]
+    if not answers.kept.all():  # a copy of the frame only when records go
+        ie.frame = ie.frame.loc[answers.kept]
     if answers.as_wanted:
         ie.notes.append(
             f"{answers.as_wanted:,} criteria answered as the protocol wants (inclusion met, "

@@ -120,7 +120,7 @@ def _class_rows() -> dict[str, tuple[dict[str, str], ...]]:
     by_class: dict[str, list[dict[str, str]]] = {}
     for row in rows("class_variables.csv"):
         by_class.setdefault(row["class"], []).append(row)
-    return {name: tuple(rows) for name, rows in by_class.items()}
+    return {name: tuple(members) for name, members in by_class.items()}
 
 
 def custom_domain(

@@ -25,7 +25,8 @@ def in_codelist(context: Context, extensible: str) -> list[Issue]:
             continue
         values = context.frame[variable.name]
         defined = _defined(context, variable.name) if wanted else None
-        terms = frozenset(codelist.terms) | frozenset(defined.terms or () if defined else ())
+        declared = defined.terms if defined is not None and defined.terms else ()
+        terms = frozenset(codelist.terms) | frozenset(declared)
         result = variable.name.endswith(RESULT_SUFFIXES)
         outside = per_value(values, lambda v, t=terms, r=result: _outside(v, t, r))
         for listed in defined.by_value if defined else ():
