@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trialbridge import error_report
+from trialbridge import spec_tests as spec_tests_run
 from trialbridge.build import Built, build
 from trialbridge.conformance import engine as conformance
 from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
@@ -111,6 +112,13 @@ def convert(
             _keep_checkpoint(out_dir / "fhir", stage / "fhir")
     files = [out_dir / f.relative_to(stage) for f in written.files]
     return dataclasses.replace(written, files=files)
+
+
+def spec_tests(study_dir: Path, ct_file: Path | None = None) -> list[spec_tests_run.Outcome]:
+    """The cases of the spec tests beside the study's specs (`mappings/<spec>.test.yaml`),
+    each run as `convert` would with the case's rows as the spec's sources."""
+    folder = load_study(study_dir)
+    return spec_tests_run.run(folder, terminology_for(folder, ct_file))
 
 
 def _keep_checkpoint(earlier: Path, new: Path) -> None:

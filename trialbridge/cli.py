@@ -22,6 +22,13 @@ from trialbridge.fhir.server.connect import KINDS, Access
 
 EXIT_USER = 2
 EXIT_INTERNAL = 1
+CT_OPTION = click.option(
+    "--ct",
+    "ct_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A CDISC CT release (NCI EVS 'SDTM Terminology.txt') to use instead of the shipped one.",
+)
 
 
 DEBUG_ENV = "TRIALBRIDGE_DEBUG"
@@ -129,13 +136,7 @@ def main(debug: bool) -> None:
     type=click.Path(path_type=Path),
     help="Output folder; datasets go to OUT/sdtm/<domain>.xpt.",
 )
-@click.option(
-    "--ct",
-    "ct_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="A CDISC CT release (NCI EVS 'SDTM Terminology.txt') to use instead of the shipped one.",
-)
+@CT_OPTION
 @click.option(
     "--format",
     "formats",
@@ -339,12 +340,7 @@ def fhir_tables() -> None:
     type=click.Path(path_type=Path),
     help="Folder for the reports (validation.json, .html, .xlsx), written together.",
 )
-@click.option(
-    "--ct",
-    "ct_file",
-    type=click.Path(path_type=Path),
-    help="CDISC CT release (NCI EVS SDTM Terminology .txt) instead of the shipped subset.",
-)
+@CT_OPTION
 def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
     """Check the SDTM datasets in PATH (XPT or Dataset-JSON, any source, against its
     define.xml when there is one), or a FHIR output folder (FHIR R4 checks, then the SDTM it
@@ -397,6 +393,29 @@ def derive(sdtm_dir: Path, out_dir: Path, baseline_at: str) -> None:
                 f"records: {line.why_empty}"
             )
     click.echo(f"wrote {len(result.datasets)} datasets to {out_dir}")
+
+
+@main.command("test")
+@click.argument("study_dir", type=click.Path(path_type=Path))
+@CT_OPTION
+def test_specs(study_dir: Path, ct_file: Path | None) -> None:
+    """Run the spec tests beside STUDY_DIR's specs: mappings/<spec>.test.yaml.
+
+    Each case gives source rows and the records they must give. Exit 0 when every case
+    passes; 1 with each difference (dataset, record, variable) otherwise."""
+    outcomes = api.spec_tests(study_dir, ct_file)
+    if not outcomes:
+        click.echo("no spec tests: write mappings/<spec>.test.yaml beside a spec")
+        return
+    failed = [o for o in outcomes if o.differences]
+    for outcome in outcomes:
+        verdict = "FAILED" if outcome.differences else "passed"
+        click.echo(f"{outcome.where}: {outcome.name}: {verdict}")
+        for difference in outcome.differences:
+            click.echo(f"  {difference}")
+    click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} cases passed")
+    if failed:
+        sys.exit(EXIT_INTERNAL)
 
 
 @main.command()

@@ -77,7 +77,8 @@ class Mapper:
             for table_name, table in tables.items():
                 file = self.folder.study.source(table_name).file
                 self.reconciliation.source_read(table_name, file, table)
-            self.sources.update(tables)
+            for table_name, table in tables.items():  # a table set beforehand stays
+                self.sources.setdefault(table_name, table)
         return self.sources[name]
 
     def table(self, name: str) -> pd.DataFrame:
