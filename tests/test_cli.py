@@ -302,7 +302,12 @@ def test_a_rerun_leaves_no_file_of_the_earlier_run(tmp_path: Path):
     replace_in(study / "study.yaml", " nv.yaml,", "")
     assert run_cli("convert", study, "--out", out).exit_code == 0
     assert not (out / "sdtm" / "nv.xpt").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["reconciliation.csv", "sdtm", "validation"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "lineage",
+        "reconciliation.csv",
+        "sdtm",
+        "validation",
+    ]
 
 
 def test_a_failed_rerun_keeps_the_earlier_output(tmp_path: Path):

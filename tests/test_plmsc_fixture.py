@@ -37,9 +37,11 @@ def read(converted: api.Converted, name: str) -> pd.DataFrame:
 
 def test_every_domain_is_written(converted: api.Converted):
     assert [p.name for p in xpt_files(converted)] == [f"{n}.xpt" for n in EXPECTED]
-    assert [p.name for p in converted.files[-6:]] == [
+    assert [p.name for p in converted.files[-8:]] == [
         "define.xml",
         "define.html",
+        "records.arrow",
+        "variables.json",
         "reconciliation.csv",
         "validation.json",
         "validation.html",

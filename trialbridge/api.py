@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from trialbridge import error_report
+from trialbridge import error_report, lineage_files
 from trialbridge import spec_tests as spec_tests_run
 from trialbridge.build import Built, build
 from trialbridge.conformance import engine as conformance
@@ -77,7 +77,14 @@ def creation_time(study: Study) -> datetime:
 
 
 RECONCILIATION = "reconciliation.csv"
-CONVERT_OWNS = ("sdtm", "fhir", "validation", RECONCILIATION, error_report.NAME)
+CONVERT_OWNS = (
+    "sdtm",
+    "fhir",
+    "validation",
+    lineage_files.FOLDER,
+    RECONCILIATION,
+    error_report.NAME,
+)
 
 
 def convert(
@@ -150,6 +157,7 @@ def _write_package(
         define.add(dataset, written[0].name)  # the first format asked for, XPT if any
         files += written
     files += write_define(define, target)
+    files += lineage_files.write(out, datasets, define.model, built.provenance)
     if resources is not None:  # built here, each resource names its native record (meta.source)
         files += _fhir_write(resources, out / "fhir", 500).files
     records = {name: len(d.frame) for name, d in datasets.items() if name in built.specs}

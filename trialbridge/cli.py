@@ -419,6 +419,27 @@ def test_specs(study_dir: Path, ct_file: Path | None) -> None:
 
 
 @main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("domain")
+@click.argument("usubjid")
+@click.argument("seq")
+@click.argument("variable", required=False)
+def explain(out_dir: Path, domain: str, usubjid: str, seq: str, variable: str | None) -> None:
+    """Where a record of a convert's output came from, or one of its values.
+
+    OUT_DIR is the folder `convert --out` wrote. SEQ is the record's --SEQ; in a dataset
+    without one (DM, SUPP--, RELREC, SV), the record's number among the subject's records;
+    in one of no subject (TS, TA, ...), give - for USUBJID and the record's number. Prints
+    the source file, row and column; each variable's origin and the spec line that set it;
+    for a derived one its method and the values it was derived from, or why it is empty; and
+    the FHIR resource the record becomes."""
+    from trialbridge.explain import explain as lines
+
+    for line in lines(out_dir, domain, usubjid, seq, variable):
+        click.echo(line)
+
+
+@main.command()
 def rules() -> None:
     """Print the conformance rules as a Markdown table (docs/rules.md)."""
     from trialbridge.conformance.docs import render

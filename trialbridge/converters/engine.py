@@ -98,14 +98,16 @@ class Mapper:
         frame = _coerce_types(frame, meta, melted)
         _check_codelists(frame, meta, self.ct, melted)
         provenance: dict[str, Provenance] = {}
-        for block in spec.sources:
-            for name, found in self._provenance(block).items():
+        for i, block in enumerate(spec.sources):
+            for name, found in self._provenance(block, shown, lines, i).items():
                 provenance[name] = provenance[name].merge(found) if name in provenance else found
         return DomainFrame(spec.domain, meta, frame, shown, spec, provenance)
 
-    def _provenance(self, block: Block) -> dict[str, Provenance]:
-        """Each variable's origin; a melted cell counts as every melted column, a joined
-        column as the other table's column."""
+    def _provenance(
+        self, block: Block, shown: str, lines: Lines, index: int
+    ) -> dict[str, Provenance]:
+        """Each variable's origin and the spec line that sets it; a melted cell counts as
+        every melted column, a joined column as the other table's column."""
         file = self.folder.study.source(block.source).file
         where = {c: f"{file}: {c}" for c in self.source(block.source).columns}
         for join in block.joins:
@@ -114,16 +116,19 @@ class Mapper:
         if block.melt:
             where[block.melt.value] = ", ".join(f"{file}: {c}" for c in block.melt.columns)
 
-        def of(expr: Any) -> Provenance:
+        def of(expr: Any, *path: Any) -> Provenance:
+            melted = str(path[2]) if path[0] == "melt" else ""
+            spec = {(file, melted, f"{shown}:{line_of(lines, ('sources', index, *path))}")}
             columns = sorted({c for c, _ in columns_used(expr, ())})
             if not columns:
-                return Provenance("Assigned")
-            return Provenance("Collected", {where.get(c, f"{file}: {c}") for c in columns})
+                return Provenance("Assigned", spec=spec)
+            return Provenance("Collected", {where.get(c, f"{file}: {c}") for c in columns}, spec)
 
-        found = {name: of(expr) for name, expr in block.variables.items()}
-        for sets in block.melt.columns.values() if block.melt else []:
+        found = {name: of(expr, "variables", name) for name, expr in block.variables.items()}
+        for column, sets in block.melt.columns.items() if block.melt else []:
             for name, expr in sets.items():
-                found[name] = found[name].merge(of(expr)) if name in found else of(expr)
+                one = of(expr, "melt", "columns", column, name)
+                found[name] = found[name].merge(one) if name in found else one
         return found
 
     def _table_name(self, table: str) -> str:

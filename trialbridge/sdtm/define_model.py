@@ -3,11 +3,9 @@ datasets. define.xml and define.html are two renderings of this one model."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import resources
 
 import pandas as pd
 
@@ -16,6 +14,7 @@ from trialbridge.sdtm.ct import NUMERIC_RESULT, RESULT_SUFFIXES, Terminology
 from trialbridge.sdtm.dataset import Column, Dataset, char_length, numeric_type
 from trialbridge.sdtm.datasetjson import item_group_oid, item_oid
 from trialbridge.sdtm.domain_frame import DomainSettings, Provenance
+from trialbridge.sdtm.standards import rows
 from trialbridge.study import Study
 
 DESIGN = {"TS", "TA", "TE", "TV", "TI"}
@@ -124,9 +123,7 @@ class DefineModel:
 
 @cache
 def _method_texts() -> dict[str, tuple[str, str]]:
-    text = resources.files("trialbridge.sdtm.standards").joinpath("methods.csv")
-    rows = csv.DictReader(text.read_text("utf-8").splitlines())
-    return {r["variable"]: (r["name"], r["description"]) for r in rows}
+    return {r["variable"]: (r["name"], r["description"]) for r in rows("methods.csv")}
 
 
 class Builder:

@@ -70,10 +70,13 @@ class Provenance:
 
     origin: str
     sources: set[str] = field(default_factory=set)
+    # the spec lines that set it: (source file, melt column or '', 'spec:line'), so that a
+    # record's own line is found by the file and column its lineage names
+    spec: set[tuple[str, str, str]] = field(default_factory=set)
 
     def merge(self, other: Provenance) -> Provenance:
         origin = "Collected" if "Collected" in (self.origin, other.origin) else self.origin
-        return Provenance(origin, self.sources | other.sources)
+        return Provenance(origin, self.sources | other.sources, self.spec | other.spec)
 
 
 @dataclass
