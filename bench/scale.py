@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from trialbridge.mappings.spec import DateArgs, DomainSpec, RecodeArgs
 from trialbridge.sdtm.metadata import standard_domains
-from trialbridge.study import load_study
+from trialbridge.study import StudyFolder, load_study
 from trialbridge.yamlio import load_model
 
 _TOKENS = (("yyyy", "%Y"), ("mmm", "%b"), ("mm", "%m"), ("dd", "%d"))
@@ -44,7 +44,7 @@ def scale(source: Path, target: Path, subjects: int, visits: int, seed: int = 20
     folder = load_study(source)
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("raw"))
-    roles = _roles(source, folder.study.unscheduled_visit)
+    roles = _roles(folder)
     files = {s.name: s.file for s in folder.study.sources}
     ids = _subject_ids(source, files, roles)
     rng = np.random.default_rng(seed)
@@ -59,10 +59,14 @@ def scale(source: Path, target: Path, subjects: int, visits: int, seed: int = 20
         scaled.to_csv(target / file, index=False)
 
 
-def _roles(source: Path, unscheduled: str) -> dict[str, TableRole]:
+def _roles(folder: StudyFolder) -> dict[str, TableRole]:
+    """How each source table is scaled, from the specs study.yaml lists (not every YAML file
+    in mappings/: spec tests sit there too)."""
+    unscheduled = folder.study.unscheduled_visit
     classes = {code: meta.dataset_class for code, meta in standard_domains().items()}
     roles: dict[str, TableRole] = {}
-    for path in sorted((source / "mappings").glob("*.yaml")):
+    for name in folder.study.domains:
+        path = folder.spec_path(name)
         spec, _ = load_model(path, DomainSpec, path.name)
         for block in spec.sources:
             role = roles.setdefault(block.source, TableRole())
