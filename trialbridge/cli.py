@@ -419,6 +419,40 @@ def test_specs(study_dir: Path, ct_file: Path | None) -> None:
 
 
 @main.command()
+@click.argument("raw_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The study folder to create (new or empty).",
+)
+def init(raw_dir: Path, out_dir: Path) -> None:
+    """Draft a study folder from RAW_DIR's CSV and XLSX exports.
+
+    Profiles every column (kinds, distinct values, date formats, units in headers), then
+    writes raw/ (the files), study.yaml (sources, sites, visits found) and a spec per
+    guessed domain (columns matched to variables, coded values recoded to CDISC CT
+    candidates, wide forms melted). TODO values are decisions left to you: convert names
+    each one left."""
+    from trialbridge.scaffold.draft import draft
+
+    drafted = draft(raw_dir, out_dir)
+    for found in drafted.guesses:
+        if found.domain is None:
+            click.echo(f"{found.file}: no domain guessed")
+            continue
+        matched = len(found.variables) + len(found.melt)
+        click.echo(
+            f"{found.file}: {found.domain}, {matched} of {len(found.profiles)} columns placed"
+        )
+    click.echo(
+        f"wrote {len(drafted.files)} files under {out_dir}; {drafted.todos} TODO values left "
+        "(convert lists them)"
+    )
+
+
+@main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.argument("domain")
 @click.argument("usubjid")

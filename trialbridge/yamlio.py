@@ -97,7 +97,31 @@ def read_yaml(path: Path, shown: str | None = None) -> tuple[Any, Lines]:
     lines: Lines = {}
     if node is not None:
         _line_map(node, (), lines)
+    _report_todos(data, (), lines, shown)
     return data, lines
+
+
+TODO = "TODO"  # the value `trialbridge init` writes where a decision is left to the user
+
+
+def _report_todos(data: Any, path: tuple[Any, ...], lines: Lines, shown: str) -> None:
+    """Each value still TODO (as `trialbridge init` drafts them) is a problem at its line."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _report_todos(value, (*path, key), lines, shown)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _report_todos(value, (*path, i), lines, shown)
+    elif data == TODO:
+        name = ".".join(str(p) for p in path) or "the document"
+        report(
+            UserError(
+                f"{name} is TODO, a decision the draft leaves to you",
+                f"{shown}:{line_of(lines, path)}",
+                "replace TODO with the value (the comment beside it, if any, says what was found)",
+            ),
+            kind="TODO left in a draft",
+        )
 
 
 def _text(path: Path, shown: str) -> str:

@@ -1,0 +1,1 @@
+"""`trialbridge init`: a draft study folder from raw exports (profiles, guesses, YAML)."""

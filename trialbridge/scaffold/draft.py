@@ -1,0 +1,215 @@
+"""A draft study folder from a folder of raw exports: the raw files copied under raw/, a
+study.yaml listing them with the sites and visits found, and a mapping spec per guessed
+domain. Each value the raw files cannot give is TODO (convert names every one left), and
+each guess worth checking carries a `# TODO check:` comment."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from trialbridge.converters.dates import assemble
+from trialbridge.converters.sources import read_source
+from trialbridge.errors import UserError
+from trialbridge.scaffold.guess import Guess, guess, tokens
+from trialbridge.scaffold.profile import ColumnProfile, profile
+from trialbridge.scaffold.spec_text import spec_text
+from trialbridge.sdtm.ct import Terminology, shipped_terminology
+from trialbridge.study import Source
+from trialbridge.yamlio import TODO
+
+READABLE = (".csv", ".xlsx")
+_UNSCHEDULED = ("uns", "unsch", "unscheduled", "unplanned")
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """What init wrote: the files, and the guesses they hold."""
+
+    files: list[Path]
+    guesses: list[Guess]
+    todos: int
+
+
+def draft(raw: Path, out: Path) -> Drafted:
+    """Profile every readable file of `raw` and write the draft under `out` (new or empty)."""
+    if not raw.is_dir():
+        raise UserError("raw folder not found", str(raw), "give the folder of the raw exports")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(
+            "the study folder exists and is not empty",
+            str(out),
+            "give a new folder: init never writes over a study",
+        )
+    files = sorted(p for p in raw.iterdir() if p.is_file() and p.suffix.lower() in READABLE)
+    if not files:
+        raise UserError(
+            "no CSV or XLSX file in the raw folder",
+            str(raw),
+            "put the exports there (ODM and REDCap exports: see docs/edc-sources.md)",
+        )
+    ct = shipped_terminology()
+    tables = {_source_name(p): _read(p) for p in files}
+    guesses = [
+        guess(name, f"raw/{path.name}", profile(tables[name]))
+        for name, path in zip(tables, files, strict=True)
+    ]
+    _one_dm(guesses)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "raw").mkdir()
+    for path in files:
+        shutil.copy2(path, out / "raw" / path.name)
+    written = [out / "raw" / p.name for p in files]
+    specs: dict[str, str] = {}
+    for domain in _domains(guesses):
+        blocks = [g for g in guesses if g.domain == domain]
+        specs[domain] = spec_text(domain, blocks, ct)
+    (out / "mappings").mkdir()
+    for domain, text in specs.items():
+        target = out / "mappings" / f"{domain.lower()}.yaml"
+        target.write_text(text, "utf-8")
+        written.append(target)
+    study = _study_text(guesses, tables, list(specs), ct)
+    (out / "study.yaml").write_text(study, "utf-8")
+    written.append(out / "study.yaml")
+    todos = sum(_todo_count(p) for p in written if p.suffix == ".yaml")
+    return Drafted(written, guesses, todos)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    source = Source(name=_source_name(path), file=path.name)
+    return read_source(path, source, path.name)
+
+
+def _source_name(path: Path) -> str:
+    return "_".join(tokens(path.stem)) or "source"
+
+
+def _one_dm(guesses: list[Guess]) -> None:
+    """DM has one record per subject: one table feeds it (the one matching most DM
+    variables); another table guessed DM is left to the user (a join, most often)."""
+    dm = [g for g in guesses if g.domain == "DM"]
+    for other in sorted(dm, key=lambda g: -len(g.variables))[1:]:
+        other.domain = None
+
+
+def _domains(guesses: list[Guess]) -> list[str]:
+    """The guessed domains, DM first, then in the order of their first table."""
+    found = list(dict.fromkeys(g.domain for g in guesses if g.domain is not None))
+    return sorted(found, key=lambda d: (d != "DM", found.index(d)))
+
+
+def _todo_count(path: Path) -> int:
+    return sum(line.count(f": {TODO}") for line in path.read_text("utf-8").splitlines())
+
+
+def _q(text: object) -> str:
+    """A YAML scalar that reads back as the same text (JSON's quoting is valid YAML)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _study_text(
+    guesses: list[Guess], tables: dict[str, pd.DataFrame], specs: list[str], ct: Terminology
+) -> str:
+    lines = [
+        "# Draft written by `trialbridge init`: each TODO value is a decision left to you",
+        "# (convert names every one left); each `TODO check` comment a guess to confirm.",
+        f"studyid: {TODO}  # the study identifier (STUDYID)",
+        f"title: {TODO}",
+        f"sponsor: {TODO}",
+        f"phase: {TODO}  # as CDISC CT TPHASE words it, e.g. PHASE II TRIAL",
+        "usubjid: [STUDYID, SUBJID]",
+        "sites:",
+        *_sites(guesses, tables),
+        *_visits(guesses, tables),
+        "sources:",
+        *(f"  - {{name: {g.source}, file: {_q(g.file)}}}" + _unmapped(g) for g in guesses),
+        f"domains: [{', '.join(f'{d.lower()}.yaml' for d in specs)}]",
+        *_references(guesses),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _unmapped(found: Guess) -> str:
+    if found.domain is not None:
+        return ""
+    return "  # TODO check: no domain guessed; map it in a spec, or leave it out"
+
+
+def _sites(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The site codes of the DM table's site column, else one site to fill in."""
+    dm = next((g for g in guesses if g.domain == "DM" and g.site is not None), None)
+    if dm is None or dm.site is None:
+        return [f"  - {{siteid: {TODO}, country: {TODO}}}  # no site column found"]
+    codes = sorted(tables[dm.source][dm.site.name].dropna().astype(str).unique())
+    return [
+        f"  - {{siteid: {_q(code)}, country: {TODO}}}  # ISO 3166 alpha-3, e.g. USA"
+        for code in codes
+    ]
+
+
+def _visits(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The visit codes found, in the order of their median day from each subject's first
+    dated record; the planned days are left to the user (the median days are shown)."""
+    days: dict[str, list[float]] = {}
+    for found in guesses:
+        if found.visit is None or found.subject is None:
+            continue
+        date = next((p for p in found.profiles if p.kind == "date" and p.date_format), None)
+        table = tables[found.source]
+        for code, offset in _offsets(table, found.subject, found.visit, date).items():
+            days.setdefault(code, []).append(offset)
+    if not days:
+        return ["visits:", f"  - {{visitnum: 1, visit: {TODO}}}  # no visit column found"]
+    ordered = sorted(days, key=lambda c: (pd.Series(days[c]).median(), c))
+    planned = [c for c in ordered if tokens(c)[:1] and tokens(c)[0] not in _UNSCHEDULED]
+    lines = ["visits:  # the visit codes found; TODO check: names, planned days (day 1: dosing)"]
+    for number, code in enumerate(planned, 1):
+        median = pd.Series(days[code]).median()
+        found_day = (
+            f"median {median:.0f} days after the subject's first" if median == median else ""
+        )
+        lines.append(f"  - {{visitnum: {number}, visit: {_q(code)}}}  # {found_day}".rstrip(" #"))
+    unscheduled = [c for c in ordered if c not in planned]
+    if unscheduled:
+        lines.append(f"unscheduled_visit: {_q(unscheduled[0])}")
+    return lines
+
+
+def _offsets(
+    table: pd.DataFrame, subject: ColumnProfile, visit: ColumnProfile, date: ColumnProfile | None
+) -> dict[str, float]:
+    """Per visit code: the median number of days after each subject's first dated record
+    (NaN without a date column)."""
+    codes = table[visit.name].dropna().astype(str).unique()
+    if date is None or date.date_format is None:
+        return {str(c): float("nan") for c in codes}
+    iso = assemble(table[date.name], date.date_format, []).iso
+    when = pd.to_datetime(iso.where(iso.str.len() == 10), format="%Y-%m-%d", errors="coerce")
+    frame = pd.DataFrame({"s": table[subject.name], "v": table[visit.name], "d": when}).dropna()
+    frame["offset"] = (frame["d"] - frame.groupby("s")["d"].transform("min")).dt.days
+    medians = frame.groupby("v")["offset"].median()
+    return {str(c): float(medians.get(c, float("nan"))) for c in codes}
+
+
+def _references(guesses: list[Guess]) -> list[str]:
+    """Reference dates from the exposure dates, AGE from birth and consent, when found."""
+    lines = []
+    ex = next((g for g in guesses if g.domain == "EX" and "EXSTDTC" in g.variables), None)
+    if ex is not None:
+        lines += [
+            "reference_dates:  # TODO check: the dates that define the study's reference period",
+            "  RFSTDTC: {first: [EX.EXSTDTC]}",
+            "  RFXSTDTC: {first: [EX.EXSTDTC]}",
+            "  RFXENDTC: {last: [EX.EXSTDTC]}",
+        ]
+    else:
+        lines.append("# TODO check: reference_dates (RFSTDTC ...): no exposure dates were found")
+    dm = next((g for g in guesses if g.domain == "DM"), None)
+    if dm is not None and {"BRTHDTC", "RFICDTC"} <= set(dm.variables):
+        lines.append("age: {birth: BRTHDTC, at: RFICDTC, unit: YEARS}")
+    return lines
