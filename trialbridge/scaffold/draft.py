@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialbridge.conformance.rule import shipped_rules
 from trialbridge.converters.dates import assemble
 from trialbridge.converters.sources import read_source
 from trialbridge.errors import UserError
@@ -23,6 +24,9 @@ from trialbridge.study import Source
 from trialbridge.yamlio import TODO
 
 READABLE = (".csv", ".xlsx")
+# TS parameters the TS builder fills from study.yaml's own keys and the data
+TS_BUILT = {"ACTSUB", "DCUTDTC", "PLANSUB", "REGID", "SDTIGVER", "SDTMVER", "SENDTC", "SPONSOR"}
+TS_BUILT |= {"SSTDTC", "TITLE", "TPHASE"}
 _UNSCHEDULED = ("uns", "unsch", "unscheduled", "unplanned")
 
 
@@ -122,6 +126,9 @@ def _study_text(
         f"title: {TODO}",
         f"sponsor: {TODO}",
         f"phase: {TODO}  # as CDISC CT TPHASE words it, e.g. PHASE II TRIAL",
+        f"planned_subjects: {TODO}  # PLANSUB: the number of subjects planned",
+        f"data_cutoff: {TODO}  # DCUTDTC: the date the data were cut (yyyy-mm-dd)",
+        f"registry_ids: {{ClinicalTrials.gov: {TODO}}}  # REGID: the trial's registry number(s)",
         "usubjid: [STUDYID, SUBJID]",
         "sites:",
         *_sites(guesses, tables),
@@ -130,6 +137,7 @@ def _study_text(
         *(f"  - {{name: {g.source}, file: {_q(g.file)}}}" + _unmapped(g) for g in guesses),
         f"domains: [{', '.join(f'{d.lower()}.yaml' for d in specs)}]",
         *_references(guesses),
+        *_trial_summary(),
     ]
     return "\n".join(lines) + "\n"
 
@@ -167,13 +175,15 @@ def _visits(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
         return ["visits:", f"  - {{visitnum: 1, visit: {TODO}}}  # no visit column found"]
     ordered = sorted(days, key=lambda c: (pd.Series(days[c]).median(), c))
     planned = [c for c in ordered if tokens(c)[:1] and tokens(c)[0] not in _UNSCHEDULED]
-    lines = ["visits:  # the visit codes found; TODO check: names, planned days (day 1: dosing)"]
+    lines = ["visits:  # the visit codes found; day: the planned study day (day 1: first dose)"]
     for number, code in enumerate(planned, 1):
         median = pd.Series(days[code]).median()
-        found_day = (
-            f"median {median:.0f} days after the subject's first" if median == median else ""
+        found = (
+            f"  # found: median {median:.0f} days after each subject's first"
+            if median == median
+            else ""
         )
-        lines.append(f"  - {{visitnum: {number}, visit: {_q(code)}}}  # {found_day}".rstrip(" #"))
+        lines.append(f"  - {{visitnum: {number}, visit: {_q(code)}, day: {TODO}}}{found}")
     unscheduled = [c for c in ordered if c not in planned]
     if unscheduled:
         lines.append(f"unscheduled_visit: {_q(unscheduled[0])}")
@@ -194,6 +204,21 @@ def _offsets(
     frame["offset"] = (frame["d"] - frame.groupby("s")["d"].transform("min")).dt.days
     medians = frame.groupby("v")["offset"].median()
     return {str(c): float(medians.get(c, float("nan"))) for c in codes}
+
+
+def _trial_summary() -> list[str]:
+    """The TS parameters the validator expects that TS does not build itself, each TODO:
+    a value, or `null_flavor:` where the study has none (the rules, kept as data, name them)."""
+    expected = sorted(
+        (str(rule.check.params["code"]), rule.id, rule.severity)
+        for rule in shipped_rules()
+        if rule.check.operation == "ts_parameter" and rule.check.params.get("code") not in TS_BUILT
+    )
+    lines = ["trial_summary:  # the parameters reviewers expect in TS (a value, or null_flavor)"]
+    lines += [
+        f"  - {{parm: {code}, value: {TODO}}}  # {rule} ({level})" for code, rule, level in expected
+    ]
+    return lines if expected else []
 
 
 def _references(guesses: list[Guess]) -> list[str]:

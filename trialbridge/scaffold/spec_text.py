@@ -48,6 +48,8 @@ def _block(domain: str, meta: DomainMeta, block: Guess, ct: Terminology) -> list
         lines.append(f"      VISIT: {{copy: {_q(block.visit.name)}}}  # the codes study.yaml lists")
     for variable, column in block.variables.items():
         lines.append(_variable(variable, column, block, meta, ct))
+    for topic in _missing_topics(meta, block):
+        lines.append(f"      {topic}: {TODO}  # the topic variable: no column found")
     if block.melt:
         lines += [
             f"      {domain}ORRES: {{copy: RESULT}}",
@@ -57,6 +59,15 @@ def _block(domain: str, meta: DomainMeta, block: Guess, ct: Terminology) -> list
         ]
         lines += [_melted(domain, column, block, ct) for column in block.melt]
     return lines
+
+
+def _missing_topics(meta: DomainMeta, block: Guess) -> list[str]:
+    """The domain's topic variable when no column gives it (a melt or a long form gives a
+    Findings test code)."""
+    if block.melt or block.long:
+        return []
+    written = {*block.variables, "SUBJID"}  # SUBJID: from the subject column, in DM
+    return [v.name for v in meta.variables if v.role == "Topic" and v.name not in written]
 
 
 def _variable(
