@@ -81,8 +81,9 @@ def test_convert_writes_the_requested_formats(tmp_path: Path):
     names = {p.name for p in (tmp_path / "sdtm").iterdir()}
     assert {"dm.json", "dm.ndjson", "relrec.json", "ts.ndjson"} <= names
     assert not any(n.endswith(".xpt") for n in names)
-    # and define.xml, define.html, reconciliation.csv and the three validation reports
-    assert len(result.files) == 2 * len(result.datasets) + 2 + 1 + 3
+    # and define.xml, define.html, the two lineage files, reconciliation.csv and the three
+    # validation reports
+    assert len(result.files) == 2 * len(result.datasets) + 2 + 2 + 1 + 3
 
 
 def test_invalid_json_is_a_clear_error(tmp_path: Path):
