@@ -120,3 +120,28 @@ def test_init_never_writes_over_a_study(tmp_path: Path):
         f"error: {tmp_path / 'study'}: the study folder exists and is not empty; give a new "
         "folder: init never writes over a study\n"
     )
+
+
+def test_an_xlsx_export_gives_the_same_draft_as_its_csv(tmp_path: Path):
+    import pandas as pd
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    frame = pd.read_csv(STUDIES["plmsc"] / "raw" / "vitals.csv", dtype=str)
+    frame.to_excel(raw / "vitals.xlsx", index=False)
+    result = run_cli("init", raw, "--out", tmp_path / "study")
+    assert result.exit_code == 0, result.output
+    drafted = _block(_spec(tmp_path / "study", "vs"))
+    written = _block(_spec(STUDIES["plmsc"], "vs"))
+    assert list(drafted["melt"]["columns"]) == list(written["melt"]["columns"])
+    assert drafted["variables"]["VSDTC"] == written["variables"]["VSDTC"]
+
+
+def test_a_raw_folder_without_exports_is_one_line(tmp_path: Path):
+    result = run_cli("init", tmp_path, "--out", tmp_path / "study")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path}: no CSV or XLSX file in the raw folder; init drafts from CSV and "
+        "XLSX exports; an ODM or REDCap export is listed in study.yaml by hand "
+        "(docs/edc-sources.md)\n"
+    )

@@ -54,7 +54,8 @@ def draft(raw: Path, out: Path) -> Drafted:
         raise UserError(
             "no CSV or XLSX file in the raw folder",
             str(raw),
-            "put the exports there (ODM and REDCap exports: see docs/edc-sources.md)",
+            "init drafts from CSV and XLSX exports; an ODM or REDCap export is listed in "
+            "study.yaml by hand (docs/edc-sources.md)",
         )
     ct = shipped_terminology()
     tables = {_source_name(p): _read(p) for p in files}
