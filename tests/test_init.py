@@ -145,3 +145,18 @@ def test_a_raw_folder_without_exports_is_one_line(tmp_path: Path):
         "XLSX exports; an ODM or REDCap export is listed in study.yaml by hand "
         "(docs/edc-sources.md)\n"
     )
+
+
+def test_two_files_of_one_name_are_two_sources(tmp_path: Path):
+    import pandas as pd
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "vitals.csv").write_bytes((STUDIES["plmsc"] / "raw" / "vitals.csv").read_bytes())
+    pd.read_csv(raw / "vitals.csv", dtype=str).to_excel(raw / "vitals.xlsx", index=False)
+    assert run_cli("init", raw, "--out", tmp_path / "study").exit_code == 0
+    study = yaml.safe_load((tmp_path / "study" / "study.yaml").read_text("utf-8"))
+    assert study["sources"] == [
+        {"name": "vitals", "file": "raw/vitals.csv"},
+        {"name": "vitals_2", "file": "raw/vitals.xlsx"},
+    ]

@@ -5,7 +5,6 @@ each guess worth checking carries a `# TODO check:` comment."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,8 @@ from trialbridge.converters.sources import read_source
 from trialbridge.errors import UserError
 from trialbridge.scaffold.guess import Guess, guess, tokens
 from trialbridge.scaffold.profile import ColumnProfile, profile
-from trialbridge.scaffold.spec_text import spec_text
-from trialbridge.sdtm.ct import Terminology, shipped_terminology
+from trialbridge.scaffold.spec_text import quoted, spec_text
+from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.study import Source
 from trialbridge.yamlio import TODO
 
@@ -58,7 +57,8 @@ def draft(raw: Path, out: Path) -> Drafted:
             "study.yaml by hand (docs/edc-sources.md)",
         )
     ct = shipped_terminology()
-    tables = {_source_name(p): _read(p) for p in files}
+    names = _source_names(files)
+    tables = {name: _read(path, name) for name, path in zip(names, files, strict=True)}
     guesses = [
         guess(name, f"raw/{path.name}", profile(tables[name]))
         for name, path in zip(tables, files, strict=True)
@@ -78,20 +78,28 @@ def draft(raw: Path, out: Path) -> Drafted:
         target = out / "mappings" / f"{domain.lower()}.yaml"
         target.write_text(text, "utf-8")
         written.append(target)
-    study = _study_text(guesses, tables, list(specs), ct)
+    study = _study_text(guesses, tables, list(specs))
     (out / "study.yaml").write_text(study, "utf-8")
     written.append(out / "study.yaml")
     todos = sum(_todo_count(p) for p in written if p.suffix == ".yaml")
     return Drafted(written, guesses, todos)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    source = Source(name=_source_name(path), file=path.name)
-    return read_source(path, source, path.name)
+def _read(path: Path, name: str) -> pd.DataFrame:
+    return read_source(path, Source(name=name, file=path.name), path.name)
 
 
-def _source_name(path: Path) -> str:
-    return "_".join(tokens(path.stem)) or "source"
+def _source_names(files: list[Path]) -> list[str]:
+    """A source name per file from its name (labs_cbc.csv: labs_cbc); a name two files would
+    share (labs.csv, labs.xlsx) gets the second one a number, so no file is left out."""
+    names: list[str] = []
+    for path in files:
+        base = "_".join(tokens(path.stem)) or "source"
+        name, number = base, 2
+        while name in names:
+            name, number = f"{base}_{number}", number + 1
+        names.append(name)
+    return names
 
 
 def _one_dm(guesses: list[Guess]) -> None:
@@ -112,14 +120,7 @@ def _todo_count(path: Path) -> int:
     return sum(line.count(f": {TODO}") for line in path.read_text("utf-8").splitlines())
 
 
-def _q(text: object) -> str:
-    """A YAML scalar that reads back as the same text (JSON's quoting is valid YAML)."""
-    return json.dumps(str(text), ensure_ascii=False)
-
-
-def _study_text(
-    guesses: list[Guess], tables: dict[str, pd.DataFrame], specs: list[str], ct: Terminology
-) -> str:
+def _study_text(guesses: list[Guess], tables: dict[str, pd.DataFrame], specs: list[str]) -> str:
     lines = [
         "# Draft written by `trialbridge init`: each TODO value is a decision left to you",
         "# (convert names every one left); each `TODO check` comment a guess to confirm.",
@@ -135,7 +136,7 @@ def _study_text(
         *_sites(guesses, tables),
         *_visits(guesses, tables),
         "sources:",
-        *(f"  - {{name: {g.source}, file: {_q(g.file)}}}" + _unmapped(g) for g in guesses),
+        *(f"  - {{name: {g.source}, file: {quoted(g.file)}}}" + _unmapped(g) for g in guesses),
         f"domains: [{', '.join(f'{d.lower()}.yaml' for d in specs)}]",
         *_references(guesses),
         *_trial_summary(),
@@ -156,7 +157,7 @@ def _sites(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
         return [f"  - {{siteid: {TODO}, country: {TODO}}}  # no site column found"]
     codes = sorted(tables[dm.source][dm.site.name].dropna().astype(str).unique())
     return [
-        f"  - {{siteid: {_q(code)}, country: {TODO}}}  # ISO 3166 alpha-3, e.g. USA"
+        f"  - {{siteid: {quoted(code)}, country: {TODO}}}  # ISO 3166 alpha-3, e.g. USA"
         for code in codes
     ]
 
@@ -184,10 +185,10 @@ def _visits(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
             if median == median
             else ""
         )
-        lines.append(f"  - {{visitnum: {number}, visit: {_q(code)}, day: {TODO}}}{found}")
+        lines.append(f"  - {{visitnum: {number}, visit: {quoted(code)}, day: {TODO}}}{found}")
     unscheduled = [c for c in ordered if c not in planned]
     if unscheduled:
-        lines.append(f"unscheduled_visit: {_q(unscheduled[0])}")
+        lines.append(f"unscheduled_visit: {quoted(unscheduled[0])}")
     return lines
 
 

@@ -31,7 +31,8 @@ def spec_text(domain: str, blocks: list[Guess], ct: Terminology) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _q(text: object) -> str:
+def quoted(text: object) -> str:
+    """A YAML scalar that reads back as the same text (JSON's quoting is valid YAML)."""
     return json.dumps(str(text), ensure_ascii=False)
 
 
@@ -40,12 +41,14 @@ def _block(domain: str, meta: DomainMeta, block: Guess, ct: Terminology) -> list
     if block.subject is None:
         lines.append(f"    subject: {TODO}  # the column holding the subject number")
     else:
-        lines.append(f"    subject: {_q(block.subject.name)}")
+        lines.append(f"    subject: {quoted(block.subject.name)}")
     lines.append("    variables:")
     if domain == "DM" and block.subject is not None:
-        lines.append(f"      SUBJID: {{copy: {_q(block.subject.name)}}}")
+        lines.append(f"      SUBJID: {{copy: {quoted(block.subject.name)}}}")
     if block.visit is not None and meta.variable("VISIT") is not None:
-        lines.append(f"      VISIT: {{copy: {_q(block.visit.name)}}}  # the codes study.yaml lists")
+        lines.append(
+            f"      VISIT: {{copy: {quoted(block.visit.name)}}}  # the codes study.yaml lists"
+        )
     for variable, column in block.variables.items():
         lines.append(_variable(variable, column, block, meta, ct))
     for topic in _missing_topics(meta, block):
@@ -76,9 +79,9 @@ def _variable(
     head = f"      {variable}: "
     if variable.endswith("DTC"):
         time = block.times.get(variable)
-        parts = [f"column: {_q(column.name)}", f"format: {column.date_format}"]
+        parts = [f"column: {quoted(column.name)}", f"format: {column.date_format}"]
         if time is not None:
-            parts.append(f"time: {_q(time.name)}")
+            parts.append(f"time: {quoted(time.name)}")
         note = (
             "  # TODO check: day and month order (no day above 12 found)"
             if column.ambiguous
@@ -90,15 +93,15 @@ def _variable(
     if variable.endswith("TEST"):  # a local test name is rarely CT's: the code decides
         codelist = None
     if codelist is None or column.distinct_count > SHOWN or not column.distinct:
-        return head + f"{{copy: {_q(column.name)}}}"
+        return head + f"{{copy: {quoted(column.name)}}}"
     legend = _legend(column.name)
     pairs = []
     for value in sorted({*column.distinct, *legend}):  # the header's codes too
         term = _term(codelist, legend.get(value, value)) or _term(codelist, value)
-        pairs.append(f"{_q(value)}: {_q(term) if term else TODO}")
+        pairs.append(f"{quoted(value)}: {quoted(term) if term else TODO}")
     return (
         head
-        + f"{{recode: {{column: {_q(column.name)}, codelist: {codelist.short_name}, "
+        + f"{{recode: {{column: {quoted(column.name)}, codelist: {codelist.short_name}, "
         + f"map: {{{', '.join(pairs)}}}}}}}"
     )
 
@@ -128,11 +131,11 @@ def _melted(domain: str, column: ColumnProfile, block: Guess, ct: Terminology) -
     name = _test_name(codes, names, code) if code else None
     parts = [
         f"{domain}TESTCD: {code or TODO}",
-        f"{domain}TEST: {_q(name or label)}",
+        f"{domain}TEST: {quoted(name or label)}",
         f"{domain}ORRESU: {_unit(column, block, ct)}",
     ]
     note = "" if code else f"  # TODO: the {domain}TESTCD of '{label}'"
-    return f"        {_q(column.name)}: {{{', '.join(parts)}}}{note}"
+    return f"        {quoted(column.name)}: {{{', '.join(parts)}}}{note}"
 
 
 def _test_name(codes: Codelist | None, names: Codelist | None, code: str) -> str | None:
@@ -157,9 +160,9 @@ def _unit(column: ColumnProfile, block: Guess, ct: Terminology) -> str:
         None,
     )
     if beside is not None:
-        return f"{{recode: {{column: {_q(beside.name)}, codelist: UNIT}}}}"
+        return f"{{recode: {{column: {quoted(beside.name)}, codelist: UNIT}}}}"
     named = column.unit or (column.name.rsplit("_", 1)[1] if "_" in column.name else None)
     if named is None:
         return TODO
     term = _term(units, named) if units is not None else None
-    return _q(term) if term else TODO
+    return quoted(term) if term else TODO
