@@ -141,9 +141,9 @@ def test_a_raw_folder_without_exports_is_one_line(tmp_path: Path):
     result = run_cli("init", tmp_path, "--out", tmp_path / "study")
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {tmp_path}: no CSV or XLSX file in the raw folder; init drafts from CSV and "
-        "XLSX exports; an ODM or REDCap export is listed in study.yaml by hand "
-        "(docs/edc-sources.md)\n"
+        f"error: {tmp_path}: no CSV, XLSX or ODM (XML) file in the raw folder; put the exports "
+        "there: a form per CSV or XLSX file, a CDISC ODM export, or a REDCap project's records "
+        "export with its data dictionary\n"
     )
 
 
@@ -160,3 +160,107 @@ def test_two_files_of_one_name_are_two_sources(tmp_path: Path):
         {"name": "vitals", "file": "raw/vitals.csv"},
         {"name": "vitals_2", "file": "raw/vitals.xlsx"},
     ]
+
+
+EDC = {
+    "odm": ROOT / "fixtures" / "plmsc-spms-odm",
+    "redcap": ROOT / "fixtures" / "plmsc-spms-redcap",
+}
+
+
+@pytest.fixture(scope="module")
+def edc_drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    made = {}
+    for name, study in EDC.items():
+        out = tmp_path_factory.mktemp(name) / "draft"
+        result = run_cli("init", study / "raw", "--out", out)
+        assert result.exit_code == 0, result.output
+        made[name] = out
+    return made
+
+
+def test_an_edc_export_gives_a_source_per_form(edc_drafts: dict[str, Path]):
+    for name, study in EDC.items():
+        drafted = yaml.safe_load((edc_drafts[name] / "study.yaml").read_text("utf-8"))
+        written = yaml.safe_load((study / "study.yaml").read_text("utf-8"))
+        part = "item_group" if name == "odm" else "instrument"
+        # the study's own source list, each with the form it reads, the same options
+        assert {s[part] for s in drafted["sources"]} == {s[part] for s in written["sources"]}
+        options = {k: v for k, v in written["sources"][0].items() if k not in ("name", part)}
+        for source in drafted["sources"]:
+            assert {k: v for k, v in source.items() if k not in ("name", part)} == options
+    assert sorted(p.name for p in (edc_drafts["redcap"] / "raw").iterdir()) == [
+        "data_dictionary.csv",
+        "instrument_designations.csv",
+        "records.csv",
+    ]
+
+
+def test_an_edc_exports_codes_and_labels_fill_the_recode_maps(edc_drafts: dict[str, Path]):
+    for name, study in EDC.items():
+        drafted = _block(_spec(edc_drafts[name], "dm"))["variables"]
+        written = _block(_spec(study, "dm"))["variables"]
+        for variable in ("SEX", "RACE", "ETHNIC"):  # from ODM decodes, REDCap choices
+            assert drafted[variable]["recode"]["map"] == written[variable]["recode"]["map"]
+        for variable in ("RFICDTC", "BRTHDTC"):  # found by the item's question or label
+            assert drafted[variable]["date"]["column"] == written[variable]["date"]["column"]
+        ae = _block(_spec(edc_drafts[name], "ae"))["variables"]
+        # REDCap's yesno fields list no choices: 1 Yes, 0 No are implied
+        assert ae["AESER"]["recode"]["map"] == {"0": "N", "1": "Y"}
+
+
+def test_an_edc_exports_events_name_the_visits(edc_drafts: dict[str, Path]):
+    odm = _block(_spec(edc_drafts["odm"], "vs"))["variables"]["VISIT"]["recode"]
+    theirs = _block(_spec(EDC["odm"], "vs"))["variables"]["VISIT"]["recode"]
+    assert odm["column"] == theirs["column"] == "StudyEventOID"
+    # the StudyEventDef names; SE.EOS is defined too, the Common log event SE.LOG is no visit
+    assert odm["map"] == {**theirs["map"], "SE.EOS": "END OF STUDY"}
+    redcap = _block(_spec(edc_drafts["redcap"], "vs"))["variables"]["VISIT"]["recode"]
+    assert redcap["map"]["screening_arm_1"] == "SCREENING"
+    assert redcap["map"]["month_1_arm_1"] == "MONTH 1"
+    study = yaml.safe_load((edc_drafts["odm"] / "study.yaml").read_text("utf-8"))
+    assert [v["visit"] for v in study["visits"]] == [
+        "SCREENING",
+        "DAY 1",
+        "MONTH 1",
+        "MONTH 3",
+        "MONTH 6",
+    ]
+    assert study["unscheduled_visit"] == "UNSCHEDULED"
+
+
+def test_an_edc_wide_lab_form_melts_its_items(edc_drafts: dict[str, Path]):
+    for name, study in EDC.items():
+        drafted = _block(_spec(edc_drafts[name], "lb"))
+        written = _block(_spec(study, "lb"), "labs_cbc")
+        assert list(drafted["melt"]["columns"]) == list(written["melt"]["columns"])
+        codes = {c: v["LBTESTCD"] for c, v in drafted["melt"]["columns"].items()}
+        # the item names (wbc, hgb) are CT codes; "lym" in % is the share of the leukocytes
+        assert codes == {"wbc": "WBC", "hgb": "HGB", "plt": "PLAT", "lym": "LYMLE"}, name
+
+
+def test_an_xml_file_that_is_no_odm_is_one_line(tmp_path: Path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "define.xml").write_text('<?xml version="1.0"?>\n<Define/>\n', "utf-8")
+    result = run_cli("init", raw, "--out", tmp_path / "study")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: define.xml, line 2: the root element is Define, not ODM; give the study's "
+        "CDISC ODM 1.3.2 export (its root element is ODM)\n"
+    )
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_redcap_dictionary_without_its_records_is_one_line(tmp_path: Path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    dictionary = EDC["redcap"] / "raw" / "data_dictionary.csv"
+    (raw / "data_dictionary.csv").write_bytes(dictionary.read_bytes())
+    result = run_cli("init", raw, "--out", tmp_path / "study")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: data_dictionary.csv: no records export beside the REDCap data dictionary (a "
+        "CSV whose first column is 'record_id'); add the project's records export (CSV, raw "
+        "data) to the raw folder\n"
+    )

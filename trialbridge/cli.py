@@ -428,7 +428,7 @@ def test_specs(study_dir: Path, ct_file: Path | None) -> None:
     help="The study folder to create (new or empty).",
 )
 def init(raw_dir: Path, out_dir: Path) -> None:
-    """Draft a study folder from RAW_DIR's CSV and XLSX exports.
+    """Draft a study folder from RAW_DIR's exports: CSV, XLSX, CDISC ODM or REDCap.
 
     Profiles every column (kinds, distinct values, date formats, units in headers), then
     writes raw/ (the files), study.yaml (sources, sites, visits found) and a spec per
@@ -439,13 +439,12 @@ def init(raw_dir: Path, out_dir: Path) -> None:
 
     drafted = draft(raw_dir, out_dir)
     for found in drafted.guesses:
+        where = found.file if found.part is None else f"{found.file} {found.part}"
         if found.domain is None:
-            click.echo(f"{found.file}: no domain guessed")
+            click.echo(f"{where}: no domain guessed")
             continue
         matched = len(found.variables) + len(found.melt)
-        click.echo(
-            f"{found.file}: {found.domain}, {matched} of {len(found.profiles)} columns placed"
-        )
+        click.echo(f"{where}: {found.domain}, {matched} of {len(found.profiles)} columns placed")
     click.echo(
         f"wrote {len(drafted.files)} files under {out_dir}; {drafted.todos} TODO values left "
         "(convert lists them)"

@@ -258,7 +258,7 @@ class _Reader:
 
     def run(self) -> Streamed:
         refuse_doctype(self.path, self.shown)
-        self.file_type = _check_root(self.path, self.shown)
+        self.file_type = check_root(self.path, self.shown)
         parsed = etree.iterparse(
             str(self.path),
             events=("end",),
@@ -671,7 +671,7 @@ def listed(names: Iterable[str], most: int = 20) -> str:
     return shown + (f", ... ({len(ordered):,} in all)" if len(ordered) > most else "")
 
 
-def _check_root(path: Path, shown: str) -> str:
+def check_root(path: Path, shown: str) -> str:
     """The root element must be ODM in the ODM 1.3 namespace (a file in another namespace
     would otherwise read as empty); returns its FileType."""
     with path.open("rb") as handle:  # closed as soon as the root is read

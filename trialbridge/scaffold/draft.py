@@ -15,14 +15,16 @@ from trialbridge.conformance.rule import shipped_rules
 from trialbridge.converters.dates import assemble
 from trialbridge.converters.sources import read_source
 from trialbridge.errors import UserError
-from trialbridge.scaffold.guess import Guess, guess, tokens
+from trialbridge.scaffold.edc import Export, edc_exports
+from trialbridge.scaffold.guess import Guess, guess, tokens, unique_names
 from trialbridge.scaffold.profile import ColumnProfile, profile
 from trialbridge.scaffold.spec_text import quoted, spec_text
 from trialbridge.sdtm.ct import shipped_terminology
+from trialbridge.sdtm.metadata import domain_meta
 from trialbridge.study import Source
 from trialbridge.yamlio import TODO
 
-READABLE = (".csv", ".xlsx")
+READABLE = (".csv", ".xlsx", ".xml")
 # TS parameters the TS builder fills from study.yaml's own keys and the data
 TS_BUILT = {"ACTSUB", "DCUTDTC", "PLANSUB", "REGID", "SDTIGVER", "SDTMVER", "SENDTC", "SPONSOR"}
 TS_BUILT |= {"SSTDTC", "TITLE", "TPHASE"}
@@ -51,24 +53,28 @@ def draft(raw: Path, out: Path) -> Drafted:
     files = sorted(p for p in raw.iterdir() if p.is_file() and p.suffix.lower() in READABLE)
     if not files:
         raise UserError(
-            "no CSV or XLSX file in the raw folder",
+            "no CSV, XLSX or ODM (XML) file in the raw folder",
             str(raw),
-            "init drafts from CSV and XLSX exports; an ODM or REDCap export is listed in "
-            "study.yaml by hand (docs/edc-sources.md)",
+            "put the exports there: a form per CSV or XLSX file, a CDISC ODM export, or a "
+            "REDCap project's records export with its data dictionary",
         )
     ct = shipped_terminology()
-    names = _source_names(files)
-    tables = {name: _read(path, name) for name, path in zip(names, files, strict=True)}
-    guesses = [
-        guess(name, f"raw/{path.name}", profile(tables[name]))
-        for name, path in zip(tables, files, strict=True)
-    ]
+    exports = edc_exports(raw, files)
+    used = {path for export in exports for path in export.files}
+    plain = [p for p in files if p not in used and p.suffix.lower() != ".xml"]
+    guesses, sources, tables = _edc_guesses(exports)
+    names = unique_names([_base(p) for p in plain], taken=tuple(sources))
+    for name, path in zip(names, plain, strict=True):
+        sources[name] = Source(name=name, file=path.name)
+        tables[name] = _read(path, name)
+        guesses.append(guess(Guess(name, f"raw/{path.name}", profile(tables[name]))))
     _one_dm(guesses)
     out.mkdir(parents=True, exist_ok=True)
     (out / "raw").mkdir()
-    for path in files:
+    copied = sorted({*plain, *used})
+    for path in copied:
         shutil.copy2(path, out / "raw" / path.name)
-    written = [out / "raw" / p.name for p in files]
+    written = [out / "raw" / p.name for p in copied]
     specs: dict[str, str] = {}
     for domain in _domains(guesses):
         blocks = [g for g in guesses if g.domain == domain]
@@ -78,7 +84,7 @@ def draft(raw: Path, out: Path) -> Drafted:
         target = out / "mappings" / f"{domain.lower()}.yaml"
         target.write_text(text, "utf-8")
         written.append(target)
-    study = _study_text(guesses, tables, list(specs))
+    study = _study_text(guesses, tables, sources, list(specs))
     (out / "study.yaml").write_text(study, "utf-8")
     written.append(out / "study.yaml")
     todos = sum(_todo_count(p) for p in written if p.suffix == ".yaml")
@@ -89,17 +95,30 @@ def _read(path: Path, name: str) -> pd.DataFrame:
     return read_source(path, Source(name=name, file=path.name), path.name)
 
 
-def _source_names(files: list[Path]) -> list[str]:
-    """A source name per file from its name (labs_cbc.csv: labs_cbc); a name two files would
-    share (labs.csv, labs.xlsx) gets the second one a number, so no file is left out."""
-    names: list[str] = []
-    for path in files:
-        base = "_".join(tokens(path.stem)) or "source"
-        name, number = base, 2
-        while name in names:
-            name, number = f"{base}_{number}", number + 1
-        names.append(name)
-    return names
+def _base(path: Path) -> str:
+    """A source name from a file name (labs_cbc.csv: labs_cbc)."""
+    return "_".join(tokens(path.stem)) or "source"
+
+
+def _edc_guesses(
+    exports: list[Export],
+) -> tuple[list[Guess], dict[str, Source], dict[str, pd.DataFrame]]:
+    """A guess per form of each EDC export, read with the export's item texts and without
+    its keys."""
+    guesses, sources, tables = [], {}, {}
+    for export in exports:
+        for source in export.sources:
+            table = export.tables[source.name]
+            found = Guess(
+                source.name,
+                f"raw/{source.file}",
+                profile(table, export.items, export.keys),
+                part=source.item_group or source.instrument,
+                visit_names=export.visits,
+            )
+            guesses.append(guess(found, export.titles.get(source.name)))
+            sources[source.name], tables[source.name] = source, table
+    return guesses, sources, tables
 
 
 def _one_dm(guesses: list[Guess]) -> None:
@@ -120,7 +139,12 @@ def _todo_count(path: Path) -> int:
     return sum(line.count(f": {TODO}") for line in path.read_text("utf-8").splitlines())
 
 
-def _study_text(guesses: list[Guess], tables: dict[str, pd.DataFrame], specs: list[str]) -> str:
+def _study_text(
+    guesses: list[Guess],
+    tables: dict[str, pd.DataFrame],
+    sources: dict[str, Source],
+    specs: list[str],
+) -> str:
     lines = [
         "# Draft written by `trialbridge init`: each TODO value is a decision left to you",
         "# (convert names every one left); each `TODO check` comment a guess to confirm.",
@@ -136,12 +160,26 @@ def _study_text(guesses: list[Guess], tables: dict[str, pd.DataFrame], specs: li
         *_sites(guesses, tables),
         *_visits(guesses, tables),
         "sources:",
-        *(f"  - {{name: {g.source}, file: {quoted(g.file)}}}" + _unmapped(g) for g in guesses),
+        *(_source_line(sources[g.source]) + _unmapped(g) for g in guesses),
         f"domains: [{', '.join(f'{d.lower()}.yaml' for d in specs)}]",
         *_references(guesses),
         *_trial_summary(),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _source_line(source: Source) -> str:
+    """The source as study.yaml lists it, its files under raw/."""
+    given = source.model_dump(exclude_defaults=True)
+    parts = [f"name: {source.name}"]
+    for key, value in given.items():
+        if key == "name":
+            continue
+        if key in ("file", "dictionary", "events"):
+            value = [f"raw/{v}" for v in value] if isinstance(value, list) else f"raw/{value}"
+        shown = f"[{', '.join(map(quoted, value))}]" if isinstance(value, list) else quoted(value)
+        parts.append(f"{key}: {shown}")
+    return f"  - {{{', '.join(parts)}}}"
 
 
 def _unmapped(found: Guess) -> str:
@@ -167,12 +205,14 @@ def _visits(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
     dated record; the planned days are left to the user (the median days are shown)."""
     days: dict[str, list[float]] = {}
     for found in guesses:
-        if found.visit is None or found.subject is None:
+        if found.visit is None or found.subject is None or not _has_visits(found):
             continue
         date = next((p for p in found.profiles if p.kind == "date" and p.date_format), None)
         table = tables[found.source]
         for code, offset in _offsets(table, found.subject, found.visit, date).items():
-            days.setdefault(code, []).append(offset)
+            if found.visit_names and code not in found.visit_names:
+                continue  # an EDC event that is no visit (a common log form's)
+            days.setdefault(found.visit_names.get(code, code), []).append(offset)
     if not days:
         return ["visits:", f"  - {{visitnum: 1, visit: {TODO}}}  # no visit column found"]
     ordered = sorted(days, key=lambda c: (pd.Series(days[c]).median(), c))
@@ -190,6 +230,11 @@ def _visits(guesses: list[Guess], tables: dict[str, pd.DataFrame]) -> list[str]:
     if unscheduled:
         lines.append(f"unscheduled_visit: {quoted(unscheduled[0])}")
     return lines
+
+
+def _has_visits(found: Guess) -> bool:
+    """Whether the table's domain records visits (AE, CM and the like do not)."""
+    return found.domain is not None and domain_meta(found.domain).variable("VISIT") is not None
 
 
 def _offsets(

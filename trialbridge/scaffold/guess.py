@@ -16,6 +16,8 @@ from trialbridge.sdtm.metadata import standard_domains
 
 FINDINGS = ("Findings", "Findings About")
 _SPLIT = re.compile(r"[^a-z0-9]+")
+_NUMBERED = re.compile(r"([A-Za-z]+)_?\d+")
+BATTERY = 5  # the most distinct answers a coded battery's item holds
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Guess:
     source: str
     file: str
     profiles: list[ColumnProfile]
+    part: str | None = None  # the form an EDC export holds it as (ItemGroupDef, instrument)
+    visit_names: dict[str, str] = field(default_factory=dict)  # visit code: name (EDC events)
     domain: str | None = None
     subject: ColumnProfile | None = None
     visit: ColumnProfile | None = None
@@ -63,6 +67,18 @@ def tokens(text: str) -> list[str]:
     return [t for t in _SPLIT.split(text.lower()) if t]
 
 
+def unique_names(bases: list[str], taken: tuple[str, ...] = ()) -> list[str]:
+    """The names, each made unique by a number after the second of a kind (labs, labs_2) and
+    after any `taken` already."""
+    seen: list[str] = list(taken)
+    for base in bases:
+        name, number = base, 2
+        while name in seen:
+            name, number = f"{base}_{number}", number + 1
+        seen.append(name)
+    return seen[len(taken) :]
+
+
 def score(words: tuple[str, ...], text: str) -> int:
     """How well `text` matches the best of `words` (0: not at all): a word matches a token
     or the whole text run together; `a+b` needs both tokens and scores 2."""
@@ -76,13 +92,13 @@ def score(words: tuple[str, ...], text: str) -> int:
     return best
 
 
-def guess(source: str, file: str, profiles: list[ColumnProfile]) -> Guess:
-    """The proposals for one table."""
-    found = Guess(source, file, profiles)
+def guess(found: Guess, title: str | None = None) -> Guess:
+    """The proposals for one table; `title` is what names it (its source name, else)."""
+    profiles = found.profiles
     found.subject = _role(profiles, "subject")
     found.visit = _role(profiles, "visit")
     found.site = _role(profiles, "site")
-    found.domain = _domain(source, profiles, found)
+    found.domain = _domain(title or found.source, profiles, found)
     if found.domain is not None:
         _variables(found)
         _times(found)
@@ -94,7 +110,7 @@ def _role(profiles: list[ColumnProfile], role: str) -> ColumnProfile | None:
     """The column that plays `role`: the best match among those that are no date or time."""
     words = next(h.words for h in hints() if h.kind == "role" and h.name == role)
     scored = [
-        (score(words, p.name), -i, p)
+        (score(words, p.header), -i, p)
         for i, p in enumerate(profiles)
         if p.kind not in ("date", "time")
     ]
@@ -111,7 +127,7 @@ def _domain(source: str, profiles: list[ColumnProfile], found: Guess) -> str | N
         if hint.kind == "domain":
             totals[hint.domain] = totals.get(hint.domain, 0) + 3 * score(hint.words, source)
     for hint in (h for h in hints() if h.kind == "variable" and h.name[-3:] != "DTC"):
-        hits = [p for p in profiles if id(p) not in used and score(hint.words, p.name)]
+        hits = [p for p in profiles if id(p) not in used and score(hint.words, p.header)]
         totals[hint.domain] = totals.get(hint.domain, 0) + (1 if hits else 0)
     best = max(sorted(totals), key=lambda d: totals[d], default=None)
     return best if best is not None and totals[best] > 0 else None
@@ -127,7 +143,7 @@ def _variables(found: Guess) -> None:
         if id(profile) in used:
             continue
         options = [
-            (score(h.words, profile.name), -i, h)
+            (score(h.words, profile.header), -i, h)
             for i, h in enumerate(wanted)
             if h.name not in found.variables and h.date == (profile.kind == "date")
         ]
@@ -159,12 +175,25 @@ def _times(found: Guess) -> None:
 
 
 def _melt(found: Guess) -> None:
-    """A Findings table laid out wide: its numeric columns no role or variable took."""
+    """A Findings table laid out wide: its numeric columns no role or variable took, and its
+    batteries of coded answers (INCL01-INCL05 answered Y or N: three or more columns named
+    alike, each with a few distinct values)."""
     meta = standard_domains().get(found.domain or "")
     if meta is None or meta.dataset_class not in FINDINGS or found.long:
         return
     taken = {id(p) for p in (found.subject, found.visit, found.site) if p is not None}
     taken |= {id(p) for p in (*found.variables.values(), *found.times.values())}
-    found.melt = [
-        p for p in found.profiles if id(p) not in taken and p.kind in ("integer", "decimal")
-    ]
+    free = [p for p in found.profiles if id(p) not in taken]
+    battery = _batteries([p for p in free if p.kind == "text"])
+    found.melt = [p for p in free if p.kind in ("integer", "decimal") or id(p) in battery]
+
+
+def _batteries(profiles: list[ColumnProfile]) -> set[int]:
+    """The columns of each battery: a stem and a number (INCL01), the stem shared by three or
+    more columns, each holding at most BATTERY distinct values."""
+    stems: dict[str, list[ColumnProfile]] = {}
+    for profile in profiles:
+        numbered = _NUMBERED.fullmatch(profile.name)
+        if numbered and profile.distinct_count <= BATTERY:
+            stems.setdefault(numbered.group(1).lower(), []).append(profile)
+    return {id(p) for group in stems.values() if len(group) >= 3 for p in group}

@@ -34,6 +34,15 @@ DATES = 0.8  # a column is a date column when this share of its distinct values 
 
 
 @dataclass(frozen=True)
+class ItemText:
+    """What an EDC's metadata says of an item: its question or field label, and its codes'
+    labels (a codelist's decodes, a REDCap field's choices)."""
+
+    text: str = ""
+    legend: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ColumnProfile:
     """One column: `kind` is empty, date, time, integer, decimal or text."""
 
@@ -45,27 +54,55 @@ class ColumnProfile:
     date_format: str | None = None
     ambiguous: bool = False  # day and month could be either way round
     unit: str | None = None
+    text: str = ""  # what an EDC's metadata says of the item (question, field label)
+    legend: tuple[tuple[str, str], ...] = ()  # its codes' labels, from that metadata
 
     @property
     def label(self) -> str:
-        """The header without the unit in parentheses."""
-        return _UNIT.sub("", self.name).strip()
+        """The item's text, else its header, without the unit in parentheses."""
+        return _UNIT.sub("", self.text or self.name).strip()
+
+    @property
+    def header(self) -> str:
+        """The words a guess reads: the header and the item's text."""
+        return f"{self.name} {self.text}".strip()
 
 
-def profile(table: pd.DataFrame) -> list[ColumnProfile]:
-    """Every column of a source table as read (its lineage columns left out)."""
-    return [_column(name, table[name]) for name in table.columns if name not in LINEAGE]
+def profile(
+    table: pd.DataFrame,
+    items: dict[str, ItemText] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> list[ColumnProfile]:
+    """Every column of a source table as read, with what the EDC's metadata says of it
+    (lineage columns and the `skip` keys left out)."""
+    items = items or {}
+    return [
+        _column(name, table[name], items.get(name, ItemText()))
+        for name in table.columns
+        if name not in LINEAGE and name not in skip
+    ]
 
 
-def _column(name: str, values: pd.Series) -> ColumnProfile:
+def _column(name: str, values: pd.Series, item: ItemText) -> ColumnProfile:
     present = values.dropna().astype(str)
     present = present[present.str.strip() != ""]
     counts = present.value_counts(sort=True)
     distinct = tuple(str(v) for v in counts.index[:SHOWN])
-    unit_match = _UNIT.search(name)
+    unit_match = _UNIT.search(item.text or name)
     unit = unit_match.group(1).strip() if unit_match else None
     kind, fmt, ambiguous = _kind(pd.Series(counts.index, dtype=str))
-    return ColumnProfile(name, len(present), distinct, len(counts), kind, fmt, ambiguous, unit)
+    return ColumnProfile(
+        name,
+        len(present),
+        distinct,
+        len(counts),
+        kind,
+        fmt,
+        ambiguous,
+        unit,
+        item.text,
+        item.legend,
+    )
 
 
 def _kind(distinct: pd.Series) -> tuple[str, str | None, bool]:

@@ -15,6 +15,7 @@ from trialbridge.yamlio import TODO
 
 _LEGEND = re.compile(r"(\w+)\s*=\s*([^=]+?)(?=\s+\w+\s*=|$)")
 _PAREN = re.compile(r"\(([^()]*=[^()]*)\)")
+_SPONSOR_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 
 
 def spec_text(domain: str, blocks: list[Guess], ct: Terminology) -> str:
@@ -46,9 +47,7 @@ def _block(domain: str, meta: DomainMeta, block: Guess, ct: Terminology) -> list
     if domain == "DM" and block.subject is not None:
         lines.append(f"      SUBJID: {{copy: {quoted(block.subject.name)}}}")
     if block.visit is not None and meta.variable("VISIT") is not None:
-        lines.append(
-            f"      VISIT: {{copy: {quoted(block.visit.name)}}}  # the codes study.yaml lists"
-        )
+        lines.append(_visit(block.visit, block.visit_names))
     for variable, column in block.variables.items():
         lines.append(_variable(variable, column, block, meta, ct))
     for topic in _missing_topics(meta, block):
@@ -62,6 +61,15 @@ def _block(domain: str, meta: DomainMeta, block: Guess, ct: Terminology) -> list
         ]
         lines += [_melted(domain, column, block, ct) for column in block.melt]
     return lines
+
+
+def _visit(column: ColumnProfile, names: dict[str, str]) -> str:
+    """VISIT: the visit codes study.yaml lists, or an EDC's event codes recoded to their
+    names."""
+    if not names:
+        return f"      VISIT: {{copy: {quoted(column.name)}}}  # the codes study.yaml lists"
+    pairs = ", ".join(f"{quoted(code)}: {quoted(name)}" for code, name in names.items())
+    return f"      VISIT: {{recode: {{column: {quoted(column.name)}, map: {{{pairs}}}}}}}"
 
 
 def _missing_topics(meta: DomainMeta, block: Guess) -> list[str]:
@@ -90,11 +98,12 @@ def _variable(
         return head + "{date: {" + ", ".join(parts) + "}}" + note
     var = meta.variable(variable)
     codelist = ct.get(var.codelist) if var is not None and var.codelist else None
-    if variable.endswith("TEST"):  # a local test name is rarely CT's: the code decides
-        codelist = None
+    codes = block.variables.get(f"{variable}CD")
+    if variable.endswith("TEST") and codes is not None:  # a local test name is rarely CT's
+        return head + _names_from_codes(variable, codes, ct)
     if codelist is None or column.distinct_count > SHOWN or not column.distinct:
         return head + f"{{copy: {quoted(column.name)}}}"
-    legend = _legend(column.name)
+    legend = dict(column.legend) or _legend(column.name)
     pairs = []
     for value in sorted({*column.distinct, *legend}):  # the header's codes too
         term = _term(codelist, legend.get(value, value)) or _term(codelist, value)
@@ -102,6 +111,23 @@ def _variable(
     return (
         head
         + f"{{recode: {{column: {quoted(column.name)}, codelist: {codelist.short_name}, "
+        + f"map: {{{', '.join(pairs)}}}}}}}"
+    )
+
+
+def _names_from_codes(variable: str, codes: ColumnProfile, ct: Terminology) -> str:
+    """--TEST recoded from the test code column: each code's CT test name (the --TESTCD term
+    it stands for, paired with its --TEST term), else the local test name column copied."""
+    testcd, test = ct.get(f"{variable}CD"), ct.get(variable)
+    if testcd is None or test is None or codes.distinct_count > SHOWN:
+        return f"{{copy: {quoted(codes.name)}}}"
+    pairs = []
+    for value in sorted(codes.distinct):
+        code = _term(testcd, value)
+        name = _test_name(testcd, test, code) if code else None
+        pairs.append(f"{quoted(value)}: {quoted(name) if name else TODO}")
+    return (
+        f"{{recode: {{column: {quoted(codes.name)}, codelist: {test.short_name}, "
         + f"map: {{{', '.join(pairs)}}}}}}}"
     )
 
@@ -123,18 +149,25 @@ def _melted(domain: str, column: ColumnProfile, block: Guess, ct: Terminology) -
     codes, names = ct.get(f"{domain}TESTCD"), ct.get(f"{domain}TEST")
     label = column.label
     code = None
+    named = (column.name, *tokens(column.name)) if column.text else ()  # an EDC item's name
     if codes is not None:
-        for candidate in (label, *tokens(label), label.split("_")[0]):
+        for candidate in (label, *tokens(label), label.split("_")[0], *named):
             code = _term(codes, candidate)
             if code:
                 break
+    if codes is None and _SPONSOR_CODE.fullmatch(column.name.upper()):
+        code = column.name.upper()  # no CT codelist: the item's name is a sponsor code
+    if (
+        code and codes is not None and column.unit == "%"
+    ):  # a share of the leukocytes: CT codes it LYMLE, not LYM
+        code = _term(codes, f"{code}LE") or code
     name = _test_name(codes, names, code) if code else None
-    parts = [
-        f"{domain}TESTCD: {code or TODO}",
-        f"{domain}TEST: {quoted(name or label)}",
-        f"{domain}ORRESU: {_unit(column, block, ct)}",
-    ]
-    note = "" if code else f"  # TODO: the {domain}TESTCD of '{label}'"
+    parts = [f"{domain}TESTCD: {code or TODO}", f"{domain}TEST: {quoted(name) if name else TODO}"]
+    if domain_meta(domain).variable(f"{domain}ORRESU") is not None:
+        parts.append(f"{domain}ORRESU: {_unit(column, block, ct)}")
+    note = f"  # TODO: the {domain}TESTCD and {domain}TEST of '{label}'"
+    if code:
+        note = "" if name else f"  # TODO: the {domain}TEST of {code}"
     return f"        {quoted(column.name)}: {{{', '.join(parts)}}}{note}"
 
 
