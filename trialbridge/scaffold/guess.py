@@ -135,23 +135,31 @@ def _domain(source: str, profiles: list[ColumnProfile], found: Guess) -> str | N
 
 def _variables(found: Guess) -> None:
     """Each column to the variable of the domain it matches best (a date variable only to a
-    date column); each variable from one column."""
+    date column); each variable from one column: the best matches are placed first."""
     assert found.domain is not None
     used = {id(p) for p in (found.subject, found.visit, found.site) if p is not None}
     wanted = [h for h in hints() if h.kind == "variable" and h.domain == found.domain]
-    for profile in found.profiles:
-        if id(profile) in used:
-            continue
-        options = [
-            (score(h.words, profile.header), -i, h)
-            for i, h in enumerate(wanted)
-            if h.name not in found.variables and h.date == (profile.kind == "date")
-        ]
-        best = max(options, default=(0, 0, None), key=lambda o: (o[0], o[1]))
-        if best[0] and best[2] is not None:
-            found.variables[best[2].name] = profile
+    pairs = [
+        (_match(h, profile), c, i, h.name)
+        for c, profile in enumerate(found.profiles)
+        if id(profile) not in used
+        for i, h in enumerate(wanted)
+        if h.date == (profile.kind == "date")
+    ]
+    chosen: dict[int, str] = {}
+    for points, column, _, variable in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        if points and column not in chosen and variable not in chosen.values():
+            chosen[column] = variable
+    for column in sorted(chosen):
+        found.variables[chosen[column]] = found.profiles[column]
     if found.site is not None and found.domain == "DM":
         found.variables.setdefault("SITEID", found.site)
+
+
+def _match(hint: Hint, profile: ColumnProfile) -> int:
+    """How well a column matches a variable: by its name (twice as telling), else by the text
+    an EDC's metadata gives it."""
+    return max(2 * score(hint.words, profile.name), score(hint.words, profile.text))
 
 
 def _times(found: Guess) -> None:

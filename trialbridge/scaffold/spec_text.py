@@ -149,9 +149,10 @@ def _melted(domain: str, column: ColumnProfile, block: Guess, ct: Terminology) -
     codes, names = ct.get(f"{domain}TESTCD"), ct.get(f"{domain}TEST")
     label = column.label
     code = None
-    named = (column.name, *tokens(column.name)) if column.text else ()  # an EDC item's name
+    # an EDC item's name first: its designer's short code (pulse) says more than its question
+    named = (column.name, *tokens(column.name)) if column.text else ()
     if codes is not None:
-        for candidate in (label, *tokens(label), label.split("_")[0], *named):
+        for candidate in (*named, label, *tokens(label), label.split("_")[0]):
             code = _term(codes, candidate)
             if code:
                 break
