@@ -57,7 +57,8 @@ def test_every_dataset_of_the_output_answers(out: Path):
         assert lines[0].startswith(f"{name} record 1: USUBJID {subject}")
         assert lines[1].startswith("  source: ")
         assert lines[-1].startswith("  FHIR: ")
-        assert len(lines) == 3 + len(data.columns)  # a line per variable
+        related = [line for line in lines if line.startswith(("  SUPP", "  RELREC"))]
+        assert len(lines) == 3 + len(data.columns) + len(related)  # a line per variable
 
 
 def test_a_collected_value_names_its_raw_row_column_and_spec_line(out: Path):
@@ -96,6 +97,26 @@ def test_the_fhir_resource_named_is_in_the_fhir_output(out: Path):
     ]
     assert len(found) == 1
     assert found[0]["code"]["coding"][0]["code"] == "HGB"
+
+
+def test_a_record_lists_its_qualifiers_and_related_records(out: Path):
+    # raw/adverse_events.csv: subject 001's AE 1 is infusion related ("Yes"); in
+    # raw/conmeds.csv the same subject's Acetaminophen names "Related AE No." 1
+    ae, _ = pyreadstat.read_xport(str(out / "sdtm" / "ae.xpt"))
+    cm, _ = pyreadstat.read_xport(str(out / "sdtm" / "cm.xpt"))
+    aeseq = int(
+        ae[(ae.USUBJID == SUBJECT) & (ae.AETERM == "mild headache after infusion")].AESEQ.iloc[0]
+    )
+    cmseq = int(cm[(cm.USUBJID == SUBJECT) & (cm.CMTRT == "Acetaminophen 500mg tab")].CMSEQ.iloc[0])
+    lines = _explain(out, "AE", SUBJECT, aeseq)
+    assert lines[-3:-1] == [
+        "  SUPPAE: AEINFRL 'Y' (Infusion Related Reaction; Collected)",
+        f"  RELREC RELID 1: with CM CMSEQ {cmseq}",
+    ]
+    assert _explain(out, "CM", SUBJECT, cmseq)[-2] == f"  RELREC RELID 1: with AE AESEQ {aeseq}"
+    # the subject's other medication (Rituximab) names no AE: no RELREC line
+    other = int(cm[(cm.USUBJID == SUBJECT) & (cm.CMTRT == "Rituximab")].CMSEQ.iloc[0])
+    assert not any("RELREC" in line for line in _explain(out, "CM", SUBJECT, other))
 
 
 @pytest.mark.parametrize(

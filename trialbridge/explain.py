@@ -18,6 +18,7 @@ from trialbridge.errors import UserError
 from trialbridge.fhir.build import domain_of
 from trialbridge.fhir.ids import key_text, resource_id
 from trialbridge.fhir.table import table
+from trialbridge.related_records import related_lines
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.sdtm.printable import printable
 from trialbridge.sdtm.read import read_folder
@@ -53,6 +54,8 @@ def explain(out: Path, domain: str, usubjid: str, seq: str, variable: str | None
     lines.append(f"  source: {_place(source)}")
     for name in [variable] if variable else names:
         lines.append(_variable_line(dataset, record, subject, name, described.get(name), source))
+    if variable is None:
+        lines += related_lines(datasets, dataset, record)
     lines.append(f"  FHIR: {_fhir(dataset, at)}")
     return lines
 
