@@ -112,7 +112,8 @@ def convert(
         if "xpt" in formats:
             for dataset in built.datasets.values():
                 xpt.check(dataset)
-    resources = validated(built.datasets, out_dir / "fhir") if "fhir" in formats else None
+    zones = {s.siteid: s.timezone for s in folder.study.sites if s.timezone}
+    resources = validated(built.datasets, out_dir / "fhir", zones) if "fhir" in formats else None
     with staged(out_dir, CONVERT_OWNS) as stage:
         written = _write_package(folder, ct, built, resources, formats, stage)
         if resources is not None:
@@ -265,12 +266,14 @@ def write_define(define: Builder, target: Path) -> list[Path]:
 FHIR_OWNS = ("bundles", "ndjson", bundles.MANIFEST, error_report.NAME)
 
 
-def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int = 500) -> FhirBuilt:
+def fhir_build(
+    sdtm_dir: Path, out_dir: Path, bundle_size: int = 500, zones: dict[str, str] | None = None
+) -> FhirBuilt:
     """SDTM datasets -> FHIR R4 bundles and NDJSON; domains without a table are listed. The
     folder is swapped in whole (a push checkpoint already there is kept: it is keyed by each
-    bundle's hash)."""
+    bundle's hash). `zones`: SITEID (or `*`) -> IANA time zone, for date-times' offsets."""
     with errors_listed_in(out_dir), collecting():
-        resources = validated(read_carried(sdtm_dir), out_dir)
+        resources = validated(read_carried(sdtm_dir), out_dir, zones)
     with staged(out_dir, FHIR_OWNS) as stage:
         built = _fhir_write(resources, stage, bundle_size)
     return dataclasses.replace(built, files=[out_dir / f.relative_to(stage) for f in built.files])
@@ -405,11 +408,13 @@ def read_carried(sdtm_dir: Path) -> dict[str, Dataset]:
     return datasets
 
 
-def roundtrip(sdtm_dir: Path) -> tuple[list[DomainResult], list[str]]:
+def roundtrip(
+    sdtm_dir: Path, zones: dict[str, str] | None = None
+) -> tuple[list[DomainResult], list[str]]:
     """SDTM -> FHIR (as JSON text) -> SDTM, every record and variable compared."""
     with collecting():
         datasets = read_carried(sdtm_dir)
-    result = validated(datasets, sdtm_dir)
+    result = validated(datasets, sdtm_dir, zones)
     back = parse(result.resources())
     results = []
     for name, dataset in datasets.items():

@@ -19,6 +19,9 @@ from trialbridge import __version__, api
 from trialbridge.errors import UserError
 from trialbridge.fhir.parse import Parsed
 from trialbridge.fhir.server.connect import KINDS, Access
+from trialbridge.fhir.zones import EVERY_SITE
+from trialbridge.sdtm.printable import printable
+from trialbridge.timezones import known_zone
 
 EXIT_USER = 2
 EXIT_INTERNAL = 1
@@ -112,6 +115,14 @@ def _debugging() -> bool:
     return flag or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+_TIMEZONE = click.option(
+    "--timezone",
+    multiple=True,
+    help="The sites' IANA time zone, for date-times' UTC offsets: ZONE for every site, or "
+    "SITEID=ZONE (repeatable). Without one, a date-time's time stays in an extension.",
+)
+
+
 @click.group(cls=_Group, name="trialbridge")
 @click.version_option(__version__, prog_name="trialbridge")
 @click.option(
@@ -188,14 +199,30 @@ def fhir() -> None:
     type=click.IntRange(1),
     help="Entries per transaction bundle.",
 )
-def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int) -> None:
+@_TIMEZONE
+def fhir_build(sdtm_dir: Path, out_dir: Path, bundle_size: int, timezone: tuple[str, ...]) -> None:
     """Build FHIR R4 resources from the SDTM datasets in SDTM_DIR."""
-    result = api.fhir_build(sdtm_dir, out_dir, bundle_size)
+    result = api.fhir_build(sdtm_dir, out_dir, bundle_size, _zones(timezone))
     rows = [(name, count) for name, count in result.resources.items()]
     click.echo(_table(("domain", "resources"), rows))
     if result.skipped:
         click.echo(f"no FHIR mapping yet for: {', '.join(result.skipped)}")
     click.echo(f"wrote {len(result.files)} files to {out_dir}")
+
+
+def _zones(given: tuple[str, ...]) -> dict[str, str]:
+    """--timezone values: ZONE (every site) or SITEID=ZONE, each zone an IANA name."""
+    zones = {}
+    for text in given:
+        site, _, name = text.rpartition("=")
+        if not known_zone(name):
+            raise UserError(
+                f"'{printable(name)}' is not an IANA time zone",
+                "--timezone",
+                "give ZONE or SITEID=ZONE, with a zone such as Asia/Tehran or America/New_York",
+            )
+        zones[site or EVERY_SITE] = name
+    return zones
 
 
 @fhir.command("to-sdtm")
@@ -483,12 +510,13 @@ def rules() -> None:
 @main.command()
 @click.argument("sdtm_dir", type=click.Path(path_type=Path))
 @click.option("--gaps", is_flag=True, help="Name the variables no standard FHIR element holds.")
-def roundtrip(sdtm_dir: Path, gaps: bool) -> None:
+@_TIMEZONE
+def roundtrip(sdtm_dir: Path, gaps: bool, timezone: tuple[str, ...]) -> None:
     """SDTM -> FHIR -> SDTM for the datasets in SDTM_DIR, every record and variable compared.
 
     Exit 0 when nothing was lost; 1 with the first differences otherwise. `in extensions`
     counts the variables that travel only in trialbridge's documented extensions."""
-    results, skipped = api.roundtrip(sdtm_dir)
+    results, skipped = api.roundtrip(sdtm_dir, _zones(timezone))
     rows = [
         (r.domain, r.records, r.variables, len(r.in_extensions), len(r.differences))
         for r in results

@@ -22,6 +22,7 @@ from trialbridge.sdtm.metadata import DEFAULT_VERSION, check_version
 from trialbridge.sdtm.printable import printable
 from trialbridge.sdtm.trial_design import study_datasets
 from trialbridge.sdtm.trial_design.study_datasets import Row as StudyRow
+from trialbridge.timezones import known_zone
 from trialbridge.yamlio import Lines, line_of, read_yaml, validate
 
 
@@ -164,6 +165,21 @@ class Site(Strict):
     siteid: str
     country: str
     name: str | None = None
+    timezone: str | None = Field(
+        default=None,
+        description="the site's IANA time zone (e.g. Asia/Tehran): FHIR date-times get its UTC "
+        "offset for their date",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not known_zone(value):
+            raise ValueError(
+                f"'{value}' is not an IANA time zone; give one such as Asia/Tehran or "
+                "America/New_York"
+            )
+        return value
 
 
 class Element(Strict):

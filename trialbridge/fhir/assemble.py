@@ -21,6 +21,7 @@ from trialbridge.fhir.build import (
 from trialbridge.fhir.checks import Finding
 from trialbridge.fhir.column_checks import validate_built
 from trialbridge.fhir.table import table
+from trialbridge.fhir.zones import Zones
 from trialbridge.sdtm.dataset import Dataset
 
 
@@ -39,8 +40,11 @@ class Assembled:
             return [orjson.loads(text) for b in self.built for text in b.texts().to_pylist()]
 
 
-def assemble(datasets: dict[str, Dataset]) -> Assembled:
+def assemble(datasets: dict[str, Dataset], sites: dict[str, str] | None = None) -> Assembled:
+    """Every resource of the datasets; `sites`: SITEID -> IANA time zone (`*`: every site),
+    for the UTC offset of date-times."""
     study_id = study_of(datasets)
+    zones = Zones.of(datasets.get("DM"), sites or {})
     built: dict[str, Built] = {}
     counts: dict[str, int] = {}
     skipped: list[str] = []
@@ -48,7 +52,7 @@ def assemble(datasets: dict[str, Dataset]) -> Assembled:
         if table(domain_of(dataset)) is None:
             skipped.append(name)
             continue
-        built[name] = build_dataset(dataset, study_id)
+        built[name] = build_dataset(dataset, study_id, zones)
         counts[name] = len(dataset.frame)
         medications = build_medications(dataset, study_id)
         if medications is not None:
@@ -83,9 +87,11 @@ def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:
     return parent is not None and table(domain_of(parent)) is not None
 
 
-def validated(datasets: dict[str, Dataset], where: object) -> Assembled:
+def validated(
+    datasets: dict[str, Dataset], where: object, sites: dict[str, str] | None = None
+) -> Assembled:
     """Assembled resources, or one clear error naming the first invalid resource."""
-    result = assemble(datasets)
+    result = assemble(datasets, sites)
     findings = result.findings()
     if findings:
         raise UserError(

@@ -28,6 +28,7 @@ from trialbridge.fhir.ids import (
 )
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import BASE, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
+from trialbridge.fhir.zones import Zones
 from trialbridge.sdtm.dataset import Dataset
 
 DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
@@ -81,9 +82,10 @@ def domain_of(dataset: Dataset) -> str:
     return dataset.name
 
 
-def build_dataset(dataset: Dataset, study_id: str) -> Built:
+def build_dataset(dataset: Dataset, study_id: str, zones: Zones | None = None) -> Built:
     """Variables the table places go to their FHIR element; every other populated variable
-    rides in an sdtm-variable extension, so nothing is dropped."""
+    rides in an sdtm-variable extension, so nothing is dropped. `zones` give date-times
+    their site's UTC offset."""
     spec = table(domain_of(dataset))
     if spec is None:
         raise UserError(f"no FHIR mapping table for {dataset.name}", "trialbridge/mappings/fhir")
@@ -101,8 +103,9 @@ def build_dataset(dataset: Dataset, study_id: str) -> Built:
     tree.put("meta.source", render.text_leaf(sources))
     for path, value in spec.fixed.items():
         tree.put(path, render.constant(value))
+    per_record = zones.per_record(frame) if zones is not None else None
     for element in spec.elements:
-        for placed in encode(element, frame, study_id, dataset.name):
+        for placed in encode(element, frame, study_id, dataset.name, per_record):
             if placed.path == "extension":
                 tree.append_items("extension", placed.leaf())
             else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import calendar
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import ORIGINAL_TEXT
@@ -42,11 +44,25 @@ def _check_calendar(text: str) -> None:
             raise ValueError(f"'{text}' has no {name} {part[name]}")
 
 
-def datetime_to_fhir(text: str) -> tuple[str, str | None]:
-    """(FHIR value, original SDTM text when FHIR cannot hold it exactly)."""
+# a local date-time as SDTM writes it: to the minute or second, without a zone
+_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
+
+
+def datetime_to_fhir(text: str, zone: ZoneInfo | None = None) -> tuple[str, str | None]:
+    """(FHIR value, original SDTM text when the value does not read back as it).
+
+    With the site's time zone, a local date-time gets the offset that zone had on that date
+    (daylight saving included): SDTM 2021-06-21T10:15 at Asia/Tehran is
+    2021-06-21T10:15:00+04:30. Without one, FHIR cannot hold its time (a dateTime with a time
+    needs a zone): the value is cut to the date."""
     _check_calendar(text)
+    if zone is not None and _LOCAL.match(text):
+        local = datetime.fromisoformat(text).replace(tzinfo=zone)
+        value = local.isoformat(timespec="seconds")
+        return value, None if datetime_text(value) == text else text
     if _FHIR_DATETIME.match(text):
-        return text, None
+        return text, None if datetime_text(text) == text else text
     head = re.match(r"^(\d{4})(-\d{2})?(-\d{2})?", text)
     if head is None:
         raise ValueError(f"'{text}' is not an ISO 8601 date")
@@ -54,6 +70,16 @@ def datetime_to_fhir(text: str) -> tuple[str, str | None]:
     if text[4:7] == "---":  # 2021---15: unknown month, known day
         return year, text
     return year + (month or "") + (day or "" if month else ""), text
+
+
+def datetime_text(value: str) -> str:
+    """The SDTM text a FHIR dateTime stands for, read without its original-text extension:
+    the local date and time as written, without the zone, and to the minute when the seconds
+    are 00 (SDTM keeps what was collected: a clock time is rarely collected to the second)."""
+    if "T" not in value:
+        return value
+    local = _OFFSET.sub("", value)
+    return local[:-3] if local.endswith(":00") and len(local) == 19 else local
 
 
 def place_datetime(resource: dict[str, Any], path: str, text: str) -> None:
@@ -71,4 +97,4 @@ def datetime_from_fhir(value: str | None, extension: list[dict[str, Any]] | None
     for ext in extension or []:
         if ext.get("url") == ORIGINAL_TEXT:
             return ext.get("valueString")
-    return value
+    return None if value is None else datetime_text(value)

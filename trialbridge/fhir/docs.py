@@ -36,9 +36,20 @@ hand. Each SDTM record becomes one resource; the same table parses it back.
   valueReference to each other record of the same relationship.
 - `{SDTM_RECORD}`: in grouped tables (TS, DS, TA, TE, TV, TI), one SDTM record with its populated
   variables as parts (valueString or valueDecimal).
-- `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when FHIR cannot
-  hold it exactly (a time without seconds or zone, an unknown month). The element keeps the
-  nearest FHIR value (the date, or the year).
+- `{ORIGINAL_TEXT}`: on a primitive date/time element, the SDTM ISO 8601 text when the FHIR
+  value does not read back as it (an unknown month, a time to the hour, a time at a site
+  whose time zone is not given, seconds written as 00). The element keeps the nearest FHIR
+  value (the date, or the year).
+
+Times: an SDTM date-time is the site's local time, without a zone. With the site's IANA time
+zone (study.yaml `sites[].timezone`, or `--timezone` for `fhir build` and `roundtrip`), it
+becomes a FHIR dateTime with that zone's UTC offset on that date, daylight saving included
+(2021-06-21T10:15 in Asia/Tehran is `2021-06-21T10:15:00+04:30`, 2021-12-16T10:15 is
+`+03:30`); a local time that a clock change skips or repeats takes the offset before the
+change. Read back, a dateTime gives its local date and time as written, without the offset,
+to the minute when its seconds are 00. Without a zone, FHIR cannot hold the time (a dateTime
+with a time needs one): the value is the date and the SDTM text rides in the extension
+above. Partial dates stay partial (2021-06, 2021).
 - `{SDTM_ORDER}`: on each resource of a record table, the record's position in its dataset
   (valueInteger), so the sponsor's record order comes back even from a server that returns
   resources in any order. SUPP-- and grouped records carry theirs as an `order` part.

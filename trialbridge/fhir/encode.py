@@ -20,6 +20,7 @@ from trialbridge.fhir.codecs import datetime_to_fhir
 from trialbridge.fhir.ids import medication_id, patient_id, study_resource_id
 from trialbridge.fhir.paths import steps
 from trialbridge.fhir.table import ORIGINAL_TEXT, UCUM, Element, ucum_codes
+from trialbridge.timezones import zone
 
 
 @dataclass
@@ -51,11 +52,17 @@ class Placed:
         return ".".join([resource, *(name for name, _ in steps(self.path))])
 
 
-def encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -> list[Placed]:
+def encode(
+    element: Element,
+    frame: pd.DataFrame,
+    study_id: str,
+    domain: str,
+    zones: pd.Series | None = None,
+) -> list[Placed]:
     """The columns one table element writes: the value, a `system` beside a code, a UCUM
     code beside a unit, and for dates the primitive extension holding SDTM text FHIR cannot
-    represent."""
-    found = _encode(element, frame, study_id, domain)
+    represent. `zones`: each record's site time zone (for date-times)."""
+    found = _encode(element, frame, study_id, domain, zones)
     if element.unit_code and found:
         found += _coded(element.unit_code, UCUM, ucum_codes(), found[0].values)
     if element.also and found:
@@ -68,7 +75,9 @@ def encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) ->
     return found
 
 
-def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -> list[Placed]:
+def _encode(
+    element: Element, frame: pd.DataFrame, study_id: str, domain: str, zones: pd.Series | None
+) -> list[Placed]:
     if element.var not in frame:
         if element.default is None:
             return []
@@ -92,7 +101,7 @@ def _encode(element: Element, frame: pd.DataFrame, study_id: str, domain: str) -
         codes = render.text_column(column.round().astype("Int64").astype(str).where(present, None))
         return _with_system(element, Placed(element.path, codes, codec))
     if codec == "dateTime":
-        return _datetime(element, column, domain)
+        return _datetime(element, column, domain, zones)
     return _with_system(element, Placed(element.path, render.text_column(column), codec))
 
 
@@ -176,20 +185,27 @@ def _per_distinct(column: pd.Series, convert: Callable[[Any], str | None]) -> pa
     return results.take(pa.array(codes, mask=codes < 0))
 
 
-def _datetime(element: Element, column: pd.Series, domain: str) -> list[Placed]:
-    """FHIR value per distinct SDTM text; the SDTM text itself where FHIR cannot hold it."""
+def _datetime(
+    element: Element, column: pd.Series, domain: str, zones: pd.Series | None
+) -> list[Placed]:
+    """FHIR value per distinct SDTM text and site zone; the SDTM text itself where the value
+    does not read back as it."""
+    keyed = column
+    if zones is not None:
+        keyed = column.astype("string") + "|" + zones.fillna("").astype("string")
     converted: dict[str, tuple[str, str | None]] = {}
-    for text in column.dropna().unique():
+    for key in keyed.dropna().unique():
+        text, _, name = str(key).partition("|")
         try:
-            converted[text] = datetime_to_fhir(str(text))
+            converted[key] = datetime_to_fhir(text, zone(name) if name else None)
         except ValueError:
             raise UserError(
                 f"{element.var} value '{text}' is not an ISO 8601 date/time",
                 domain,
                 "correct the SDTM value",
             ) from None
-    values = _per_distinct(column, lambda v: converted[v][0])
-    original = _per_distinct(column, lambda v: converted[v][1])
+    values = _per_distinct(keyed, lambda v: converted[v][0])
+    original = _per_distinct(keyed, lambda v: converted[v][1])
     placed = [Placed(element.path, values, "dateTime", "string")]
     if original.null_count < len(original):
         parent, _, name = element.path.rpartition(".")
