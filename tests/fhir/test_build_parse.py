@@ -1,6 +1,7 @@
 """Building FHIR from the bundled study and parsing it back."""
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,9 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
         "method": "PUT",
         "url": f"Patient/{first['entry'][0]['resource']['id']}",
     }
+    # R4: fullUrl is an absolute URL or a urn:uuid; every id is a UUID (uuid5 of its keys)
+    for entry in (e for b in bundles for e in b["entry"]):
+        assert entry["fullUrl"] == f"urn:uuid:{uuid.UUID(entry['resource']['id'])}"
     again = tmp_path / "again"
     run_cli("fhir", "build", sdtm, "--out", again, "--bundle-size", "200")
     for path in sorted(out.rglob("*.*")):

@@ -96,11 +96,13 @@ def _bundles(ordered: list[Built], folder: Path, size: int) -> list[Path]:
 
 
 def _entries(built: Built, rows: np.ndarray) -> pa.Array:
-    """Bundle entries: PUT Type/id, so the server creates or updates by our id."""
-    url = render.wrap_each(f'"{built.resource}/', built.ids.take(pa.array(rows)), '"')
+    """Bundle entries: PUT Type/id, so the server creates or updates by our id. fullUrl is
+    absolute, as R4 wants it: the id (a UUID) as a urn:uuid."""
+    ids = built.ids.take(pa.array(rows))
+    url = render.wrap_each(f'"{built.resource}/', ids, '"')
     return render.join_columns(
         [
-            render.wrap_each('{"fullUrl":', url, ""),
+            render.wrap_each('{"fullUrl":', render.wrap_each('"urn:uuid:', ids, '"'), ""),
             render.wrap_each('"resource":', built.texts(rows), ""),
             render.wrap_each('"request":{"method":"PUT","url":', url, "}}"),
         ]
