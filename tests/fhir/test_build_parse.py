@@ -109,17 +109,19 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
         ("bundle-0001.json", 0, 28),
         ("bundle-0002.json", 1, 2),
         ("bundle-0003.json", 2, 1),
-        ("bundle-0004.json", 3, 200),
+        ("bundle-0004.json", 3, 26),
     ]
     kinds = [{e["resource"]["resourceType"] for e in b["entry"]} for b in bundles]
     # waves: what nothing refers to; the Groups (the enrolled one lists Patients); the study
-    # (enrolls that Group); then the rest, 200 entries a bundle
-    assert kinds[:3] == [
+    # (enrolls that Group); the visits' Encounters (SV: 26 records); then the rest (the
+    # Observations refer to their Encounter), 200 entries a bundle
+    assert kinds[:4] == [
         {"Patient", "Medication", "PlanDefinition", "Basic"},
         {"Group"},
         {"ResearchStudy"},
+        {"Encounter"},
     ]
-    assert [len(b["entry"]) for b in bundles] == [28, 2, 1, 200, 200, 142]
+    assert [len(b["entry"]) for b in bundles] == [28, 2, 1, 26, 200, 200, 116]
     first = bundles[0]
     assert first["type"] == "transaction"
     assert first["entry"][0]["resource"]["resourceType"] == "Patient"
@@ -285,10 +287,11 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
 def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
-    assert len(list((out / "bundles").glob("bundle-*"))) == 9  # 28 + 2 + 1 + 542 resources
+    # 28 + 2 + 1 + 26 Encounters + 516 resources
+    assert len(list((out / "bundles").glob("bundle-*"))) == 10
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     assert sorted(p.name for p in (out / "bundles").iterdir()) == [
-        *(f"bundle-000{n}.json" for n in range(1, 6)),
+        *(f"bundle-000{n}.json" for n in range(1, 7)),
         "manifest.json",
     ]
 

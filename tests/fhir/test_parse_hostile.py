@@ -209,7 +209,7 @@ def test_the_depth_of_json_text_is_found_from_its_bytes():
 
 def only_bundles(fhir: Path) -> Path:
     shutil.rmtree(fhir / "ndjson")
-    return fhir / "bundles" / "bundle-0004.json"
+    return fhir / "bundles" / "bundle-0005.json"
 
 
 def edit_bundle(path: Path, change: Any) -> None:

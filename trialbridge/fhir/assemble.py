@@ -20,8 +20,8 @@ from trialbridge.fhir.build import (
 )
 from trialbridge.fhir.checks import Finding
 from trialbridge.fhir.column_checks import validate_built
+from trialbridge.fhir.context import Context
 from trialbridge.fhir.table import table
-from trialbridge.fhir.zones import Zones
 from trialbridge.sdtm.dataset import Dataset
 
 
@@ -44,7 +44,7 @@ def assemble(datasets: dict[str, Dataset], sites: dict[str, str] | None = None) 
     """Every resource of the datasets; `sites`: SITEID -> IANA time zone (`*`: every site),
     for the UTC offset of date-times."""
     study_id = study_of(datasets)
-    zones = Zones.of(datasets.get("DM"), sites or {})
+    context = Context.of(datasets, sites or {}, study_id)
     built: dict[str, Built] = {}
     counts: dict[str, int] = {}
     skipped: list[str] = []
@@ -52,7 +52,7 @@ def assemble(datasets: dict[str, Dataset], sites: dict[str, str] | None = None) 
         if table(domain_of(dataset)) is None:
             skipped.append(name)
             continue
-        built[name] = build_dataset(dataset, study_id, zones)
+        built[name] = build_dataset(dataset, study_id, context)
         counts[name] = len(dataset.frame)
         medications = build_medications(dataset, study_id)
         if medications is not None:

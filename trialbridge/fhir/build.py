@@ -17,6 +17,7 @@ import pyarrow as pa
 from trialbridge.errors import UserError
 from trialbridge.fhir import definition, grouped, render
 from trialbridge.fhir.codecs import place_datetime
+from trialbridge.fhir.context import Context
 from trialbridge.fhir.encode import Placed, encode, finite
 from trialbridge.fhir.ids import (
     key_text,
@@ -28,7 +29,6 @@ from trialbridge.fhir.ids import (
 )
 from trialbridge.fhir.paths import set_path
 from trialbridge.fhir.table import BASE, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
-from trialbridge.fhir.zones import Zones
 from trialbridge.sdtm.dataset import Dataset
 
 DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
@@ -82,10 +82,10 @@ def domain_of(dataset: Dataset) -> str:
     return dataset.name
 
 
-def build_dataset(dataset: Dataset, study_id: str, zones: Zones | None = None) -> Built:
+def build_dataset(dataset: Dataset, study_id: str, context: Context | None = None) -> Built:
     """Variables the table places go to their FHIR element; every other populated variable
-    rides in an sdtm-variable extension, so nothing is dropped. `zones` give date-times
-    their site's UTC offset."""
+    rides in an sdtm-variable extension, so nothing is dropped. The context gives date-times
+    their site's UTC offset, and records their visit's Encounter."""
     spec = table(domain_of(dataset))
     if spec is None:
         raise UserError(f"no FHIR mapping table for {dataset.name}", "trialbridge/mappings/fhir")
@@ -103,7 +103,12 @@ def build_dataset(dataset: Dataset, study_id: str, zones: Zones | None = None) -
     tree.put("meta.source", render.text_leaf(sources))
     for path, value in spec.fixed.items():
         tree.put(path, render.constant(value))
-    per_record = zones.per_record(frame) if zones is not None else None
+    context = context or Context()
+    per_record = context.zones.per_record(frame)
+    if spec.encounter is not None:
+        visits = context.encounter_references(frame, study_id)
+        if visits is not None:
+            tree.put(f"{spec.encounter}.reference", render.text_leaf(visits))
     for element in spec.elements:
         for placed in encode(element, frame, study_id, dataset.name, per_record):
             if placed.path == "extension":

@@ -21,11 +21,12 @@ from trialbridge.sdtm.write import atomic_file, write_text
 
 # Waves: a resource is sent after every resource it refers to. Patients, Medications, plan and
 # dataset definitions refer to nothing; the enrolled Group to Patients; the ResearchStudy to
-# that Group; everything else to Patients, the study or a Medication. A bundle never mixes
-# waves, so `fhir push` may send the bundles of one wave in parallel.
+# that Group; the visits' Encounters to Patients; everything else to Patients, the study, a
+# Medication or an Encounter. A bundle never mixes waves, so `fhir push` may send the
+# bundles of one wave in parallel.
 WAVES = {"Patient": 0, "Medication": 0, "PlanDefinition": 0, "Basic": 0, "Group": 1}
-WAVES |= {"ResearchStudy": 2}
-LAST_WAVE = 3
+WAVES |= {"ResearchStudy": 2, "Encounter": 3}
+LAST_WAVE = 4
 
 
 def wave(resource_type: str) -> int:

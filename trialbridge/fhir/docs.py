@@ -101,6 +101,9 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
 - Grouped tables (TS, DS, TA, TE, TV, TI) fill a few FHIR elements as summaries (study phase,
   subject status and period, arms, eligibility characteristics); their records travel whole in
   sdtm-record extensions, which is what parsing reads.
+- A record's visit Encounter (`encounter`, `context`) is a link for consumers
+  (`Observation?encounter=`): the record's VISITNUM and VISIT still ride in its sdtm-variable
+  extension, which is what parsing reads; a VISITNUM that SV does not hold gets no link.
 - AEREL (causality) stays in an extension: FHIR R4 states causality on a suspect entity, and
   an AE record does not name which treatment it suspects.
 - LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
@@ -139,6 +142,11 @@ def render() -> str:
         assert spec is not None
         parts.append(f"\n## {domain} -> {spec.resource}\n")
         parts.append(f"Id from {', '.join(spec.id_from)}.")
+        if spec.encounter:
+            parts.append(
+                f" `{spec.encounter}` refers to the visit's Encounter (SV's record of the "
+                "subject's VISITNUM), where SV has it."
+            )
         if spec.fixed:
             fixed = "; ".join(f"`{k}` = `{v}`" for k, v in spec.fixed.items())
             parts.append(f" Fixed: {fixed}.")

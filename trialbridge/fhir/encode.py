@@ -98,11 +98,18 @@ def _encode(
         values = finite(column, element.var, domain)
         return _with_system(element, Placed(element.path, values, codec, "number"))
     if codec == "numeric-code":
-        codes = render.text_column(column.round().astype("Int64").astype(str).where(present, None))
+        finite(column, element.var, domain)  # no infinities
+        codes = _per_distinct(column.where(present, None), _number_text)
         return _with_system(element, Placed(element.path, codes, codec))
     if codec == "dateTime":
         return _datetime(element, column, domain, zones)
     return _with_system(element, Placed(element.path, render.text_column(column), codec))
+
+
+def _number_text(value: Any) -> str:
+    """A number as a code: 10019211, 1.1 (no trailing .0, no rounding)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def finite(column: pd.Series, name: str, dataset: str) -> pa.Array:

@@ -100,6 +100,11 @@ class Table(Strict):
     fixed: dict[str, Any] = Field(default_factory=dict, description="path -> constant")
     elements: list[Element] = Field(default_factory=list)
     summary: list[Summary] = Field(default_factory=list)
+    encounter: str | None = Field(
+        default=None,
+        description="the element referring to the record's visit Encounter (SV's record of "
+        "the subject's VISITNUM), e.g. encounter or context",
+    )
 
 
 @cache

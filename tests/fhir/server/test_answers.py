@@ -46,15 +46,15 @@ def first_post_then_forward(upstream, first: Reply):
 def patients_done_later(fhir, server, front, first) -> None:
     """bundle-0001 was refused: it is not done, the rest is; the next run sends only it."""
     assert first.exit_code == 1, first.output
-    assert "bundles 5 sent, 0 already done; resources sent 573: created 545, updated 0, " in (
+    assert "bundles 6 sent, 0 already done; resources sent 573: created 545, updated 0, " in (
         first.output
     )
     assert "failed 28;" in first.output
     done = json.loads((fhir / ".push-checkpoint.json").read_text())[front.base]
-    assert "bundle-0001.json" not in done and len(done) == 4
+    assert "bundle-0001.json" not in done and len(done) == 5
     again = push(fhir, front.base)
     assert again.exit_code == 0, again.output
-    assert "bundles 1 sent, 4 already done; resources sent 28: created 28, updated 0" in (
+    assert "bundles 1 sent, 5 already done; resources sent 28: created 28, updated 0" in (
         again.output
     )
     expected = built(fhir)

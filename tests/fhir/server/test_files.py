@@ -83,12 +83,12 @@ def test_a_link_that_stays_in_the_folder_is_followed(fhir_copy, server):
 
 
 def test_a_bundle_changed_after_it_was_built_is_not_sent(fhir_copy, bearer):
-    path = fhir_copy / "bundles" / "bundle-0004.json"
+    path = fhir_copy / "bundles" / "bundle-0005.json"
     path.write_bytes(path.read_bytes().replace(b'"status":"final"', b'"status":"amended"', 1))
     with Hostile() as server:
         line = refusal(push(fhir_copy, server, *bearer))
     assert line == (
-        f"error: {fhir_copy}/bundles/manifest.json, entry 4: bundle-0004.json is not the bundle "
+        f"error: {fhir_copy}/bundles/manifest.json, entry 5: bundle-0005.json is not the bundle "
         "the manifest records (its SHA-256 differs: changed after fhir build?); " + FIX
     )
     assert server.seen == []
@@ -115,17 +115,17 @@ def test_a_bundle_changed_while_the_push_runs_is_not_sent(fhir_copy, server, mon
 
     def then_changed(folder: Path):
         listed = checked(folder)
-        path = folder / "bundles" / "bundle-0004.json"
+        path = folder / "bundles" / "bundle-0005.json"
         path.write_bytes(path.read_bytes().replace(b'"final"', b'"amended"', 1))
         return listed
 
     monkeypatch.setattr(push_module, "manifest", then_changed)
     line = refusal(run_cli("fhir", "push", fhir_copy, "--server", server.base))
     assert line == (
-        f"error: {fhir_copy}/bundles/manifest.json, entry 4: bundle-0004.json is not the bundle "
+        f"error: {fhir_copy}/bundles/manifest.json, entry 5: bundle-0005.json is not the bundle "
         "the manifest records (its SHA-256 differs: changed after fhir build?); " + FIX
     )
     assert server.count("Patient") == 5  # the earlier waves went
-    assert server.count("AdverseEvent") == 0  # bundle-0004 holds every AdverseEvent
+    assert server.count("AdverseEvent") == 0  # bundle-0005 holds every AdverseEvent
     done = json.loads((fhir_copy / ".push-checkpoint.json").read_text())[server.base]
-    assert "bundle-0004.json" not in done
+    assert "bundle-0005.json" not in done

@@ -64,7 +64,7 @@ def test_a_redirect_within_the_origin_is_followed(fhir_copy, secured, bearer):
     assert "created 573, updated 0, failed 0" in result.output
     moved = [s for s in front.seen if s.path.startswith("/old/")]
     followed = [s for s in front.seen if s.path.startswith("/fhir/")]
-    assert len(moved) == len(followed) == 5  # each bundle: redirected, then sent again
+    assert len(moved) == len(followed) == 6  # each bundle: redirected, then sent again
     assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in front.seen)
 
 
@@ -200,7 +200,7 @@ def test_a_bundle_entry_on_another_origin_is_not_sent(fhir_copy, secured, bearer
 
 def test_an_absolute_entry_url_in_the_layout_fhir_build_writes_is_not_sent(fhir_copy, server):
     """The quick check (no parse) of fhir build's layout finds it."""
-    path = fhir_copy / "bundles" / "bundle-0004.json"
+    path = fhir_copy / "bundles" / "bundle-0005.json"
     with Hostile() as stranger:
         data = path.read_bytes().replace(
             b'"method":"PUT","url":"AdverseEvent/',

@@ -4,11 +4,14 @@ identical SDTM, a second push changes no count, a refused resource is named with
 import json
 from pathlib import Path
 
+import httpx
+import pyreadstat
 import pytest
 
 from tests.fhir.server.sekmet import Sekmet, built, copy_of, rewrite_bundle
 from tests.helpers import STUDY, run_cli
 from trialbridge import api
+from trialbridge.fhir.ids import patient_id
 from trialbridge.roundtrip import compare
 from trialbridge.sdtm.read import read_folder
 
@@ -45,7 +48,7 @@ def test_pushing_again_changes_no_count(study: Path, server: Sekmet, tmp_path: P
     assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
     expected = built(fhir)
     again = run_cli("fhir", "push", fhir, "--server", server.base)
-    assert "bundles 0 sent, 5 already done" in again.output  # the checkpoint
+    assert "bundles 0 sent, 6 already done" in again.output  # the checkpoint
     (fhir / ".push-checkpoint.json").unlink()
     forced = run_cli("fhir", "push", fhir, "--server", server.base)
     assert f"created 0, updated {sum(expected.values())}, failed 0" in forced.output
@@ -56,7 +59,7 @@ def test_a_refused_resource_is_named_with_its_sdtm_record(
     study: Path, server: Sekmet, tmp_path: Path
 ):
     fhir = copy_of(study, tmp_path)
-    path = fhir / "bundles" / "bundle-0004.json"
+    path = fhir / "bundles" / "bundle-0005.json"
     bundle = json.loads(path.read_text())
     entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "AdverseEvent")
     entry["resource"]["date"] = "21/06/2021"  # not a FHIR dateTime: the server refuses it
@@ -90,3 +93,34 @@ def test_a_folder_without_bundles_is_a_clear_error(tmp_path: Path):
         f"error: {tmp_path}: no bundles/manifest.json; "
         "build the bundles with trialbridge fhir build"
     )
+
+
+def test_a_visits_observations_are_found_by_its_encounter(
+    study: Path, server: Sekmet, tmp_path: Path
+):
+    """Observation?encounter= finds a visit's findings: subject 001's screening (SV VISITNUM
+    1), counted from the XPT files by pyreadstat."""
+    fhir = copy_of(study, tmp_path)
+    assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
+    subject = "PLMSC-SPMS-01-001"
+    expected = 0
+    for name in ("lb", "vs", "qs", "ft", "nv"):
+        data, _ = pyreadstat.read_xport(str(study / "sdtm" / f"{name}.xpt"))
+        expected += int(((subject == data.USUBJID) & (data.VISITNUM == 1)).sum())
+    encounters = [
+        json.loads(line) for line in (fhir / "ndjson" / "Encounter.ndjson").read_text().splitlines()
+    ]
+    patient = f"Patient/{patient_id('PLMSC-SPMS', subject)}"
+    (visit,) = [
+        e
+        for e in encounters
+        if e["subject"]["reference"] == patient and e["identifier"][0]["value"] == "1"
+    ]
+    response = httpx.get(
+        f"{server.base}/Observation",
+        params={"encounter": f"Encounter/{visit['id']}", "_summary": "count"},
+        verify=server.ca,
+        timeout=30,
+    )
+    response.raise_for_status()
+    assert expected > 10 and response.json()["total"] == expected
