@@ -5,11 +5,13 @@ import importlib
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import run_cli
-from tests.pilot import write_pilot
+from tests.pilot import source, write_pilot
 from trialbridge.fhir.assemble import assemble
+from trialbridge.fhir.ids import patient_id
 from trialbridge.sdtm.read import read_folder
 
 
@@ -52,3 +54,24 @@ def test_a_sample_of_pilot_resources_passes_the_r4b_models(pilot: Path):
         "Basic",
         "Group",
     }
+
+
+def test_pilot_subjects_name_their_subjid_and_only_the_studys_arms(pilot: Path):
+    """dm.parquet (read by pyarrow here): 52 subjects with ARMCD Scrnfail, which TA does not
+    list, each with a DS disposition SCREEN FAILURE; the others are in Pbo, Xan_Lo, Xan_Hi."""
+    datasets = read_folder(write_pilot(pilot.parent / "arms", ["dm", "ds", "ta"]))
+    subjects = [r for r in assemble(datasets).resources() if r["resourceType"] == "ResearchSubject"]
+    dm = pq.read_table(source() / "dm.parquet").to_pandas()
+    assert len(subjects) == len(dm) == 306
+    by_id = {f"Patient/{patient_id(str(r.STUDYID), r.USUBJID)}": r for r in dm.itertuples()}
+    failed = [s for s in subjects if by_id[s["individual"]["reference"]].ARMCD == "Scrnfail"]
+    assert len(failed) == 52
+    assert {s["status"] for s in failed} == {"ineligible"}
+    assert not any("assignedArm" in s or "actualArm" in s for s in failed)
+    arms = {s["assignedArm"] for s in subjects if s not in failed}
+    assert arms == {"Pbo", "Xan_Lo", "Xan_Hi"}
+    for subject in subjects:
+        row = by_id[subject["individual"]["reference"]]
+        assert subject["identifier"] == [
+            {"system": "https://trialbridge.org/fhir/NamingSystem/subjid", "value": row.SUBJID}
+        ]

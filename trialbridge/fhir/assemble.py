@@ -78,7 +78,9 @@ def _link(built: dict[str, Built], datasets: dict[str, Dataset], study_id: str) 
     if "TS" in built and built["TS"].dicts:
         links.link_study(built["TS"].dicts[0], group, datasets.get("TA"))
     if "DS" in built:
-        links.link_subjects(built["DS"].dicts, dm, study_id)
+        ta = datasets.get("TA")
+        arms = set(ta.frame["ARMCD"].dropna().astype(str)) if ta is not None else None
+        links.link_subjects(built["DS"].dicts, dm, study_id, arms)
 
 
 def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:

@@ -45,8 +45,12 @@ def link_study(study: dict[str, Any], group: Built | None, ta: Dataset | None) -
         ]
 
 
-def link_subjects(subjects: list[dict[str, Any]], dm: Dataset, study_id: str) -> None:
-    """ResearchSubject.assignedArm / actualArm: the subject's ARMCD / ACTARMCD in DM."""
+def link_subjects(
+    subjects: list[dict[str, Any]], dm: Dataset, study_id: str, arms: set[str] | None
+) -> None:
+    """ResearchSubject.identifier: the subject's SUBJID; assignedArm / actualArm: DM's ARMCD /
+    ACTARMCD where it is an arm of the study (TA's ARMCD; a screen failure's SCRNFAIL is
+    none), any when the package has no TA."""
     frame = dm.frame
     by_patient = {
         f"Patient/{patient_id(study_id, row['USUBJID'])}": row for row in frame.to_dict("records")
@@ -55,6 +59,16 @@ def link_subjects(subjects: list[dict[str, Any]], dm: Dataset, study_id: str) ->
         row = by_patient.get(subject.get("individual", {}).get("reference"))
         if row is None:
             continue
+        if _given(row.get("SUBJID")):
+            subject["identifier"] = [{"system": SUBJID_SYSTEM, "value": str(row["SUBJID"])}]
         for element, variable in (("assignedArm", "ARMCD"), ("actualArm", "ACTARMCD")):
-            if variable in row and pd.notna(row[variable]) and str(row[variable]).strip():
-                subject[element] = str(row[variable])
+            value = row.get(variable)
+            if _given(value) and (arms is None or str(value) in arms):
+                subject[element] = str(value)
+
+
+SUBJID_SYSTEM = "https://trialbridge.org/fhir/NamingSystem/subjid"
+
+
+def _given(value: Any) -> bool:
+    return value is not None and bool(pd.notna(value)) and bool(str(value).strip())
