@@ -362,3 +362,24 @@ def test_the_study_enrolls_a_group_of_its_patients_and_names_its_arms(sdtm: Path
     assert {m["entity"]["reference"] for m in group["member"]} == patients
     subjects = [r for r in resources if r["resourceType"] == "ResearchSubject"]
     assert {(s["assignedArm"], s["actualArm"]) for s in subjects} == {("PLMSC", "PLMSC")}
+
+
+def test_records_point_to_the_study(sdtm: Path, tmp_path: Path):
+    """R4's workflow-researchStudy extension on findings, administrations, medications,
+    conditions and visits; AdverseEvent.study: each refers to the one ResearchStudy built."""
+    out = tmp_path / "fhir"
+    assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
+    ndjson = out / "ndjson"
+    (study,) = [
+        json.loads(line) for line in (ndjson / "ResearchStudy.ndjson").read_text().splitlines()
+    ]
+    reference = {"reference": f"ResearchStudy/{study['id']}"}
+    url = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
+    for kind in ("Observation", "MedicationAdministration", "MedicationStatement", "Encounter"):
+        for line in (ndjson / f"{kind}.ndjson").read_text().splitlines():
+            found = [e for e in json.loads(line)["extension"] if e["url"] == url]
+            assert found == [{"url": url, "valueReference": reference}], kind
+    events = [
+        json.loads(line) for line in (ndjson / "AdverseEvent.ndjson").read_text().splitlines()
+    ]
+    assert events and all(e["study"] == [reference] for e in events)

@@ -28,7 +28,15 @@ from trialbridge.fhir.ids import (
     study_resource_id,
 )
 from trialbridge.fhir.paths import set_path
-from trialbridge.fhir.table import BASE, SDTM_ORDER, SDTM_VARIABLE, Element, Table, table
+from trialbridge.fhir.table import (
+    BASE,
+    SDTM_ORDER,
+    SDTM_VARIABLE,
+    WORKFLOW_STUDY,
+    Element,
+    Table,
+    table,
+)
 from trialbridge.sdtm.dataset import Dataset
 
 DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
@@ -105,6 +113,8 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
         tree.put(path, render.constant(value))
     context = context or Context()
     per_record = context.zones.per_record(frame)
+    if spec.study is not None and context.study:
+        _put_study(tree, spec.study, study_id)
     if spec.encounter is not None:
         visits = context.encounter_references(frame, study_id)
         if visits is not None:
@@ -128,6 +138,17 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
             leaf = _variable(dataset, variable.name, variable.name in numeric)
             tree.append_items("extension", leaf)
     return built
+
+
+def _put_study(tree: render.Tree, where: str, study_id: str) -> None:
+    """The record's study: an element (AdverseEvent.study), or R4's workflow-researchStudy
+    extension."""
+    reference = {"reference": f"ResearchStudy/{study_resource_id(study_id)}"}
+    if where == "extension":
+        item = {"url": WORKFLOW_STUDY, "valueReference": reference}
+        tree.append_items("extension", render.constant(item))
+    else:
+        tree.put(f"{where}[0].reference", render.constant(reference["reference"]))
 
 
 def _tags(dataset: Dataset, study_id: str) -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ VISIT_KEY = ["USUBJID", "VISITNUM"]  # SV's id_from: one Encounter per subject's
 class Context:
     zones: Zones = field(default_factory=Zones)
     encounters: frozenset[str] = frozenset()  # the ids of SV's Encounters
+    study: bool = False  # whether the package has TS, which becomes the ResearchStudy
 
     @classmethod
     def of(cls, datasets: dict[str, Dataset], sites: dict[str, str], study_id: str) -> Context:
@@ -28,7 +29,7 @@ class Context:
         encounters: frozenset[str] = frozenset()
         if sv is not None and set(VISIT_KEY) <= set(sv.frame.columns):
             encounters = frozenset(_encounter_ids(sv.frame, study_id).to_pylist())
-        return cls(Zones.of(datasets.get("DM"), sites), encounters)
+        return cls(Zones.of(datasets.get("DM"), sites), encounters, "TS" in datasets)
 
     def encounter_references(self, frame: pd.DataFrame, study_id: str) -> pa.Array | None:
         """`Encounter/<id>` of each record's visit where SV has it (null elsewhere); None

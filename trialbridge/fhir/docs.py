@@ -72,8 +72,10 @@ one keeps only its text.
 
 Derived across datasets (not parsed back; their datasets are): a `Group` (actual) of every DM
 subject, which `ResearchStudy.enrollment` refers to; `ResearchStudy.arm` from TA's ARMCD (name)
-and ARM (description); each ResearchSubject's `assignedArm` and `actualArm` from DM's ARMCD and
-ACTARMCD.
+and ARM (description); each ResearchSubject's `identifier` from DM's SUBJID (system
+`https://trialbridge.org/fhir/NamingSystem/subjid`), and its `assignedArm` and `actualArm` from
+DM's ARMCD and ACTARMCD where that is an arm of the study (TA), so a screen failure
+(SCRNFAIL, status `ineligible`) names none.
 
 Every resource carries `meta.tag` codes for its SDTM dataset
 (`https://trialbridge.org/fhir/CodeSystem/sdtm-dataset`) and study
@@ -142,6 +144,10 @@ def render() -> str:
         assert spec is not None
         parts.append(f"\n## {domain} -> {spec.resource}\n")
         parts.append(f"Id from {', '.join(spec.id_from)}.")
+        if spec.study == "extension":
+            parts.append(" The study: R4's `workflow-researchStudy` extension.")
+        elif spec.study:
+            parts.append(f" The study: `{spec.study}`.")
         if spec.encounter:
             parts.append(
                 f" `{spec.encounter}` refers to the visit's Encounter (SV's record of the "

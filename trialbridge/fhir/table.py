@@ -100,6 +100,11 @@ class Table(Strict):
     fixed: dict[str, Any] = Field(default_factory=dict, description="path -> constant")
     elements: list[Element] = Field(default_factory=list)
     summary: list[Summary] = Field(default_factory=list)
+    study: str | None = Field(
+        default=None,
+        description="how a record points to the study: an element (AdverseEvent's study), or "
+        "`extension` for R4's workflow-researchStudy extension",
+    )
     encounter: str | None = Field(
         default=None,
         description="the element referring to the record's visit Encounter (SV's record of "
@@ -118,6 +123,8 @@ def table(domain: str) -> Table | None:
     return model
 
 
+# R4's extension pointing a resource to the study it belongs to (ResearchStudy)
+WORKFLOW_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 # The SDTM text of a date/time that FHIR cannot hold exactly (no seconds or no time zone, or an
 # unknown month), on the primitive element that holds its nearest FHIR value.
 ORIGINAL_TEXT = f"{BASE}/StructureDefinition/sdtm-original-text"
