@@ -14,15 +14,20 @@ from tests.helpers import ROOT, run_cli
 STUDIES = {"plmsc": ROOT / "fixtures" / "plmsc-spms", "ascend": ROOT / "fixtures" / "ascend-spms"}
 
 
-@pytest.fixture(scope="module")
-def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def _drafted(factory: pytest.TempPathFactory, studies: dict[str, Path]) -> dict[str, Path]:
+    """`trialbridge init` on each study's raw folder: the draft folders by name."""
     made = {}
-    for name, study in STUDIES.items():
-        out = tmp_path_factory.mktemp(name) / "draft"
+    for name, study in studies.items():
+        out = factory.mktemp(name) / "draft"
         result = run_cli("init", study / "raw", "--out", out)
         assert result.exit_code == 0, result.output
         made[name] = out
     return made
+
+
+@pytest.fixture(scope="module")
+def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _drafted(tmp_path_factory, STUDIES)
 
 
 def _spec(folder: Path, domain: str) -> dict:
@@ -170,13 +175,7 @@ EDC = {
 
 @pytest.fixture(scope="module")
 def edc_drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    made = {}
-    for name, study in EDC.items():
-        out = tmp_path_factory.mktemp(name) / "draft"
-        result = run_cli("init", study / "raw", "--out", out)
-        assert result.exit_code == 0, result.output
-        made[name] = out
-    return made
+    return _drafted(tmp_path_factory, EDC)
 
 
 def test_an_edc_export_gives_a_source_per_form(edc_drafts: dict[str, Path]):

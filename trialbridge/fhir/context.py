@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,12 +36,13 @@ class Context:
         if not self.encounters or not set(VISIT_KEY) <= set(frame.columns):
             return None
         ids = _encounter_ids(frame, study_id)
-        known = np.fromiter((i in self.encounters for i in ids.to_pylist()), bool, len(ids))
-        known &= frame["VISITNUM"].notna().to_numpy()
-        if not known.any():
+        value_set = pa.array(sorted(self.encounters), ids.type)
+        known = pc.fill_null(pc.is_in(ids, value_set=value_set), False)
+        known = pc.and_(known, pa.array(frame["VISITNUM"].notna().to_numpy()))
+        if not pc.any(known).as_py():
             return None
-        texts = pa.array([f"Encounter/{i}" for i in ids.to_pylist()], pa.large_string())
-        return pc.if_else(pa.array(known), texts, None)
+        prefix, empty = pa.scalar("Encounter/", ids.type), pa.scalar("", ids.type)
+        return pc.if_else(known, pc.binary_join_element_wise(prefix, ids, empty), None)
 
 
 def _encounter_ids(frame: pd.DataFrame, study_id: str) -> pa.Array:

@@ -202,7 +202,8 @@ def _datetime(
         keyed = column.astype("string") + "|" + zones.fillna("").astype("string")
     converted: dict[str, tuple[str, str | None]] = {}
     for key in keyed.dropna().unique():
-        text, _, name = str(key).partition("|")
+        # a zone name holds no "|": the text is all before the last one
+        text, name = (str(key), "") if zones is None else str(key).rsplit("|", 1)
         try:
             converted[key] = datetime_to_fhir(text, zone(name) if name else None)
         except ValueError:

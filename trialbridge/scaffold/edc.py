@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
+from trialbridge.converters.csv_text import read_csv_table
 from trialbridge.converters.odm import read_odm
 from trialbridge.converters.odm_metadata import KEYS, NAMESPACE
 from trialbridge.converters.odm_stream import check_root, syntax_error
@@ -144,6 +145,12 @@ def _choices(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((code.strip(), label.strip()) for code, label in pairs)
 
 
+def _read(path: Path) -> pd.DataFrame:
+    """A REDCap metadata export as text ('' for empty), read as the REDCap reader reads it
+    (a bad encoding or a short row is one line, not a crash)."""
+    return read_csv_table(path, path.name, text_only=False).fillna("")
+
+
 def _header(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         return next(csv.reader(io.StringIO(handle.readline())), [])
@@ -155,7 +162,7 @@ def _is_dictionary(path: Path) -> bool:
 
 
 def _redcap(raw: Path, dictionary: Path, files: list[Path]) -> Export:
-    table = pd.read_csv(dictionary, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = _read(dictionary)
     field_name, form_name = next(n for n in _DICTIONARY if set(n) <= set(table.columns))
     if table.empty:
         raise UserError("the data dictionary lists no fields", dictionary.name, "export it again")
@@ -212,7 +219,7 @@ def _event_names(design: list[Path], tables: dict[str, pd.DataFrame]) -> dict[st
     unique name REDCap derived from it (screening_arm_1: SCREENING)."""
     named: dict[str, str] = {}
     for path in design:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame = _read(path)
         if {"event_name", "unique_event_name"} <= set(frame.columns):
             named |= dict(zip(frame["unique_event_name"], frame["event_name"], strict=True))
     codes = {
