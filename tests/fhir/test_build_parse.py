@@ -57,13 +57,39 @@ def test_an_observation_as_built(converted):
         "code": "mm[Hg]",
         "system": "http://unitsofmeasure.org",
     }
-    assert first["code"]["coding"][1] == {"code": "8462-4", "system": "http://loinc.org"}
+    # NCIt's C-code of DIABP in the VSTESTCD codelist (ct.tsv: C25299, "Diastolic Blood
+    # Pressure"), then the R4 vital signs profile's LOINC code
+    assert first["code"]["coding"][1] == {
+        "system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+        "code": "C25299",
+        "display": "Diastolic Blood Pressure",
+    }
+    assert first["code"]["coding"][2] == {"system": "http://loinc.org", "code": "8462-4"}
     assert first["effectiveDateTime"] == "2021-06-12"
     assert first["_effectiveDateTime"]["extension"][0]["valueString"] == "2021-06-12T09:00"
     carried = {
         e["extension"][0]["valueString"] for e in first["extension"] if e["url"] == SDTM_VARIABLE
     }
-    assert {"VSSEQ", "VSORRES", "VSORRESU", "VSSTRESC", "VSPOS", "VISIT", "EPOCH"} <= carried
+    # the result as collected is the value (above); the standardised one is sponsor derivation
+    assert {"VSSEQ", "VSSTRESC", "VSSTRESN", "VSSTRESU", "VISIT", "EPOCH"} <= carried
+    assert not {"VSORRES", "VSORRESU", "VSPOS"} & carried
+    # the position in R4's body position extension, coded with NCIt (ct.tsv: SITTING C62122)
+    position = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
+    assert [e for e in first["extension"] if e["url"] == position] == [
+        {
+            "url": position,
+            "valueCodeableConcept": {
+                "text": "SITTING",
+                "coding": [
+                    {
+                        "system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+                        "code": "C62122",
+                        "display": "Sitting",
+                    }
+                ],
+            },
+        }
+    ]
 
 
 def test_ids_are_stable_and_unique(converted):
@@ -108,7 +134,7 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     assert [(b["file"], b["wave"], b["entries"]) for b in manifest][:4] == [
         ("bundle-0001.json", 0, 28),
         ("bundle-0002.json", 1, 2),
-        ("bundle-0003.json", 2, 1),
+        ("bundle-0003.json", 2, 3),  # the study and its two sites' studies
         ("bundle-0004.json", 3, 26),
     ]
     kinds = [{e["resource"]["resourceType"] for e in b["entry"]} for b in bundles]
@@ -121,7 +147,7 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
         {"ResearchStudy"},
         {"Encounter"},
     ]
-    assert [len(b["entry"]) for b in bundles] == [28, 2, 1, 26, 200, 200, 116]
+    assert [len(b["entry"]) for b in bundles] == [28, 2, 3, 26, 200, 200, 116]
     first = bundles[0]
     assert first["type"] == "transaction"
     assert first["entry"][0]["resource"]["resourceType"] == "Patient"
@@ -331,12 +357,14 @@ def test_the_cell_product_is_a_medication_the_administrations_refer_to(sdtm: Pat
 
 def test_units_carry_their_ucum_code_and_labs_their_loinc(converted):
     labs = resources_of(converted["LB"], "PLMSC-SPMS")
+    # the units as reported (LBORRESU): haemoglobin in g/dL
     units = {(o["valueQuantity"]["unit"], o["valueQuantity"].get("code")) for o in labs}
-    assert units == {("%", "%"), ("10^9/L", "10*9/L"), ("g/L", "g/L"), ("ng/L", "ng/L")}
+    assert units == {("%", "%"), ("10^9/L", "10*9/L"), ("g/dL", "g/dL"), ("ng/L", "ng/L")}
     loinc = {
-        o["code"]["coding"][0]["code"]: o["code"]["coding"][1]["code"]
+        o["code"]["coding"][0]["code"]: coding["code"]
         for o in labs
-        if len(o["code"]["coding"]) > 1
+        for coding in o["code"]["coding"]
+        if coding["system"] == "http://loinc.org"
     }
     assert loinc == {
         "WBC": "6690-2",
@@ -352,7 +380,7 @@ def test_units_carry_their_ucum_code_and_labs_their_loinc(converted):
 def test_the_study_enrolls_a_group_of_its_patients_and_names_its_arms(sdtm: Path):
     resources, _ = everything(sdtm)
     by_ref = {f"{r['resourceType']}/{r['id']}": r for r in resources}
-    (study,) = [r for r in resources if r["resourceType"] == "ResearchStudy"]
+    (study,) = [r for r in resources if r["resourceType"] == "ResearchStudy" and "partOf" not in r]
     assert study["arm"] == [
         {"name": "PLMSC", "description": "Placenta-derived MSC 1x10^6 cells/kg IV"}
     ]
@@ -366,20 +394,34 @@ def test_the_study_enrolls_a_group_of_its_patients_and_names_its_arms(sdtm: Path
 
 def test_records_point_to_the_study(sdtm: Path, tmp_path: Path):
     """R4's workflow-researchStudy extension on findings, administrations, medications,
-    conditions and visits; AdverseEvent.study: each refers to the one ResearchStudy built."""
+    conditions and visits; AdverseEvent.study and ResearchSubject.study: each refers to the
+    ResearchStudy of the subject's site (DM's SITEID: 01 or 02), part of the study's."""
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     ndjson = out / "ndjson"
-    (study,) = [
-        json.loads(line) for line in (ndjson / "ResearchStudy.ndjson").read_text().splitlines()
-    ]
-    reference = {"reference": f"ResearchStudy/{study['id']}"}
+
+    def read(kind: str) -> list[dict]:
+        return [json.loads(line) for line in (ndjson / f"{kind}.ndjson").read_text().splitlines()]
+
+    studies = {f"ResearchStudy/{r['id']}": r for r in read("ResearchStudy")}
+    (whole,) = [key for key, r in studies.items() if "partOf" not in r]
+    sites = {
+        r["identifier"][0]["value"]: key
+        for key, r in studies.items()
+        if r.get("partOf") == [{"reference": whole}]
+    }
+    assert sorted(sites) == ["01", "02"]
+    # the USUBJID names the site: PLMSC-SPMS-02-003 is at site 02
+    site_of = {f"Patient/{r['id']}": r["identifier"][0]["value"][11:13] for r in read("Patient")}
     url = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
     for kind in ("Observation", "MedicationAdministration", "MedicationStatement", "Encounter"):
-        for line in (ndjson / f"{kind}.ndjson").read_text().splitlines():
-            found = [e for e in json.loads(line)["extension"] if e["url"] == url]
+        for resource in read(kind):
+            found = [e for e in resource["extension"] if e["url"] == url]
+            reference = {"reference": sites[site_of[resource["subject"]["reference"]]]}
             assert found == [{"url": url, "valueReference": reference}], kind
-    events = [
-        json.loads(line) for line in (ndjson / "AdverseEvent.ndjson").read_text().splitlines()
-    ]
-    assert events and all(e["study"] == [reference] for e in events)
+    events = read("AdverseEvent")
+    assert events
+    for event in events:
+        assert event["study"] == [{"reference": sites[site_of[event["subject"]["reference"]]]}]
+    for subject in read("ResearchSubject"):
+        assert subject["study"] == {"reference": sites[site_of[subject["individual"]["reference"]]]}

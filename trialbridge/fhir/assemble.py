@@ -75,12 +75,18 @@ def _link(built: dict[str, Built], datasets: dict[str, Dataset], study_id: str) 
     dm = datasets["DM"]
     group = links.enrolled_group(dm, study_id)
     built[group.dataset] = group
+    sites = None
     if "TS" in built and built["TS"].dicts:
         links.link_study(built["TS"].dicts[0], group, datasets.get("TA"))
+        sites = links.site_studies(dm, built["TS"].dicts[0], study_id)
+        if sites is not None:
+            built[sites.dataset] = sites
     if "DS" in built:
         ta = datasets.get("TA")
         arms = set(ta.frame["ARMCD"].dropna().astype(str)) if ta is not None else None
         links.link_subjects(built["DS"].dicts, dm, study_id, arms)
+        if sites is not None:
+            links.study_sites(built["DS"].dicts, dm, study_id)
 
 
 def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:

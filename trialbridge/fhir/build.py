@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -114,18 +115,23 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
     context = context or Context()
     per_record = context.zones.per_record(frame)
     if spec.study is not None and context.study:
-        _put_study(tree, spec.study, study_id)
+        _put_study(tree, spec.study, context.study_references(frame, study_id))
     if spec.encounter is not None:
         visits = context.encounter_references(frame, study_id)
         if visits is not None:
             tree.put(f"{spec.encounter}.reference", render.text_leaf(visits))
+    values = partial(context.values, frame=frame, study_id=study_id)
     for element in spec.elements:
-        for placed in encode(element, frame, study_id, dataset.name, per_record):
+        for placed in encode(element, frame, study_id, dataset.name, per_record, values):
+            if placed.codec == "leftover":
+                leaf = _variable_leaf(element.var, placed.values, numeric=False)
+                tree.append_items("extension", leaf)
+                continue
             if placed.path == "extension":
                 tree.append_items("extension", placed.leaf())
             else:
                 tree.put(placed.path, placed.leaf())
-            built.placed.append(placed)
+            built.placed += [placed, *placed.inner]
     order = render.numbers(np.arange(1, len(frame) + 1, dtype=np.float64))
     tree.append_items(
         "extension",
@@ -140,15 +146,14 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
     return built
 
 
-def _put_study(tree: render.Tree, where: str, study_id: str) -> None:
-    """The record's study: an element (AdverseEvent.study), or R4's workflow-researchStudy
-    extension."""
-    reference = {"reference": f"ResearchStudy/{study_resource_id(study_id)}"}
+def _put_study(tree: render.Tree, where: str, studies: pa.Array) -> None:
+    """The record's study (its site's, where the study has sites): an element
+    (AdverseEvent.study), or R4's workflow-researchStudy extension."""
     if where == "extension":
-        item = {"url": WORKFLOW_STUDY, "valueReference": reference}
-        tree.append_items("extension", render.constant(item))
+        head = f'{{"url":"{WORKFLOW_STUDY}","valueReference":{{"reference":'
+        tree.append_items("extension", render.text_leaf(studies, head, "}}"))
     else:
-        tree.put(f"{where}[0].reference", render.constant(reference["reference"]))
+        tree.put(f"{where}[0].reference", render.text_leaf(studies))
 
 
 def _tags(dataset: Dataset, study_id: str) -> list[dict[str, str]]:
@@ -171,14 +176,20 @@ def _sources(lineage: pd.DataFrame, length: int) -> pd.Series:
 def _variable(dataset: Dataset, name: str, numeric: bool) -> render.Leaf:
     """An sdtm-variable extension item where the record has a value."""
     column = dataset.frame[name].reset_index(drop=True)
+    if numeric:
+        return _variable_leaf(name, finite(column, name, dataset.name), numeric=True)
+    return _variable_leaf(name, render.text_column(column), numeric=False)
+
+
+def _variable_leaf(name: str, values: pa.Array, numeric: bool) -> render.Leaf:
+    """sdtm-variable extension items: text, or numbers (float column)."""
     head = (
         f'{{"url":"{SDTM_VARIABLE}","extension":[{{"url":"name","valueString":"{name}"}},'
         f'{{"url":"value","value{"Decimal" if numeric else "String"}":'
     )
     if numeric:
-        values = finite(column, name, dataset.name)
         return render.Leaf(render.numbers(values), prefix=head, suffix="}]}")
-    return render.text_leaf(render.text_column(column), head, "}]}")
+    return render.text_leaf(values, head, "}]}")
 
 
 def _build_grouped(dataset: Dataset, spec: Table, study_id: str) -> Built:

@@ -1,5 +1,6 @@
 """What building one dataset's resources needs from the rest of the package: each subject's
-site time zone (DM), and which visits have an Encounter (SV) a record may refer to."""
+site time zone and site (DM), which visits have an Encounter (SV) a record may refer to, and
+the one treatment each subject had (EX), that an adverse event may be suspected of."""
 
 from __future__ import annotations
 
@@ -7,42 +8,89 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from trialbridge.fhir.ids import resource_ids
+from trialbridge.fhir.ids import medication_id, resource_ids, site_study_id, study_resource_id
 from trialbridge.fhir.zones import Zones
 from trialbridge.sdtm.dataset import Dataset
 
 VISIT_KEY = ["USUBJID", "VISITNUM"]  # SV's id_from: one Encounter per subject's visit
+TEXT = pa.large_string()
 
 
 @dataclass(frozen=True)
 class Context:
     zones: Zones = field(default_factory=Zones)
-    encounters: frozenset[str] = frozenset()  # the ids of SV's Encounters
+    encounters: dict[str, str] = field(default_factory=dict)  # visit key -> Encounter/<id>
     study: bool = False  # whether the package has TS, which becomes the ResearchStudy
+    sites: dict[str, str] = field(default_factory=dict)  # USUBJID -> SITEID
+    treatments: dict[str, str] = field(default_factory=dict)  # USUBJID -> its one EXTRT
 
     @classmethod
     def of(cls, datasets: dict[str, Dataset], sites: dict[str, str], study_id: str) -> Context:
         sv = datasets.get("SV")
-        encounters: frozenset[str] = frozenset()
+        encounters: dict[str, str] = {}
         if sv is not None and set(VISIT_KEY) <= set(sv.frame.columns):
-            encounters = frozenset(_encounter_ids(sv.frame, study_id).to_pylist())
-        return cls(Zones.of(datasets.get("DM"), sites), encounters, "TS" in datasets)
+            ids = _encounter_ids(sv.frame, study_id).to_pylist()
+            keys = _visit_keys(sv.frame)
+            encounters = {k: f"Encounter/{i}" for k, i in zip(keys, ids, strict=True) if k}
+        return cls(
+            Zones.of(datasets.get("DM"), sites),
+            encounters,
+            "TS" in datasets,
+            _by_subject(datasets.get("DM"), "SITEID"),
+            _by_subject(datasets.get("EX"), "EXTRT"),
+        )
+
+    def study_references(self, frame: pd.DataFrame, study_id: str) -> pa.Array:
+        """`ResearchStudy/<id>` of each record's site study (the study's where DM gives the
+        subject no site)."""
+        whole = f"ResearchStudy/{study_resource_id(study_id)}"
+        if not self.sites or "USUBJID" not in frame:
+            return pa.array([whole] * len(frame), TEXT)
+        site = {s: f"ResearchStudy/{site_study_id(study_id, s)}" for s in set(self.sites.values())}
+        per_subject = {subject: site[s] for subject, s in self.sites.items()}
+        found = frame["USUBJID"].reset_index(drop=True).map(per_subject).fillna(whole)
+        return pa.array(found.astype(object), TEXT)
+
+    def values(self, name: str, frame: pd.DataFrame, study_id: str) -> pa.Array | None:
+        """Per-record context values a table element needs, by name: `treatment` (a
+        reference to the Medication of the subject's one treatment)."""
+        if name != "treatment" or not self.treatments or "USUBJID" not in frame:
+            return None
+        references = {
+            subject: f"Medication/{medication_id(study_id, treatment)}"
+            for subject, treatment in self.treatments.items()
+        }
+        found = frame["USUBJID"].reset_index(drop=True).map(references)
+        return pa.array(found.astype(object).where(found.notna(), None), TEXT)
 
     def encounter_references(self, frame: pd.DataFrame, study_id: str) -> pa.Array | None:
         """`Encounter/<id>` of each record's visit where SV has it (null elsewhere); None
         when no record has one."""
         if not self.encounters or not set(VISIT_KEY) <= set(frame.columns):
             return None
-        ids = _encounter_ids(frame, study_id)
-        value_set = pa.array(sorted(self.encounters), ids.type)
-        known = pc.fill_null(pc.is_in(ids, value_set=value_set), False)
-        known = pc.and_(known, pa.array(frame["VISITNUM"].notna().to_numpy()))
-        if not pc.any(known).as_py():
+        found = pd.Series(_visit_keys(frame)).map(self.encounters)
+        if found.isna().all():
             return None
-        prefix, empty = pa.scalar("Encounter/", ids.type), pa.scalar("", ids.type)
-        return pc.if_else(known, pc.binary_join_element_wise(prefix, ids, empty), None)
+        return pa.array(found.astype(object).where(found.notna(), None), TEXT)
+
+
+def _by_subject(dataset: Dataset | None, variable: str) -> dict[str, str]:
+    """USUBJID -> the variable's value, for subjects with exactly one distinct value."""
+    if dataset is None or not {"USUBJID", variable} <= set(dataset.frame.columns):
+        return {}
+    pairs = dataset.frame[["USUBJID", variable]].dropna()
+    pairs = pairs[pairs[variable].astype(str).str.strip() != ""].drop_duplicates()
+    single = pairs.drop_duplicates("USUBJID", keep=False)
+    return dict(zip(single["USUBJID"].astype(str), single[variable].astype(str), strict=True))
+
+
+def _visit_keys(frame: pd.DataFrame) -> list[str | None]:
+    """USUBJID|VISITNUM, the visit number to 6 decimals: a record's 1.3000000000000003 (float
+    noise a conversion left) is SV's visit 1.3. None where either is missing."""
+    number = pd.to_numeric(frame["VISITNUM"], errors="coerce").round(6)
+    key = frame["USUBJID"].astype("string") + "|" + number.astype("string")
+    return key.astype(object).where(key.notna(), None).tolist()
 
 
 def _encounter_ids(frame: pd.DataFrame, study_id: str) -> pa.Array:

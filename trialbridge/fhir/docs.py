@@ -12,6 +12,8 @@ from trialbridge.fhir.table import (
     SDTM_ORDER,
     SDTM_RECORD,
     SDTM_VARIABLE,
+    Derived,
+    Element,
     Table,
     table,
 )
@@ -66,13 +68,39 @@ their domain in an `https://trialbridge.org/fhir/CodeSystem/sdtm-domain` tag.
 
 Codecs: `reference` points at the subject's Patient, `study` at the ResearchStudy, and
 `medication` at a Medication resource built once per distinct value (its `code.text`; tagged
-with the study only, as it is not an SDTM record). Units get their UCUM code (system
-`http://unitsofmeasure.org`) from `trialbridge/fhir/definitions/ucum.csv`; a unit without
-one keeps only its text.
+with the study only, as it is not an SDTM record). `decimal-text` writes a number SDTM keeps
+as text (--ORRES, --ORNRLO) as that very JSON number, so its precision stays (`13.10` is
+written `13.10`; `097.8`, which JSON cannot write, `97.8`), a `<0.5` as `comparator` and
+value, and a value that is not a number as text (a coded result's `valueCodeableConcept.text`);
+where the number reads back as other text (13.10 as 13.1) the SDTM text rides in the
+original-text extension too. `unit` writes a unit beside that number only where it is one.
+`flag` writes a code where the SDTM value is Y (a seriousness criterion met). Units get their
+UCUM code (system `http://unitsofmeasure.org`) from `trialbridge/fhir/definitions/ucum.csv`;
+a unit without one keeps only its text.
+
+Codes: a CDISC Controlled Terminology value is coded beside its text with its NCIt C-code
+(system `http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl`, as HL7 terminology registers NCI
+Thesaurus; display NCI's preferred term), read from the shipped CT: test codes, specimen
+types, methods, locations, body positions, routes, reference range indicators, severities,
+outcomes, actions taken. The CDISC submission value stays the element's text (or, for test
+codes, the first coding, whose system names the codelist). A value the codelist does not hold
+(a sponsor term) keeps its text only. A list written `[+n]` has no gaps: a coding absent for a
+record is left out, and each coding is found by its system (or, for seriousness and severity,
+by its code). MedDRA codings (system `http://terminology.hl7.org/CodeSystem/mdr`) carry every
+level the data has, in order (preferred term, lowest level, high level, high level group,
+system organ class); a level the data lacks before one it has is a coding of MedDRA's system
+alone, so the levels keep their places.
 
 Derived across datasets (not parsed back; their datasets are): a `Group` (actual) of every DM
 subject, which `ResearchStudy.enrollment` refers to; `ResearchStudy.arm` from TA's ARMCD (name)
-and ARM (description); each ResearchSubject's `identifier` from DM's SUBJID (system
+and ARM (description); a ResearchStudy per site (DM's SITEID as its identifier, system
+`https://trialbridge.org/fhir/NamingSystem/siteid`, `partOf` the study's), which each
+ResearchSubject's `study`, AdverseEvent's `study` and the other records'
+`workflow-researchStudy` extension refer to, as the HL7/CDISC mapping guide reaches SITEID
+(`study.resolve().identifier`) and STUDYID (`study.resolve().partOf.resolve().identifier`);
+AdverseEvent's `suspectEntity.instance`: the Medication of the subject's treatment, where EX
+gives the subject exactly one (else AEREL rides in sdtm-variable); each ResearchSubject's
+`identifier` from DM's SUBJID (system
 `https://trialbridge.org/fhir/NamingSystem/subjid`), and its `assignedArm` and `actualArm` from
 DM's ARMCD and ACTARMCD where that is an arm of the study (TA), so a screen failure
 (SCRNFAIL, status `ineligible`) names none.
@@ -104,13 +132,43 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
   subject status and period, arms, eligibility characteristics); their records travel whole in
   sdtm-record extensions, which is what parsing reads.
 - A record's visit Encounter (`encounter`, `context`) is a link for consumers
-  (`Observation?encounter=`): the record's VISITNUM and VISIT still ride in its sdtm-variable
-  extension, which is what parsing reads; a VISITNUM that SV does not hold gets no link.
-- AEREL (causality) stays in an extension: FHIR R4 states causality on a suspect entity, and
-  an AE record does not name which treatment it suspects.
+  (`Observation?encounter=`; the Encounter's `identifier` is VISITNUM, its `type` VISIT): the
+  record's VISITNUM and VISIT still ride in its sdtm-variable extension, which is what parsing
+  reads; a VISITNUM that SV does not hold (to 6 decimals) gets no link.
 - LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
   profile's codes for the CDISC test code; UCUM codes from `ucum.csv`. Tests and units without
   one keep only the CDISC coding and the unit text.
+
+## The HL7/CDISC mapping guide
+
+Every SDTM variable the HL7/CDISC joint mapping guide maps to a standard FHIR element is
+written there, or where noted below; `tests/fhir/test_ig_alignment.py` evaluates each path
+(`tests/fhir/ig_alignment.csv`) on every record of PLMSC and of the CDISC pilot. Where
+trialbridge differs from the guide, and why:
+
+- LB and VS results: the value is the result as collected (--ORRES, --ORRESU) and the
+  reference range the collected one (--ORNRLO, --ORNRHI), as the guide has it; the
+  standardised result (--STRESC, --STRESN, --STRESU, --STNRLO, --STNRHI) is sponsor derivation
+  and rides in sdtm-variable.
+- LBDTC is `Observation.effectiveDateTime`, not a Specimen's collection time: R4 defines a
+  laboratory Observation's effective time as its specimen's collection time. LBSPEC is the
+  type of a Specimen contained in the Observation (`specimen.resolve().type`, as the guide).
+- LBCAT is an `Observation.category` (no DiagnosticReport is built per panel); VISIT is the
+  visit Encounter's `type` (no ActivityDefinition per visit is built).
+- AETERM and the MedDRA terms and codes are `AdverseEvent.event` (R4's element for what the
+  event was), not a Condition per event that `resultingCondition` would refer to.
+- AESDTH, AESHOSP, AESDISAB, AESCONG, AESMIE: R4's seriousness criteria codes
+  (`seriousness`), beside Serious / Non-serious; AEOUT stays the outcome.
+- AEENDTC and AEACN: R5's `occurrence` and `mitigatingAction`, in their R4 cross-version
+  extensions, as the guide has them.
+- VSPOS: R4's `observation-bodyPosition` extension, which the R4 vital signs profile names.
+- CMDOSFRQ: `dosage.timing.code` (a named frequency: BID, QD), not the count
+  `timing.repeat.frequency`.
+
+Variables the guide maps that stay in sdtm-variable, and why: AECONTRT (a Y/N, where the
+guide's mitigatingAction item is an action); AESCAN and AESOD (R4 has no seriousness code
+for cancer or overdose); DMDTC (the guide's `Patient.meta.lastUpdated` is the server's own);
+VSTPT (the guide's R5 `instantiatesCanonical` needs a protocol activity per time point).
 """
 
 
@@ -168,12 +226,8 @@ def render() -> str:
                 how += f"; system {element.system}"
             if element.unit_code:
                 how += f"; UCUM code in `{element.unit_code}` where the unit has one"
-            if element.also and element.also.present:
-                how += f"; also `{element.also.path}` = {element.also.present} when present"
-            elif element.also:
-                how += f"; also `{element.also.path}` ({element.also.system}) from " + ", ".join(
-                    f"{k} -> {v}" for k, v in element.also.map.items()
-                )
+            how += "".join(_also(also) for also in element.also)
+            how += _extras(element)
             if element.codes:
                 how += f"; `text` = the SDTM value, `{element.part}` = " + ", ".join(
                     f"{k} -> {c.code}" for k, c in element.codes.items()
@@ -181,6 +235,8 @@ def render() -> str:
             where = element.path
             if element.codec == "coded-extension":
                 where = f"extension[{element.url}]"
+            elif element.extension:
+                where = f"extension[{element.extension}].{element.path}"
             parts.append(f"| {element.var} | `{spec.resource}.{where}` | {how} |\n")
         if spec.group_by is not None:
             parts.append(_grouped(spec))
@@ -193,3 +249,35 @@ def render() -> str:
             "| STUDYID, DOMAIN | `meta.tag` | study and dataset codes |\n"
         )
     return "".join(parts)
+
+
+def _also(also: Derived) -> str:
+    """A derived code written beside the value, in words."""
+    if also.present:
+        return f"; also `{also.path}` = {also.present} when present"
+    if also.codelist:
+        return f"; also `{also.path}`: the NCIt C-code of the {also.codelist} term"
+    pairs = ", ".join(f"{k} -> {v}" for k, v in also.map.items())
+    return f"; also `{also.path}` ({also.system}) from {pairs}"
+
+
+def _extras(element: Element) -> str:
+    """Units, comparators, constants and context an element writes, in words."""
+    how = ""
+    if element.unit:
+        how += f"; the unit ({element.unit}) beside the number"
+    if element.of:
+        how += f"; where {element.of} is a number"
+    if element.comparator:
+        how += f"; `<0.5` as `{element.comparator}` and the number"
+    if element.text:
+        how += f"; a value that is not a number in `{element.text}`"
+    if element.present:
+        how += "; with " + ", ".join(f"`{k}` = `{v}`" for k, v in element.present.items())
+    if element.needs:
+        how += "; with " + ", ".join(f"`{k}` = the subject's {v}" for k, v in element.needs.items())
+    if element.system_with:
+        how += "; its system also where " + ", ".join(element.system_with) + " has a value"
+    if element.leaves_over:
+        how += "; values it cannot hold in `extension[sdtm-variable]`"
+    return how

@@ -5,8 +5,10 @@ not plain casts (dates, references, codes)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from trialbridge.fhir.codecs import datetime_to_fhir
 from trialbridge.fhir.ids import medication_id, patient_id, study_resource_id
 from trialbridge.fhir.paths import steps
 from trialbridge.fhir.table import ORIGINAL_TEXT, UCUM, Element, ucum_codes
+from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.timezones import zone
 
 
@@ -34,10 +37,13 @@ class Placed:
     codec: str
     json: str = "string"
     rendered: pa.Array | None = None  # JSON already made (a whole extension item)
+    inner: list[Placed] = field(default_factory=list)  # an extension item's own columns
 
     def leaf(self) -> render.Leaf:
         if self.rendered is not None:
             return render.Leaf(self.rendered)
+        if self.json == "raw":  # JSON number tokens, checked as such
+            return render.Leaf(self.values)
         if self.json == "number":
             return render.Leaf(render.numbers(self.values))
         if self.json == "reference":
@@ -58,21 +64,94 @@ def encode(
     study_id: str,
     domain: str,
     zones: pd.Series | None = None,
+    context: Callable[[str], pa.Array | None] | None = None,
 ) -> list[Placed]:
     """The columns one table element writes: the value, a `system` beside a code, a UCUM
-    code beside a unit, and for dates the primitive extension holding SDTM text FHIR cannot
-    represent. `zones`: each record's site time zone (for date-times)."""
+    code beside a unit, derived codes (LOINC, NCIt), constants written where the value is,
+    and for dates the primitive extension holding SDTM text FHIR cannot represent; the whole
+    as one root extension item when the element lies in an extension. Values the element
+    cannot hold (a result that is not a number, a record without the context value the
+    element needs) come back as a `leftover` column, for the sdtm-variable extension.
+    `zones`: each record's site time zone; `context`: per-record values by name."""
     found = _encode(element, frame, study_id, domain, zones)
-    if element.unit_code and found:
-        found += _coded(element.unit_code, UCUM, ucum_codes(), found[0].values)
-    if element.also and found:
-        also = element.also
-        values = render.text_column(frame[element.var])
+    found, leftover = _needs(element, found, context, frame)
+    if found:
+        found += _derived(element, frame, found[0].values)
+    # constants first: a contained resource's resourceType leads it
+    found.sort(key=lambda p: p.codec != "constant")
+    if element.extension and found:
+        found = [_in_extension(element.extension, found, len(frame))]
+    return found + leftover
+
+
+def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Placed]:
+    """What is written beside a placed value: the unit's UCUM code, derived codings, and
+    constants (`present`)."""
+    out: list[Placed] = []
+    if element.unit_code:
+        out += _coded(element.unit_code, UCUM, ucum_codes(), placed)
+    where = pc.is_valid(placed)
+    if element.also:
+        values = pc.if_else(where, render.text_column(frame[element.var]), None)
+        values = pc.cast(values, pa.large_string())
+    for also in element.also:
+        column = values
         if also.present is not None:
-            values = pc.if_else(pc.is_valid(values), also.present, None)
-        codes = also.map or ({also.present: also.present} if also.present else {})
-        found += _coded(also.path, also.system, codes, pc.cast(values, pa.large_string()))
-    return found
+            column = pc.cast(pc.if_else(pc.is_valid(values), also.present, None), values.type)
+        if also.codelist is not None:
+            codes, displays = ncit_terms(also.codelist)
+            out += _coded(also.path, also.system, codes, column, displays)
+        else:
+            codes = also.map or ({also.present: also.present} if also.present else {})
+            out += _coded(also.path, also.system, codes, column)
+    for path, value in element.present.items():
+        constant = pc.cast(pc.if_else(where, value, None), pa.large_string())
+        out.append(Placed(path, constant, "constant"))
+    return out
+
+
+def _needs(
+    element: Element,
+    found: list[Placed],
+    context: Callable[[str], pa.Array | None] | None,
+    frame: pd.DataFrame,
+) -> tuple[list[Placed], list[Placed]]:
+    """The element's values where the record has the context values it needs (`needs`:
+    path -> name), with those values; elsewhere the value is left over. Leftovers the codec
+    made itself (`leftover` columns) pass through."""
+    leftover = [p for p in found if p.codec == "leftover"]
+    found = [p for p in found if p.codec != "leftover"]
+    if not element.needs or not found or element.var not in frame:
+        return found, leftover
+    have = pa.array(np.ones(len(found[0].values), dtype=bool))
+    needed: list[Placed] = []
+    for path, name in element.needs.items():
+        values = context(name) if context is not None else None
+        if values is None:
+            values = pa.nulls(len(have), pa.large_string())
+        have = pc.and_(have, pc.is_valid(values))
+        needed.append(Placed(path, values, "reference", "string"))
+    kept = [replace(p, values=pc.if_else(have, p.values, None)) for p in found + needed]
+    lost = pc.if_else(have, None, render.text_column(frame[element.var]))
+    if pc.any(pc.is_valid(lost)).as_py():
+        leftover.append(_leftover(lost))
+    return kept, leftover
+
+
+def _in_extension(url: str, found: list[Placed], length: int) -> Placed:
+    """The placed columns as one root extension item at `url` (null where none is present):
+    a small tree of their own, rendered, its `url` put first."""
+    tree = render.Tree(length)
+    for placed in found:
+        tree.put(placed.path, placed.leaf())
+    inner = tree.render()
+    if isinstance(inner, pa.ChunkedArray):
+        inner = inner.combine_chunks()
+    head = pa.scalar(f'{{"url":"{url}",', pa.large_string())
+    rest = pc.utf8_slice_codeunits(inner, 1)
+    item = pc.binary_join_element_wise(head, rest, pa.scalar("", pa.large_string()))
+    item = pc.if_else(pc.equal(inner, "{}"), pa.scalar(None, pa.large_string()), item)
+    return Placed("extension", found[0].values, "extension", rendered=item, inner=found)
 
 
 def _encode(
@@ -94,6 +173,15 @@ def _encode(
         return [_reference(element, column, study_id)]
     if codec == "coded-extension":
         return [_coded_extension(element, column)]
+    if codec == "decimal-text":
+        return _decimal_text(element, column)
+    if codec == "unit":
+        return _unit(element, column, frame)
+    if codec == "flag":
+        values = render.text_column(column)
+        codes = render.text_column(column.map(element.map))
+        placed = _with_system(element, Placed(element.path, codes, codec))
+        return [*placed, _leftover(pc.if_else(pc.is_valid(codes), None, values))]
     if codec in ("decimal", "integer"):
         values = finite(column, element.var, domain)
         return _with_system(element, Placed(element.path, values, codec, "number"))
@@ -103,7 +191,88 @@ def _encode(
         return _with_system(element, Placed(element.path, codes, codec))
     if codec == "dateTime":
         return _datetime(element, column, domain, zones)
-    return _with_system(element, Placed(element.path, render.text_column(column), codec))
+    placed = _with_system(element, Placed(element.path, render.text_column(column), codec))
+    return _system_with(element, placed, frame)
+
+
+# a decimal as SDTM text holds it in --ORRES and --ORNRLO (097.8 too); up to 15 integer
+# digits, so every parser reads it as a number
+DECIMAL = r"-?0*\d{1,15}(?:\.\d+)?"
+_COMPARED = f"^(?P<op><=|>=|<|>)(?P<number>{DECIMAL})$"
+
+
+def number_text(token: str | int | float) -> str:
+    """The text a JSON number reads back as: 13 (an integer), 13.1 (a float's shortest)."""
+    if isinstance(token, str):
+        token = float(token) if "." in token else int(token)
+    return str(token) if isinstance(token, int) else repr(token)
+
+
+def _decimal_text(element: Element, column: pd.Series) -> list[Placed]:
+    """A number kept as SDTM text (--ORRES, --ORNRLO) written as that very JSON number, so
+    its precision stays (13.10 is 13.10); `<0.5` as comparator and value where the element
+    has a comparator; any other text at `text` (a coded result's text) or left over. Where
+    the number would read back as other text (13.10 reads as 13.1), the SDTM text rides in
+    the original-text extension too."""
+    text = render.text_column(column)
+    plain = pc.fill_null(pc.match_substring_regex(text, f"^{DECIMAL}$"), False)
+    number = pc.if_else(plain, text, None)
+    placed: list[Placed] = []
+    if element.comparator:
+        compared = pc.extract_regex(text, _COMPARED)
+        number = pc.coalesce(number, pc.struct_field(compared, "number"))
+        placed.append(Placed(element.comparator, pc.struct_field(compared, "op"), "code"))
+    # JSON has no leading zeros: 097.8 is written 97.8 (and its text kept, below)
+    token = pc.replace_substring_regex(number, r"^(-?)0+(\d)", r"\1\2")
+    placed.insert(0, Placed(element.path, token, "decimal-text", "raw"))
+    original = _per_distinct(text.to_pandas(), partial(_unread, element=element))
+    original = pc.if_else(pc.is_valid(number), original, None)
+    if original.null_count < len(original):
+        parent, _, name = element.path.rpartition(".")
+        path = f"{parent}._{name}" if parent else f"_{name}"
+        placed.append(Placed(path, original, "original-text", "original-text"))
+    rest = pc.if_else(pc.is_valid(number), None, text)
+    if element.text:
+        placed.append(Placed(element.text, rest, "string"))
+    else:
+        placed.append(_leftover(rest))
+    return placed
+
+
+def _unread(text: str, element: Element) -> str | None:
+    """The text, where its number reads back as other text (13.10 as 13.1, 097.8 as 97.8)."""
+    number = _number_of(text, element)
+    if number is None:
+        return None
+    token = re.sub(r"^(-?)0+(\d)", r"\1\2", number)
+    return text if number_text(token) != number else None
+
+
+def _number_of(text: str, element: Element) -> str | None:
+    """The number in a decimal-text value (`<0.5` -> 0.5 where comparators are written)."""
+    if re.fullmatch(DECIMAL, text):
+        return text
+    found = re.fullmatch(_COMPARED, text) if element.comparator else None
+    return found.group("number") if found else None
+
+
+def _unit(element: Element, column: pd.Series, frame: pd.DataFrame) -> list[Placed]:
+    """A unit written beside the number of its decimal-text variable (`of`), where that is a
+    number; the others are left over."""
+    units = render.text_column(column)
+    if element.of is None or element.of not in frame:
+        return [_leftover(units)]
+    partner = render.text_column(frame[element.of])
+    quantity = pc.fill_null(pc.match_substring_regex(partner, f"^(?:<=|>=|<|>)?{DECIMAL}$"), False)
+    return [
+        Placed(element.path, pc.if_else(quantity, units, None), "unit"),
+        _leftover(pc.if_else(quantity, None, units)),
+    ]
+
+
+def _leftover(values: pa.Array) -> Placed:
+    """Values the element cannot hold: they ride in the sdtm-variable extension."""
+    return Placed("extension", pc.cast(values, pa.large_string()), "leftover")
 
 
 def _number_text(value: Any) -> str:
@@ -124,6 +293,25 @@ def finite(column: pd.Series, name: str, dataset: str) -> pa.Array:
             "correct the value in the SDTM dataset",
         )
     return pa.array(values, pa.float64(), from_pandas=True)
+
+
+def _system_with(element: Element, placed: list[Placed], frame: pd.DataFrame) -> list[Placed]:
+    """The system also where a later item of the same list has a value (`system_with`), so a
+    level the data lacks is a coding of its system alone, not a gap (FHIR has no empty
+    elements): MedDRA's high level term of an event coded to PT, LLT and SOC only."""
+    names = [v for v in element.system_with if v in frame]
+    if not names or len(placed) < 2:
+        return placed
+    later = np.zeros(len(frame), dtype=bool)
+    for name in names:
+        column = frame[name].reset_index(drop=True)
+        if pd.api.types.is_numeric_dtype(column):
+            later |= column.notna().to_numpy()
+        else:
+            later |= pc.is_valid(render.text_column(column)).to_numpy(zero_copy_only=False)
+    where = pc.or_(pc.is_valid(placed[0].values), pa.array(later))
+    system = pc.cast(pc.if_else(where, element.system, None), pa.large_string())
+    return [placed[0], replace(placed[1], values=system)]
 
 
 def _with_system(element: Element, placed: Placed) -> list[Placed]:
@@ -174,15 +362,41 @@ def _coded_extension(element: Element, column: pd.Series) -> Placed:
     return Placed("extension", values, "coded-extension", rendered=_per_distinct(column, item))
 
 
-def _coded(path: str, system: str, codes: dict[str, str], values: pa.Array) -> list[Placed]:
-    """A code looked up from each value (a unit's UCUM code), with its system beside it."""
+def _coded(
+    path: str,
+    system: str,
+    codes: dict[str, str],
+    values: pa.Array,
+    displays: dict[str, str] | None = None,
+) -> list[Placed]:
+    """A code looked up from each value (a unit's UCUM code), with its system beside it (and
+    the code system's display for it, where given)."""
     distinct = pc.unique(values)
-    looked_up = [codes.get(v) if v is not None else None for v in distinct.to_pylist()]
-    code = pa.array(looked_up, pa.large_string()).take(pc.index_in(values, value_set=distinct))
+    at = pc.index_in(values, value_set=distinct)
+    found = [v if v is not None and v in codes else None for v in distinct.to_pylist()]
+    code = pa.array([codes.get(v) if v else None for v in found], pa.large_string()).take(at)
     present = pc.fill_null(pc.is_valid(code), False)
     system_column = pc.cast(pc.if_else(present, system, None), pa.large_string())
     parent = path.rpartition(".")[0]
-    return [Placed(path, code, "code"), Placed(f"{parent}.system", system_column, "uri")]
+    out = [Placed(f"{parent}.system", system_column, "uri"), Placed(path, code, "code")]
+    if displays is not None:
+        shown = [displays.get(v) if v else None for v in found]
+        display = pa.array(shown, pa.large_string()).take(at)
+        out.append(Placed(f"{parent}.display", display, "string"))
+    return out
+
+
+@cache
+def ncit_terms(codelist: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A CDISC codelist's submission values -> NCIt C-codes, and -> NCI preferred terms."""
+    found = shipped_terminology().get(codelist)
+    if found is None:
+        raise UserError(
+            f"codelist {codelist} is not in the shipped CDISC CT",
+            "trialbridge/mappings/fhir",
+            "name a codelist by its short name (LBTESTCD, UNIT, ...)",
+        )
+    return found.terms, found.displays
 
 
 def _per_distinct(column: pd.Series, convert: Callable[[Any], str | None]) -> pa.Array:

@@ -71,6 +71,11 @@ def study_resource_id(study_id: str) -> str:
     return resource_id(study_id, "ResearchStudy", "TS", study_id)
 
 
+def site_study_id(study_id: str, site: str) -> str:
+    """The ResearchStudy of one site (DM's SITEID), part of the study's."""
+    return resource_id(study_id, "ResearchStudy", "site", site)
+
+
 def patient_id(study_id: str, usubjid: str) -> str:
     return resource_id(study_id, "Patient", "DM", usubjid)
 

@@ -15,7 +15,7 @@ from typing import Any
 from trialbridge.errors import UserError, checkpoint, report
 from trialbridge.fhir import definition, shapes
 from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
-from trialbridge.fhir.ids import resource_id
+from trialbridge.fhir.ids import resource_id, site_study_id
 from trialbridge.fhir.paths import get_path
 from trialbridge.fhir.reading import MAX_DEPTH, Resources, json_kind, nesting, problem_at, where
 from trialbridge.fhir.shapes import Unreadable, shown
@@ -123,9 +123,19 @@ def _admit(resources: Sequence[Any], index: int, found: Intake, origin: Origin) 
         )
     elif kind == "Medication":
         found.medications[key] = get_path(resource, "code.text")
-    elif not (kind == "Group" and rid == resource_id(study, "Group", "enrolled")):
-        found.not_converted[kind] += 1  # the enrolled Group is derived from DM: not counted
+    elif not _derived(resource, kind, rid, study):
+        found.not_converted[kind] += 1
     return int(kind == "Patient")
+
+
+def _derived(resource: dict[str, Any], kind: str, rid: str, study: str | None) -> bool:
+    """The enrolled Group and the site ResearchStudies: derived from DM, not counted."""
+    if kind == "Group":
+        return rid == resource_id(study, "Group", "enrolled")
+    if kind == "ResearchStudy":
+        site = get_path(resource, "identifier[0].value")
+        return type(site) is str and rid == site_study_id(str(study), site)
+    return False
 
 
 def _identity(resource: Any) -> tuple[str, str]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trialbridge.fhir.build import STUDY_TAG, Built
-from trialbridge.fhir.ids import patient_id, resource_id
+from trialbridge.fhir.ids import patient_id, resource_id, site_study_id
 from trialbridge.sdtm.dataset import Dataset
 
 
@@ -68,6 +68,46 @@ def link_subjects(
 
 
 SUBJID_SYSTEM = "https://trialbridge.org/fhir/NamingSystem/subjid"
+SITEID_SYSTEM = "https://trialbridge.org/fhir/NamingSystem/siteid"
+
+
+def site_studies(dm: Dataset, study: dict[str, Any], study_id: str) -> Built | None:
+    """A ResearchStudy per site (DM's SITEID) that is part of the study's, as the HL7/CDISC
+    mapping guide reaches SITEID and STUDYID; its status is the study's. None without
+    SITEID."""
+    if "SITEID" not in dm.frame:
+        return None
+    sites = sorted({str(s) for s in dm.frame["SITEID"].dropna() if str(s).strip()})
+    if not sites:
+        return None
+    resources = [
+        {
+            "resourceType": "ResearchStudy",
+            "id": site_study_id(study_id, site),
+            "meta": {"tag": [{"system": STUDY_TAG, "code": study_id}]},
+            "identifier": [{"system": SITEID_SYSTEM, "value": site}],
+            "status": study["status"],
+            "partOf": [{"reference": f"ResearchStudy/{study['id']}"}],
+        }
+        for site in sites
+    ]
+    ids = pa.array([r["id"] for r in resources], pa.large_string())
+    return Built("ResearchStudy", "DM sites", ids, "", dicts=resources)
+
+
+def study_sites(subjects: list[dict[str, Any]], dm: Dataset, study_id: str) -> None:
+    """Each ResearchSubject's study: its site's ResearchStudy."""
+    if "SITEID" not in dm.frame:
+        return
+    sites = {
+        f"Patient/{patient_id(study_id, subject)}": str(site)
+        for subject, site in zip(dm.frame["USUBJID"], dm.frame["SITEID"], strict=True)
+        if _given(site)
+    }
+    for subject in subjects:
+        site = sites.get(subject.get("individual", {}).get("reference"))
+        if site is not None:
+            subject["study"] = {"reference": f"ResearchStudy/{site_study_id(study_id, site)}"}
 
 
 def _given(value: Any) -> bool:

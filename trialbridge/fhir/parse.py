@@ -23,6 +23,7 @@ from trialbridge.bulk import collector_paused
 from trialbridge.errors import KEEP_PER_KIND, checkpoint, report, report_rows
 from trialbridge.fhir import definition, grouped, intake, paths, relrec, shapes, supplemental
 from trialbridge.fhir.codecs import datetime_from_fhir
+from trialbridge.fhir.encode import number_text
 from trialbridge.fhir.grouped import ORDER
 from trialbridge.fhir.intake import Intake, Origin
 from trialbridge.fhir.paths import get_path
@@ -249,7 +250,22 @@ class _Reader:
                 )
 
     def _decoder(self, element: Element) -> Decoder:
-        """The element's value in a resource, as SDTM holds it, checked for its JSON type."""
+        """The element's value in a resource, as SDTM holds it, checked for its JSON type;
+        for an element in an extension, in that extension item."""
+        decode = self._value_decoder(element)
+        if element.extension is None:
+            return decode
+        url = element.extension
+
+        def in_extension(resource: dict[str, Any]) -> Any:
+            for item in resource.get("extension") or ():  # shapes checked
+                if item.get("url") == url:
+                    return decode(item)
+            return None
+
+        return in_extension
+
+    def _value_decoder(self, element: Element) -> Decoder:
         path, codec, steps = element.path, element.codec, paths.steps(element.path)
         if codec == "coded-extension":
             return partial(_extension_text, url=element.url)
@@ -257,6 +273,13 @@ class _Reader:
             return lambda resource: self._reference(_at(resource, steps), element)
         if codec == "numeric-code":
             return lambda resource: _number_code(_at(resource, steps), path)
+        if paths.compact_lists(path) and codec in ("map", "flag"):
+            return partial(_coded_item, element=element)
+        if paths.compact_lists(path):  # the item of the slot's system
+            system = self._slot_system(element)
+            return partial(_system_item, path=path, system=system, kinds=TEXT)
+        if codec == "decimal-text":
+            return partial(_decimal_text, element=element)
         if codec == "map":
             reverse = {v: k for k, v in element.map.items()}
             default = element.default
@@ -272,6 +295,15 @@ class _Reader:
             )
         kinds = {"decimal": NUMBER, "integer": INTEGER}.get(codec, TEXT)
         return lambda resource: _typed(_at(resource, steps), kinds, path)
+
+    def _slot_system(self, element: Element) -> str:
+        """The system that marks an element's item in a gapless list: its own, or that of
+        the table's element in the same slot (LBTEST's display is in LBTESTCD's coding)."""
+        slot = element.path.rpartition(".")[0]
+        for other in [element, *self.spec.elements]:
+            if other.system and other.path.rpartition(".")[0] == slot:
+                return other.system
+        raise ValueError(f"{element.var}: no system marks {slot} in the {self.spec.domain} table")
 
     def _reference(self, value: Any, element: Element) -> str | None:
         """What a reference stands for in SDTM: a Patient its USUBJID, a Medication its name."""
@@ -336,6 +368,55 @@ def _typed(value: Any, kinds: tuple[type, ...], path: str) -> Any:
         return value
     wanted = "a string" if kinds is TEXT else "an integer" if kinds is INTEGER else "a number"
     raise Unreadable(f"{path} is {json_kind(value)}, not {wanted}", "correct the value")
+
+
+def _gapless(resource: dict[str, Any], path: str) -> tuple[list[Any], str, str]:
+    """The items of a gapless list (`code.coding[+0].code`), the field asked of each, and
+    the list's path."""
+    list_path, _, rest = path.partition("[+")
+    field = rest.partition("].")[2]
+    items = get_path(resource, list_path)
+    if items is not None and type(items) is not list:
+        raise Unreadable(f"{list_path} is {json_kind(items)}, not a list")
+    return items or [], field, list_path
+
+
+def _coded_item(resource: dict[str, Any], element: Element) -> str | None:
+    """The SDTM value whose code an item of a gapless list (`coding[+1]`) holds."""
+    items, field, _ = _gapless(resource, element.path)
+    reverse = {v: k for k, v in element.map.items()}
+    for item in items:
+        code = item.get(field) if type(item) is dict else None
+        if type(code) is str and code in reverse:
+            return reverse[code]
+    return None
+
+
+def _system_item(resource: dict[str, Any], path: str, system: str, kinds: tuple[type, ...]) -> Any:
+    """A field of the item of a gapless list whose system is `system`."""
+    items, field, list_path = _gapless(resource, path)
+    for item in items:
+        if type(item) is dict and item.get("system") == system:
+            return _typed(item.get(field), kinds, f"{list_path}.{field}")
+    return None
+
+
+def _decimal_text(resource: dict[str, Any], element: Element) -> str | None:
+    """A number kept as SDTM text: the number as it reads (with its comparator), the SDTM
+    text where the original-text extension holds it, or the text of a non-numeric value."""
+    path = element.path
+    number = get_path(resource, path)
+    if number is None:
+        text = get_path(resource, element.text) if element.text else None
+        return _typed(text, TEXT, str(element.text))
+    if type(number) not in NUMBER:
+        raise Unreadable(f"{path} is {json_kind(number)}, not a number", "correct the value")
+    for ext in _original_text(resource, path) or []:
+        if ext.get("url") == ORIGINAL_TEXT:
+            return ext["valueString"]
+    comparator = get_path(resource, element.comparator) if element.comparator else None
+    prefix = _typed(comparator, TEXT, str(element.comparator)) or ""
+    return prefix + number_text(number)
 
 
 def _number_code(value: Any, path: str) -> float | None:

@@ -6,7 +6,9 @@ import re
 from functools import cache
 from typing import Any
 
-_STEP = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?$")
+# `[+2]`: the third item of a list written without gaps (absent items are skipped, so an
+# item is found by its content, not its position)
+_STEP = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[\+?(?P<index>\d+)\])?$")
 
 
 @cache
@@ -55,3 +57,8 @@ def get_path(resource: dict[str, Any], path: str) -> Any:
                 return None
             node = node[index]
     return node
+
+
+def compact_lists(path: str) -> set[str]:
+    """The names of the path's lists written without gaps (`coding[+1]`)."""
+    return {part.partition("[")[0] for part in path.split(".") if "[+" in part}

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trialbridge.fhir.paths import steps
+from trialbridge.fhir.paths import compact_lists, steps
 
 TEXT = pa.large_string()
 SLICE = 50_000  # records joined at a time
@@ -65,8 +65,10 @@ class Tree:
         """Place a leaf at a path (`code.coding[0].code`)."""
         node = self.root
         parts = steps(path)
+        compact = compact_lists(path)
         for position, (name, index) in enumerate(parts):
-            node = node.children.setdefault(name, Node(is_list=index is not None))
+            kind = Node(is_list=index is not None, compact=name in compact)
+            node = node.children.setdefault(name, kind)
             if index is not None:
                 node = node.children.setdefault(index, Node())
             if position == len(parts) - 1:

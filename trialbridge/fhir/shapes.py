@@ -165,9 +165,11 @@ def _coded(domain: str) -> frozenset[str | None]:
 
 @cache
 def _mapped(domain: str) -> frozenset[str]:
-    """The variables the table maps to elements of its own (an sdtm-variable may not)."""
+    """The variables the table maps to elements of its own (an sdtm-variable may not carry
+    them, except those whose element leaves some values over)."""
     spec = table(domain)
-    return frozenset([e.var for e in spec.elements] if spec else []) | frozenset(CARRIED)
+    elements = spec.elements if spec else []
+    return frozenset(e.var for e in elements if not e.leaves_over) | frozenset(CARRIED)
 
 
 def _variable(ext: dict[str, Any], path: str, mapped: frozenset[str]) -> tuple[str, Any]:

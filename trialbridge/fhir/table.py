@@ -16,6 +16,8 @@ from trialbridge.yamlio import load_model
 
 BASE = "https://trialbridge.org/fhir"
 CDISC_SYSTEM = "https://www.cdisc.org/standards/terminology/"
+# NCI Thesaurus, as HL7 terminology registers it: the C-codes of CDISC Controlled Terminology
+NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 
 
 class Coding(Strict):
@@ -26,13 +28,15 @@ class Coding(Strict):
 
 class Derived(Strict):
     """A code written beside an element's value: looked up from it (LOINC for a CDISC vital
-    signs test code), or one code for any value (`present`). Derived, so parsing reads the
-    value, not this."""
+    signs test code), one code for any value (`present`), or the value's NCIt C-code in a
+    CDISC codelist (`codelist`, with NCI's preferred term as display). Derived, so parsing
+    reads the value, not this."""
 
     path: str
-    system: str
+    system: str = NCIT
     map: dict[str, str] = Field(default_factory=dict, description="value -> code")
     present: str | None = Field(default=None, description="the code whenever there is a value")
+    codelist: str | None = Field(default=None, description="CDISC codelist: its NCIt C-codes")
 
 
 class Element(Strict):
@@ -51,6 +55,8 @@ class Element(Strict):
     codec: Literal[
         "string",
         "decimal",
+        "decimal-text",
+        "unit",
         "integer",
         "numeric-code",
         "dateTime",
@@ -58,18 +64,51 @@ class Element(Strict):
         "study",
         "medication",
         "map",
+        "flag",
         "coded-extension",
     ] = "string"
     map: dict[str, str] = Field(default_factory=dict)
     default: str | None = None
     system: str | None = Field(default=None, description="set beside the value's `code`")
+    system_with: list[str] = Field(
+        default_factory=list,
+        description="variables of later items of the list: where one has a value, the system "
+        "is written even without this one (a coding of its system alone, not a gap)",
+    )
     unit_code: str | None = Field(
         default=None, description="path for the UCUM code of this unit (valueQuantity.code)"
     )
     url: str | None = Field(default=None, description="coded-extension: the extension URL")
     part: str | None = Field(default=None, description="coded-extension: the Coding's part")
     codes: dict[str, Coding] = Field(default_factory=dict, description="coded-extension")
-    also: Derived | None = None
+    also: list[Derived] = Field(default_factory=list)
+    extension: str | None = Field(
+        default=None, description="the URL of a root extension `path` lies in (R4, R5 backport)"
+    )
+    present: dict[str, str] = Field(
+        default_factory=dict, description="path -> constant, written where the value is"
+    )
+    unit: str | None = Field(
+        default=None, description="decimal-text: the unit variable, written beside the number"
+    )
+    of: str | None = Field(default=None, description="unit: the decimal-text variable it is for")
+    comparator: str | None = Field(
+        default=None, description="decimal-text: path of the comparator (<0.5 -> <, 0.5)"
+    )
+    text: str | None = Field(
+        default=None, description="decimal-text: path for a value that is not a number"
+    )
+    needs: dict[str, str] = Field(
+        default_factory=dict,
+        description="path -> a context value the element is written with (treatment); "
+        "records without it keep the value in sdtm-variable",
+    )
+
+    @property
+    def leaves_over(self) -> bool:
+        """Whether some values may not fit the element: those ride in sdtm-variable."""
+        partial = ("decimal-text", "unit", "flag")
+        return self.codec in partial or bool(self.needs)
 
 
 class Summary(Strict):

@@ -40,6 +40,7 @@ class Codelist:
     terms: dict[str, str]
     synonyms: dict[str, str] = field(default_factory=dict)
     folded: dict[str, str] = field(default_factory=dict)
+    displays: dict[str, str] = field(default_factory=dict)  # value -> NCI preferred term
 
     def normalise(self, value: str) -> str | None:
         """Submission value for `value`: exact, exact synonym, then case-blind if unique."""
@@ -76,6 +77,7 @@ def _build(frame: pd.DataFrame, version: str) -> Terminology:
             terms=values,
             synonyms=synonyms,
             folded=folded,
+            displays=dict(zip(rows["value"], rows["preferred_term"], strict=True)),
         )
     return Terminology(version=version, codelists=codelists)
 

@@ -26,7 +26,7 @@ def test_a_password_in_the_server_url_works_and_never_shows(fhir_copy, tmp_path)
         with_password = running.base.replace("http://", f"http://loader:{PASSWORD}@")
         pushed = run_cli("fhir", "push", fhir_copy, "--server", with_password)
         assert pushed.exit_code == 0, pushed.output
-        assert "created 573, updated 0, failed 0" in pushed.output
+        assert "created 575, updated 0, failed 0" in pushed.output
         checkpoint = (fhir_copy / CHECKPOINT).read_text()
         assert list(json.loads(checkpoint)) == [running.base]
         wrong = with_password.replace(PASSWORD, "pw-wrong")

@@ -31,7 +31,7 @@ def test_a_wrong_token_then_the_right_one(fhir_copy, secured, monkeypatch, tmp_p
     token.write_text(f"{TOKEN}\n")
     result = run_cli(*args, "--token-file", token)
     assert result.exit_code == 0, result.output
-    assert "bundles 6 sent, 0 already done; resources sent 573: created 573" in result.output
+    assert "bundles 6 sent, 0 already done; resources sent 575: created 575" in result.output
     exact(secured, fhir_copy, {"Authorization": f"Bearer {TOKEN}"})
 
 
@@ -56,10 +56,10 @@ def test_resources_refused_entry_by_entry_are_sent_again(fhir_copy, server, monk
     with Hostile(gateway) as front:
         first = run_cli(*args, "--server", front.base)
         assert first.exit_code == 1, first.output
-        assert "bundles 6 sent, 0 already done; resources sent 573: created 0, updated 0, " in (
+        assert "bundles 6 sent, 0 already done; resources sent 575: created 0, updated 0, " in (
             first.output
         )
-        assert "failed 573;" in first.output
+        assert "failed 575;" in first.output
         patient = json.loads((fhir_copy / "bundles" / "bundle-0001.json").read_text())["entry"][0]
         assert f"  refused: Patient/{patient['resource']['id']}: no write (SDTM DM record 1" in (
             first.output
@@ -68,7 +68,7 @@ def test_resources_refused_entry_by_entry_are_sent_again(fhir_copy, server, monk
         monkeypatch.setenv("TB_TOKEN", TOKEN)
         second = run_cli(*args, "--server", front.base)
     assert second.exit_code == 0, second.output
-    assert "bundles 6 sent, 0 already done; resources sent 573: created 573" in second.output
+    assert "bundles 6 sent, 0 already done; resources sent 575: created 575" in second.output
     exact(server, fhir_copy)
 
 
