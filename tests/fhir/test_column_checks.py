@@ -42,6 +42,27 @@ def test_a_period_ending_before_it_starts(datasets):
     assert [rule for _, rule, _ in slow] == ["per-1"]
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "rules"),
+    [
+        ("2021-07-02T10:00", "2021-07-01", ["per-1"]),  # a date-time after a day's date
+        ("2021-07-01T10:00", "2021-07-01", []),  # the same day: not out of order
+        ("2021-07-01T10:00", "2021-07-01T09:59", ["per-1"]),  # alike: compared as text
+        ("2021-07", "2021-06-30", ["per-1"]),  # a month after a date
+    ],
+)
+def test_a_period_written_two_ways_is_judged_as_fhirpath_judges_it(datasets, start, end, rules):
+    """Values written differently go to FHIRPath (toDateTime), the others compare as text;
+    both agree with the one-by-one validator. With a zone, date-times keep their time."""
+    cm = datasets["CM"]
+    frame = cm.frame.copy()
+    frame.loc[1, ["CMSTDTC", "CMENDTC"]] = [start, end]
+    result = assemble({**datasets, "CM": replace(cm, frame=frame)}, {"*": "Asia/Tehran"})
+    fast = [f.rule for f in result.findings()]
+    slow = [f.rule for f in validate(result.resources())]
+    assert fast == slow == rules
+
+
 def test_a_value_and_a_reason_not_done_on_one_record(datasets):
     lb = datasets["LB"]
     frame = lb.frame.copy()

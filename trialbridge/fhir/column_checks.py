@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from trialbridge.fhir import render
 from trialbridge.fhir.build import Built
-from trialbridge.fhir.checks import Finding, check, facts
+from trialbridge.fhir.checks import Finding, check, facts, holds
 from trialbridge.fhir.encode import Placed
 
 # FHIR R4 dateTime, with month, day and time parts in range (the calendar itself was checked
@@ -46,10 +46,13 @@ def validate_built(built: list[Built]) -> list[Finding]:
 
 
 def _watched(resource: str) -> set[str]:
-    """Element paths whose values, not only presence, decide a structural rule."""
+    """Element paths whose values, not only presence, decide a structural rule (but those
+    only an `only_reads` invariant looks at: see _reads_only)."""
     rules = facts()
     paths = {p for p in rules.bindings if p.partition(".")[0] == resource}
     for invariant in rules.invariants:
+        if invariant.only_reads:
+            continue
         for context in invariant.context:
             if context.partition(".")[0] == resource:
                 paths |= {f"{context}.{read}" for read in invariant.reads}
@@ -68,13 +71,63 @@ def _by_shape(built: Built) -> list[Finding]:
     labels = groups.ngroup().to_numpy()
     firsts = groups.head(1).index.to_numpy()
     findings: list[Finding] = []
+    skip = frozenset(i.key for i in facts().invariants if i.only_reads)
     for label, row in enumerate(firsts):
         text = built.texts(np.array([row]))[0].as_py()
-        found = check(json.loads(text), known=None)
+        found = check(json.loads(text), known=None, skip=skip)
         if found:
             members = np.flatnonzero(labels == label)
             findings += _expand(built, members, [(f.rule, f.message) for f in found])
+    return findings + _reads_only(built)
+
+
+def _reads_only(built: Built) -> list[Finding]:
+    """The `only_reads` invariants (a period's start before its end), on each distinct
+    combination of the values they read: a few thousand small checks, not one per record."""
+    findings: list[Finding] = []
+    for invariant in [i for i in facts().invariants if i.only_reads]:
+        for context in invariant.context:
+            if context.partition(".")[0] != built.resource:
+                continue
+            columns = {
+                read: placed.values
+                for read in invariant.reads
+                for placed in built.placed
+                if placed.element(built.resource) == f"{context}.{read}"
+                and placed.codec != "original-text"
+            }
+            if not columns:
+                continue
+            frame = pd.DataFrame({k: v.to_pandas() for k, v in columns.items()})
+            frame = frame.astype(object).where(frame.notna(), None)
+            rows, undecided = _ordered(invariant.ordered, frame)
+            if rows.size:
+                findings += _expand(built, rows, [(invariant.key, invariant.human)])
+            frame = frame[undecided]
+            keys = pd.MultiIndex.from_frame(frame.fillna("")).factorize()[0]
+            _, firsts = np.unique(keys, return_index=True)
+            for first in firsts:
+                values = frame.iloc[int(first)].to_dict()
+                if not holds(invariant, context, values):
+                    rows = frame.index.to_numpy()[keys == keys[first]]
+                    findings += _expand(built, rows, [(invariant.key, invariant.human)])
     return findings
+
+
+def _ordered(pair: list[str], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For an invariant `lower <= upper`: the records whose two values, written alike (same
+    length, same zone or none), are out of order as text; and the mask of those it leaves
+    to FHIRPath (values written differently: a date beside a date-time)."""
+    if len(pair) != 2 or not set(pair) <= set(frame.columns):
+        return np.zeros(0, dtype=np.int64), np.ones(len(frame), dtype=bool)
+    lower, upper = (pa.array(frame[name], render.TEXT, from_pandas=True) for name in pair)
+    both = pc.and_(pc.is_valid(lower), pc.is_valid(upper))
+    same_length = pc.equal(pc.utf8_length(lower), pc.utf8_length(upper))
+    zone = [pc.utf8_slice_codeunits(v, 19) for v in (lower, upper)]
+    alike = pc.fill_null(pc.and_(pc.and_(same_length, pc.equal(*zone)), both), False)
+    wrong = pc.fill_null(pc.and_(alike, pc.greater(lower, upper)), False)
+    undecided = pc.fill_null(pc.and_(both, pc.invert(alike)), False)
+    return _rows(wrong), undecided.to_numpy(zero_copy_only=False)
 
 
 def _by_value(built: Built, known: pa.Array) -> list[Finding]:

@@ -38,6 +38,7 @@ class Placed:
     json: str = "string"
     rendered: pa.Array | None = None  # JSON already made (a whole extension item)
     inner: list[Placed] = field(default_factory=list)  # an extension item's own columns
+    safe: bool = False  # text known to need no JSON escaping (URIs, codes, ids, dates)
 
     def leaf(self) -> render.Leaf:
         if self.rendered is not None:
@@ -46,11 +47,15 @@ class Placed:
             return render.Leaf(self.values)
         if self.json == "number":
             return render.Leaf(render.numbers(self.values))
+        if self.json == "reference" and self.safe:
+            return render.Leaf(self.values, prefix='{"reference":"', suffix='"}')
         if self.json == "reference":
             return render.text_leaf(self.values, '{"reference":', "}")
         if self.json == "original-text":
             head = f'{{"extension":[{{"url":"{ORIGINAL_TEXT}","valueString":'
             return render.text_leaf(self.values, head, "}]}")
+        if self.safe:  # no escaping to look for: the quotes go around the values as they are
+            return render.Leaf(self.values, prefix='"', suffix='"')
         return render.text_leaf(self.values)
 
     def element(self, resource: str) -> str:
@@ -106,7 +111,7 @@ def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Pl
             out += _coded(also.path, also.system, codes, column)
     for path, value in element.present.items():
         constant = pc.cast(pc.if_else(where, value, None), pa.large_string())
-        out.append(Placed(path, constant, "constant"))
+        out.append(Placed(path, constant, "constant", safe=plain(value)))
     return out
 
 
@@ -130,7 +135,7 @@ def _needs(
         if values is None:
             values = pa.nulls(len(have), pa.large_string())
         have = pc.and_(have, pc.is_valid(values))
-        needed.append(Placed(path, values, "reference", "string"))
+        needed.append(Placed(path, values, "reference", "string", safe=True))
     kept = [replace(p, values=pc.if_else(have, p.values, None)) for p in found + needed]
     lost = pc.if_else(have, None, render.text_column(frame[element.var]))
     if pc.any(pc.is_valid(lost)).as_py():
@@ -320,7 +325,8 @@ def _with_system(element: Element, placed: Placed) -> list[Placed]:
     parent = element.path.rpartition(".")[0]
     system = pc.if_else(pc.is_valid(placed.values), element.system, None)
     path = f"{parent}.system" if parent else "system"
-    return [placed, Placed(path, pc.cast(system, pa.large_string()), "uri", "string")]
+    system = pc.cast(system, pa.large_string())
+    return [placed, Placed(path, system, "uri", "string", safe=plain(element.system))]
 
 
 def _check_map(element: Element, present: pd.Series, domain: str) -> None:
@@ -341,7 +347,7 @@ def _reference(element: Element, column: pd.Series, study_id: str) -> Placed:
         "study": lambda v: f"ResearchStudy/{study_resource_id(v)}",
         "medication": lambda v: f"Medication/{medication_id(study_id, v)}",
     }[element.codec]
-    return Placed(element.path, _per_distinct(column, target), "reference", "reference")
+    return Placed(element.path, _per_distinct(column, target), "reference", "reference", safe=True)
 
 
 def _coded_extension(element: Element, column: pd.Series) -> Placed:
@@ -374,16 +380,24 @@ def _coded(
     distinct = pc.unique(values)
     at = pc.index_in(values, value_set=distinct)
     found = [v if v is not None and v in codes else None for v in distinct.to_pylist()]
-    code = pa.array([codes.get(v) if v else None for v in found], pa.large_string()).take(at)
+    # escaped once per distinct value, then spread over the records
+    code = render.escaped([codes.get(v) if v else None for v in found]).take(at)
     present = pc.fill_null(pc.is_valid(code), False)
     system_column = pc.cast(pc.if_else(present, system, None), pa.large_string())
     parent = path.rpartition(".")[0]
-    out = [Placed(f"{parent}.system", system_column, "uri"), Placed(path, code, "code")]
+    out = [
+        Placed(f"{parent}.system", system_column, "uri", safe=plain(system)),
+        Placed(path, code, "code", safe=True),
+    ]
     if displays is not None:
-        shown = [displays.get(v) if v else None for v in found]
-        display = pa.array(shown, pa.large_string()).take(at)
-        out.append(Placed(f"{parent}.display", display, "string"))
+        shown = render.escaped([displays.get(v) if v else None for v in found]).take(at)
+        out.append(Placed(f"{parent}.display", shown, "string", safe=True))
     return out
+
+
+def plain(text: str) -> bool:
+    """Whether a constant needs no JSON escaping."""
+    return re.search(render.NEEDS_ESCAPE, text) is None
 
 
 @cache
@@ -428,7 +442,8 @@ def _datetime(
             ) from None
     values = _per_distinct(keyed, lambda v: converted[v][0])
     original = _per_distinct(keyed, lambda v: converted[v][1])
-    placed = [Placed(element.path, values, "dateTime", "string")]
+    # a FHIR dateTime (checked as such): digits, dashes, colons, T, a zone
+    placed = [Placed(element.path, values, "dateTime", "string", safe=True)]
     if original.null_count < len(original):
         parent, _, name = element.path.rpartition(".")
         path = f"{parent}._{name}" if parent else f"_{name}"

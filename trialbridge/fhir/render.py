@@ -253,7 +253,7 @@ def constant(value: Any) -> Leaf:
     return Leaf(None, constant=json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 def escaped(values: Any) -> pa.Array:
@@ -262,7 +262,7 @@ def escaped(values: Any) -> pa.Array:
     array = pa.array(values, TEXT, from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    special = pc.fill_null(pc.match_substring_regex(array, _NEEDS_ESCAPE), False)
+    special = pc.fill_null(pc.match_substring_regex(array, NEEDS_ESCAPE), False)
     if not pc.any(special).as_py():
         return array
     fixed = [json.dumps(v, ensure_ascii=False)[1:-1] for v in array.filter(special).to_pylist()]
