@@ -390,6 +390,12 @@ def test_the_study_enrolls_a_group_of_its_patients_and_names_its_arms(sdtm: Path
     assert {m["entity"]["reference"] for m in group["member"]} == patients
     subjects = [r for r in resources if r["resourceType"] == "ResearchSubject"]
     assert {(s["assignedArm"], s["actualArm"]) for s in subjects} == {("PLMSC", "PLMSC")}
+    # the protocol: the trial design's PlanDefinitions (TA, TE, TV: one each)
+    plans = [
+        f"PlanDefinition/{r['id']}" for r in resources if r["resourceType"] == "PlanDefinition"
+    ]
+    assert len(plans) == 3
+    assert sorted(p["reference"] for p in study["protocol"]) == sorted(plans)
 
 
 def test_records_point_to_the_study(sdtm: Path, tmp_path: Path):

@@ -186,3 +186,16 @@ def test_a_table_naming_an_unknown_codelist_is_one_line():
         "trialbridge/mappings/fhir: codelist NOSUCH is not in the shipped CDISC CT; name a "
         "codelist by its short name (LBTESTCD, UNIT, ...)"
     )
+
+
+def test_a_dose_unit_has_its_ucum_code(datasets):
+    """PLMSC's 1 x 10^6 cells/kg: CDISC unit 10^6/kg is UCUM 10*6/kg (10 to the 6th, per kg);
+    the route INTRAVENOUS is NCIt C38276 (ct.tsv, ROUTE)."""
+    _, given = built(datasets, "EX")[0]
+    assert given["dosage"]["dose"] == {
+        "value": 1,
+        "unit": "10^6/kg",
+        "system": "http://unitsofmeasure.org",
+        "code": "10*6/kg",
+    }
+    assert given["dosage"]["route"]["coding"][0]["code"] == "C38276"

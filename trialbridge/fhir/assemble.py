@@ -77,7 +77,8 @@ def _link(built: dict[str, Built], datasets: dict[str, Dataset], study_id: str) 
     built[group.dataset] = group
     sites = None
     if "TS" in built and built["TS"].dicts:
-        links.link_study(built["TS"].dicts[0], group, datasets.get("TA"))
+        design = [built[name] for name in ("TA", "TE", "TV") if name in built]
+        links.link_study(built["TS"].dicts[0], group, datasets.get("TA"), design)
         sites = links.site_studies(dm, built["TS"].dicts[0], study_id)
         if sites is not None:
             built[sites.dataset] = sites

@@ -74,9 +74,11 @@ written `13.10`; `097.8`, which JSON cannot write, `97.8`), a `<0.5` as `compara
 value, and a value that is not a number as text (a coded result's `valueCodeableConcept.text`);
 where the number reads back as other text (13.10 as 13.1) the SDTM text rides in the
 original-text extension too. `unit` writes a unit beside that number only where it is one.
-`flag` writes a code where the SDTM value is Y (a seriousness criterion met). Units get their
-UCUM code (system `http://unitsofmeasure.org`) from `trialbridge/fhir/definitions/ucum.csv`;
-a unit without one keeps only its text.
+`flag` writes a code where the SDTM value is Y (a seriousness criterion met). Units, doses'
+included, get their UCUM code (system `http://unitsofmeasure.org`) from the SDTM hub's table
+of every CDISC unit (`trialbridge/sdtm/standards/cdisc_ucum.csv`), where
+`trialbridge/fhir/definitions/ucum.csv` wins (the R4 vital signs profile's `/min` for a heart
+rate); a unit without one (TABLET, a count of dose forms) keeps only its text.
 
 Codes: a CDISC Controlled Terminology value is coded beside its text with its NCIt C-code
 (system `http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl`, as HL7 terminology registers NCI
@@ -136,8 +138,9 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
   record's VISITNUM and VISIT still ride in its sdtm-variable extension, which is what parsing
   reads; a VISITNUM that SV does not hold (to 6 decimals) gets no link.
 - LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
-  profile's codes for the CDISC test code; UCUM codes from `ucum.csv`. Tests and units without
-  one keep only the CDISC coding and the unit text.
+  profile's codes for the CDISC test code; a lab test without LBLOINC has its CDISC and NCIt
+  codings only (no test-to-LOINC table is shipped yet). Units without a UCUM code keep their
+  text.
 
 ## The HL7/CDISC mapping guide
 

@@ -34,10 +34,21 @@ def enrolled_group(dm: Dataset, study_id: str) -> Built:
     return Built("Group", "DM enrolled", ids, "", dicts=[group])
 
 
-def link_study(study: dict[str, Any], group: Built | None, ta: Dataset | None) -> None:
-    """ResearchStudy.enrollment -> the enrolled Group; ResearchStudy.arm from TA's arms."""
+def link_study(
+    study: dict[str, Any], group: Built | None, ta: Dataset | None, design: list[Built]
+) -> None:
+    """ResearchStudy.enrollment -> the enrolled Group; ResearchStudy.arm from TA's arms;
+    ResearchStudy.protocol -> the PlanDefinitions of the trial design (TA, TE, TV)."""
     if group is not None:
         study["enrollment"] = [{"reference": f"Group/{group.ids[0].as_py()}"}]
+    protocol = [
+        {"reference": f"PlanDefinition/{plan}"}
+        for built in design
+        if built.resource == "PlanDefinition"
+        for plan in built.ids.to_pylist()
+    ]
+    if protocol:
+        study["protocol"] = protocol
     if ta is not None and {"ARMCD", "ARM"} <= set(ta.frame.columns):
         arms = ta.frame[["ARMCD", "ARM"]].dropna().drop_duplicates()
         study["arm"] = [

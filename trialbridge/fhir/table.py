@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from trialbridge.sdtm.standards import rows
 from trialbridge.study import Strict
 from trialbridge.yamlio import load_model
 
@@ -187,8 +188,12 @@ def mapped_resource_types() -> list[str]:
 
 @cache
 def ucum_codes() -> dict[str, str]:
-    """CDISC UNIT submission value -> UCUM code, for the units that have one (data file)."""
+    """CDISC UNIT submission value -> UCUM code: the SDTM hub's table of every CDISC unit
+    (`sdtm/standards/cdisc_ucum.csv`, each code checked against the UCUM grammar), then this
+    folder's `ucum.csv`, which wins: the codes the FHIR R4 vital signs profile requires
+    (`/min` for a heart rate) and units CDISC CT does not hold."""
+    codes = {row["cdisc"]: row["ucum"] for row in rows("cdisc_ucum.csv") if row["ucum"]}
     path = resources.files("trialbridge.fhir.definitions").joinpath("ucum.csv")
     with path.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
-    return {row["cdisc_unit"]: row["ucum"] for row in rows}
+        found = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    return codes | {row["cdisc_unit"]: row["ucum"] for row in found}
