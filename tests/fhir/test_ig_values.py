@@ -199,3 +199,22 @@ def test_a_dose_unit_has_its_ucum_code(datasets):
         "code": "10*6/kg",
     }
     assert given["dosage"]["route"]["coding"][0]["code"] == "C38276"
+
+
+def test_a_medication_is_completed_only_when_the_data_says_it_ended(datasets):
+    """ONGOING (CMENRTPT) is active; an end date (CMENDTC) completed; neither, unknown."""
+    frame = datasets["CM"].frame
+    expected = [
+        "active"
+        if row.get("CMENRTPT") == "ONGOING"
+        else "completed"
+        if pd.notna(row.get("CMENDTC"))
+        else "unknown"
+        for row in frame.to_dict("records")
+    ]
+    changes = changed(datasets, "CM", 0, CMENDTC=None, CMENRTPT=None)
+    expected_changed = ["unknown", *expected[1:]]
+    assert [r["status"] for _, r in built(datasets, "CM")] == expected
+    assert [r["status"] for _, r in built(changes, "CM")] == expected_changed
+    assert set(expected) >= {"active", "completed"}
+    assert pd.isna(back(changes, "CM", 0, "CMENRTPT"))

@@ -223,7 +223,12 @@ def render() -> str:
             how = element.codec
             if element.map:
                 how += ": " + ", ".join(f"{k} -> {v}" for k, v in element.map.items())
-            if element.default:
+            if element.default_when:
+                how += " (missing: " + ", ".join(
+                    f"{v} where {k} is given" for k, v in element.default_when.items()
+                )
+                how += f", else {element.default})" if element.default else ")"
+            elif element.default:
                 how += f" (missing -> {element.default})"
             if element.system:
                 how += f"; system {element.system}"

@@ -165,14 +165,14 @@ def _encode(
     if element.var not in frame:
         if element.default is None:
             return []
-        values = pa.array([element.default] * len(frame), pa.large_string())
+        values = _defaults(element, frame, pd.Series([None] * len(frame), dtype=object))
         return _with_system(element, Placed(element.path, values, element.codec, "string"))
     column = frame[element.var].reset_index(drop=True)
     present = column.notna()
     codec = element.codec
     if codec == "map":
         _check_map(element, column[present], domain)
-        mapped = render.text_column(column.map(element.map).where(present, element.default))
+        mapped = _defaults(element, frame, column.map(element.map).where(present, None))
         return _with_system(element, Placed(element.path, mapped, codec))
     if codec in ("reference", "study", "medication"):
         return [_reference(element, column, study_id)]
@@ -278,6 +278,19 @@ def _unit(element: Element, column: pd.Series, frame: pd.DataFrame) -> list[Plac
 def _leftover(values: pa.Array) -> Placed:
     """Values the element cannot hold: they ride in the sdtm-variable extension."""
     return Placed("extension", pc.cast(values, pa.large_string()), "leftover")
+
+
+def _defaults(element: Element, frame: pd.DataFrame, mapped: pd.Series) -> pa.Array:
+    """The mapped values; where there is none, the value `default_when` gives for the first
+    of its variables the record has (CMENDTC: completed), else `default`."""
+    filled = mapped.reset_index(drop=True).astype(object)
+    for variable, value in element.default_when.items():
+        if variable in frame:
+            has = frame[variable].reset_index(drop=True).notna()
+            filled = filled.where(filled.notna() | ~has, value)
+    if element.default is not None:
+        filled = filled.where(filled.notna(), element.default)
+    return render.text_column(filled)
 
 
 def _number_text(value: Any) -> str:

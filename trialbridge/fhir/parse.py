@@ -282,11 +282,11 @@ class _Reader:
             return partial(_decimal_text, element=element)
         if codec == "map":
             reverse = {v: k for k, v in element.map.items()}
-            default = element.default
+            defaults = {element.default, *element.default_when.values()} - {None}
 
             def mapped(resource: dict[str, Any]) -> Any:
                 text = _typed(_at(resource, steps), TEXT, path)
-                return None if text is None or text == default else reverse.get(text, text)
+                return None if text is None or text in defaults else reverse.get(text, text)
 
             return mapped
         if codec == "dateTime":

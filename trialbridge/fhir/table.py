@@ -70,6 +70,11 @@ class Element(Strict):
     ] = "string"
     map: dict[str, str] = Field(default_factory=dict)
     default: str | None = None
+    default_when: dict[str, str] = Field(
+        default_factory=dict,
+        description="map: variable -> the value written, where the record has none of its "
+        "own, when it has that variable (a medication with an end date is completed)",
+    )
     system: str | None = Field(default=None, description="set beside the value's `code`")
     system_with: list[str] = Field(
         default_factory=list,
