@@ -7,6 +7,7 @@ and `extension('url')` (its last part suffices: `extension('workflow-researchStu
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 _STEP = re.compile(r"(resolve\(\)|where\([^)]*\)|extension\('[^']*'\)|[A-Za-z_][A-Za-z0-9_]*)")
@@ -20,14 +21,27 @@ class Index:
         self.by_type: dict[str, list[dict[str, Any]]] = {}
         for resource in resources:
             self.by_type.setdefault(resource["resourceType"], []).append(resource)
+        self._referring: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+
+    def referring(self, kind: str, field: str) -> dict[str, list[dict[str, Any]]]:
+        """Resources of a type by the reference their field holds (built once per pair)."""
+        if (kind, field) not in self._referring:
+            found: dict[str, list[dict[str, Any]]] = {}
+            for resource in self.by_type.get(kind, []):
+                for value in _values(resource, field):
+                    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+                        found.setdefault(value["reference"], []).append(resource)
+            self._referring[(kind, field)] = found
+        return self._referring[(kind, field)]
 
 
-def split(path: str) -> list[str]:
+@cache
+def split(path: str) -> tuple[str, ...]:
     """`a.resolve().where(b='x').c` -> its steps; dots inside parentheses stay."""
     found = _STEP.findall(path)
     if ".".join(found) != path:
         raise ValueError(f"unsupported FHIRPath: {path}")
-    return found
+    return tuple(found)
 
 
 def evaluate(path: str, resource: dict[str, Any], index: Index) -> list[Any]:
@@ -40,7 +54,7 @@ def evaluate(path: str, resource: dict[str, Any], index: Index) -> list[Any]:
         focus: list[Any] = [resource]
         rest = parts[1:]
     elif head in index.by_type and parts[1].startswith("where("):
-        focus = [r for r in index.by_type[head] if _refers_back(r, parts[1], resource, index)]
+        focus = _referring_back(head, parts[1], resource, index)
         rest = parts[2:]
     else:
         raise ValueError(f"{path} starts neither at {resource['resourceType']} nor a lookup")
@@ -75,15 +89,24 @@ def _step(node: Any, step: str, root: dict[str, Any], index: Index) -> list[Any]
 def _values(node: Any, dotted: str) -> list[Any]:
     focus = [node]
     for name in dotted.split("."):
-        focus = [item for n in focus for item in _step(n, name, {}, Index([]))]
+        focus = [item for n in focus for item in _step(n, name, {}, _NOWHERE)]
     return focus
 
 
-def _refers_back(candidate: dict[str, Any], where: str, root: dict[str, Any], index: Index) -> bool:
-    """`where(individual=Observation.subject)`: the candidate's reference equals the root's."""
+_NOWHERE = Index([])
+
+
+def _referring_back(
+    kind: str, where: str, root: dict[str, Any], index: Index
+) -> list[dict[str, Any]]:
+    """`ResearchSubject.where(individual=Observation.subject)`: the resources of the type
+    whose field refers to what the root's path refers to (`=Patient`: to the root itself)."""
     field, _, other = where[len("where(") : -1].partition("=")
-    mine = [v.get("reference") for v in _values(candidate, field.strip()) if isinstance(v, dict)]
-    if other.strip() == root["resourceType"]:  # where(individual=Patient): the root itself
-        return f"{root['resourceType']}/{root['id']}" in mine
-    theirs = evaluate(other.strip(), root, index)
-    return any(isinstance(t, dict) and t.get("reference") in mine for t in theirs)
+    by_reference = index.referring(kind, field.strip())
+    if other.strip() == root["resourceType"]:
+        return by_reference.get(f"{root['resourceType']}/{root['id']}", [])
+    found: list[dict[str, Any]] = []
+    for target in evaluate(other.strip(), root, index):
+        if isinstance(target, dict):
+            found += by_reference.get(target.get("reference"), [])
+    return found
