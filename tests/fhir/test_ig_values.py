@@ -218,3 +218,15 @@ def test_a_medication_is_completed_only_when_the_data_says_it_ended(datasets):
     assert [r["status"] for _, r in built(changes, "CM")] == expected_changed
     assert set(expected) >= {"active", "completed"}
     assert pd.isna(back(changes, "CM", 0, "CMENRTPT"))
+
+
+def test_a_result_kept_as_a_number_is_written_as_one(datasets):
+    """A sponsor's LBORRES stored as Num (SDTMIG has Char): its numbers are the value, not an
+    internal error; the one text result PLMSC has (<0.5) is no number, so it is absent."""
+    lb = datasets["LB"]
+    frame = lb.frame.copy()
+    frame["LBORRES"] = pd.to_numeric(frame["LBORRES"], errors="coerce")
+    labs = [r for _, r in built({**datasets, "LB": replace(lb, frame=frame)}, "LB")]
+    row = haemoglobin(datasets)
+    assert labs[row]["valueQuantity"]["value"] == float(frame["LBORRES"].iat[row])
+    assert sum("valueQuantity" in r for r in labs) == int(frame["LBORRES"].notna().sum())

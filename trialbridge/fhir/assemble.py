@@ -85,9 +85,7 @@ def _link(built: dict[str, Built], datasets: dict[str, Dataset], study_id: str) 
     if "DS" in built:
         ta = datasets.get("TA")
         arms = set(ta.frame["ARMCD"].dropna().astype(str)) if ta is not None else None
-        links.link_subjects(built["DS"].dicts, dm, study_id, arms)
-        if sites is not None:
-            links.study_sites(built["DS"].dicts, dm, study_id)
+        links.link_subjects(built["DS"].dicts, dm, study_id, arms, sites is not None)
 
 
 def _parent(supp: str, datasets: dict[str, Dataset]) -> bool:

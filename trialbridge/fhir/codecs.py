@@ -98,3 +98,10 @@ def datetime_from_fhir(value: str | None, extension: list[dict[str, Any]] | None
         if ext.get("url") == ORIGINAL_TEXT:
             return ext.get("valueString")
     return None if value is None else datetime_text(value)
+
+
+def number_text(token: str | int | float) -> str:
+    """The text a JSON number reads back as: 13 (an integer), 13.1 (a float's shortest)."""
+    if isinstance(token, str):
+        token = float(token) if "." in token else int(token)
+    return str(token) if isinstance(token, int) else repr(token)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from trialbridge.errors import UserError
 from trialbridge.fhir import render
-from trialbridge.fhir.codecs import datetime_to_fhir
+from trialbridge.fhir.codecs import datetime_to_fhir, number_text
 from trialbridge.fhir.ids import medication_id, patient_id, study_resource_id
 from trialbridge.fhir.paths import steps
 from trialbridge.fhir.table import ORIGINAL_TEXT, UCUM, Element, ucum_codes
@@ -98,7 +98,17 @@ def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Pl
     where = pc.is_valid(placed)
     if element.also:
         values = pc.if_else(where, render.text_column(frame[element.var]), None)
-        values = pc.cast(values, pa.large_string())
+        out += _also(element, pc.cast(values, pa.large_string()))
+    for path, value in element.present.items():
+        constant = pc.cast(pc.if_else(where, value, None), pa.large_string())
+        out.append(Placed(path, constant, "constant", safe=plain(value)))
+    return out
+
+
+def _also(element: Element, values: pa.Array) -> list[Placed]:
+    """The codes derived from the placed values: looked up in a map or a CDISC codelist's
+    NCIt C-codes, or one code for any value."""
+    out: list[Placed] = []
     for also in element.also:
         column = values
         if also.present is not None:
@@ -109,9 +119,6 @@ def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Pl
         else:
             codes = also.map or ({also.present: also.present} if also.present else {})
             out += _coded(also.path, also.system, codes, column)
-    for path, value in element.present.items():
-        constant = pc.cast(pc.if_else(where, value, None), pa.large_string())
-        out.append(Placed(path, constant, "constant", safe=plain(value)))
     return out
 
 
@@ -204,13 +211,7 @@ def _encode(
 # digits, so every parser reads it as a number
 DECIMAL = r"-?0*\d{1,15}(?:\.\d+)?"
 _COMPARED = f"^(?P<op><=|>=|<|>)(?P<number>{DECIMAL})$"
-
-
-def number_text(token: str | int | float) -> str:
-    """The text a JSON number reads back as: 13 (an integer), 13.1 (a float's shortest)."""
-    if isinstance(token, str):
-        token = float(token) if "." in token else int(token)
-    return str(token) if isinstance(token, int) else repr(token)
+LEADING_ZEROS = r"^(-?)0+(\d)"  # what JSON numbers may not have: 097.8 is 97.8
 
 
 def _decimal_text(element: Element, column: pd.Series) -> list[Placed]:
@@ -228,7 +229,7 @@ def _decimal_text(element: Element, column: pd.Series) -> list[Placed]:
         number = pc.coalesce(number, pc.struct_field(compared, "number"))
         placed.append(Placed(element.comparator, pc.struct_field(compared, "op"), "code"))
     # JSON has no leading zeros: 097.8 is written 97.8 (and its text kept, below)
-    token = pc.replace_substring_regex(number, r"^(-?)0+(\d)", r"\1\2")
+    token = pc.replace_substring_regex(number, LEADING_ZEROS, r"\1\2")
     placed.insert(0, Placed(element.path, token, "decimal-text", "raw"))
     original = _per_distinct(text.to_pandas(), partial(_unread, element=element))
     original = pc.if_else(pc.is_valid(number), original, None)
@@ -249,7 +250,7 @@ def _unread(text: str, element: Element) -> str | None:
     number = _number_of(text, element)
     if number is None:
         return None
-    token = re.sub(r"^(-?)0+(\d)", r"\1\2", number)
+    token = re.sub(LEADING_ZEROS, r"\1\2", number)
     return text if number_text(token) != number else None
 
 

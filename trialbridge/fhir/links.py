@@ -57,11 +57,16 @@ def link_study(
 
 
 def link_subjects(
-    subjects: list[dict[str, Any]], dm: Dataset, study_id: str, arms: set[str] | None
+    subjects: list[dict[str, Any]],
+    dm: Dataset,
+    study_id: str,
+    arms: set[str] | None,
+    sites: bool = False,
 ) -> None:
     """ResearchSubject.identifier: the subject's SUBJID; assignedArm / actualArm: DM's ARMCD /
     ACTARMCD where it is an arm of the study (TA's ARMCD; a screen failure's SCRNFAIL is
-    none), any when the package has no TA."""
+    none), any when the package has no TA; with `sites` (site studies built), `study`: the
+    ResearchStudy of the subject's SITEID."""
     frame = dm.frame
     by_patient = {
         f"Patient/{patient_id(study_id, row['USUBJID'])}": row for row in frame.to_dict("records")
@@ -76,6 +81,9 @@ def link_subjects(
             value = row.get(variable)
             if _given(value) and (arms is None or str(value) in arms):
                 subject[element] = str(value)
+        if sites and _given(row.get("SITEID")):
+            site = site_study_id(study_id, str(row["SITEID"]))
+            subject["study"] = {"reference": f"ResearchStudy/{site}"}
 
 
 SUBJID_SYSTEM = "https://trialbridge.org/fhir/NamingSystem/subjid"
@@ -104,21 +112,6 @@ def site_studies(dm: Dataset, study: dict[str, Any], study_id: str) -> Built | N
     ]
     ids = pa.array([r["id"] for r in resources], pa.large_string())
     return Built("ResearchStudy", "DM sites", ids, "", dicts=resources)
-
-
-def study_sites(subjects: list[dict[str, Any]], dm: Dataset, study_id: str) -> None:
-    """Each ResearchSubject's study: its site's ResearchStudy."""
-    if "SITEID" not in dm.frame:
-        return
-    sites = {
-        f"Patient/{patient_id(study_id, subject)}": str(site)
-        for subject, site in zip(dm.frame["USUBJID"], dm.frame["SITEID"], strict=True)
-        if _given(site)
-    }
-    for subject in subjects:
-        site = sites.get(subject.get("individual", {}).get("reference"))
-        if site is not None:
-            subject["study"] = {"reference": f"ResearchStudy/{site_study_id(study_id, site)}"}
 
 
 def _given(value: Any) -> bool:

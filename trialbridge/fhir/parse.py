@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 
 from trialbridge.bulk import collector_paused
-from trialbridge.errors import KEEP_PER_KIND, checkpoint, report, report_rows
+from trialbridge.errors import KEEP_PER_KIND, UserError, checkpoint, report, report_rows
 from trialbridge.fhir import definition, grouped, intake, paths, relrec, shapes, supplemental
-from trialbridge.fhir.codecs import datetime_from_fhir
-from trialbridge.fhir.encode import number_text
+from trialbridge.fhir.codecs import datetime_from_fhir, number_text
 from trialbridge.fhir.grouped import ORDER
 from trialbridge.fhir.intake import Intake, Origin
 from trialbridge.fhir.paths import get_path
@@ -274,7 +273,8 @@ class _Reader:
         if codec == "numeric-code":
             return lambda resource: _number_code(_at(resource, steps), path)
         if paths.compact_lists(path) and codec in ("map", "flag"):
-            return partial(_coded_item, element=element)
+            reverse = {v: k for k, v in element.map.items()}
+            return partial(_coded_item, path=path, reverse=reverse)
         if paths.compact_lists(path):  # the item of the slot's system
             system = self._slot_system(element)
             return partial(_system_item, path=path, system=system, kinds=TEXT)
@@ -303,7 +303,12 @@ class _Reader:
         for other in [element, *self.spec.elements]:
             if other.system and other.path.rpartition(".")[0] == slot:
                 return other.system
-        raise ValueError(f"{element.var}: no system marks {slot} in the {self.spec.domain} table")
+        name = f"trialbridge/mappings/fhir/{self.spec.domain.lower()}.yaml"
+        raise UserError(
+            f"{element.var} is in the gapless list {slot}, whose items no element's system marks",
+            name,
+            "give the element in that slot its system",
+        )
 
     def _reference(self, value: Any, element: Element) -> str | None:
         """What a reference stands for in SDTM: a Patient its USUBJID, a Medication its name."""
@@ -381,10 +386,10 @@ def _gapless(resource: dict[str, Any], path: str) -> tuple[list[Any], str, str]:
     return items or [], field, list_path
 
 
-def _coded_item(resource: dict[str, Any], element: Element) -> str | None:
-    """The SDTM value whose code an item of a gapless list (`coding[+1]`) holds."""
-    items, field, _ = _gapless(resource, element.path)
-    reverse = {v: k for k, v in element.map.items()}
+def _coded_item(resource: dict[str, Any], path: str, reverse: dict[str, str]) -> str | None:
+    """The SDTM value (by `reverse`: code -> value) whose code an item of a gapless list
+    (`coding[+1]`) holds."""
+    items, field, _ = _gapless(resource, path)
     for item in items:
         code = item.get(field) if type(item) is dict else None
         if type(code) is str and code in reverse:

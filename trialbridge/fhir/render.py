@@ -283,6 +283,8 @@ def text_column(column: pd.Series) -> pa.Array:
     """A text column as Arrow text; missing and blank values (SDTM does not tell them apart:
     XPT pads with spaces) as nulls."""
     column = column.reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return numbers(column)  # a sponsor's Num where SDTMIG has Char (LBORRES 13.1)
     if isinstance(column.dtype, pd.StringDtype):
         array = pa.array(column)
         if isinstance(array, pa.ChunkedArray):  # pandas keeps concatenated frames in chunks
