@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from trialbridge.conformance import fhir_folder, report_html, report_json, repor
 from trialbridge.conformance.engine import Finding
 from trialbridge.converters import reconciliation
 from trialbridge.errors import UserError, UserErrors, collecting
-from trialbridge.fhir import bundles
+from trialbridge.fhir import bundles, foreign
 from trialbridge.fhir.assemble import Assembled, validated
 from trialbridge.fhir.build import extension_only
 from trialbridge.fhir.parse import Parsed, parse
@@ -355,18 +356,30 @@ def push_size(fhir_dir: Path) -> int:
     return sum(b["entries"] for b in manifest(fhir_dir))
 
 
-def fhir_pull(access: Access, study_id: str, out_dir: Path) -> Parsed:
-    """A study's resources from a server, as SDTM XPT files in out_dir."""
+def fhir_pull(
+    access: Access, study_id: str, out_dir: Path, include_foreign: bool = False
+) -> Parsed:
+    """A study's resources from a server, as SDTM XPT files in out_dir; with include_foreign,
+    the Observations other systems wrote for its subjects as records of the dataset their
+    code names (the rest counted)."""
     server = connect(access)
     try:
         pulled = pull(server, study_id)
     finally:
         server.close()
+    adopted = foreign.adopt(pulled.foreign if include_foreign else [], study_id)
+    left_out = Counter(r["resourceType"] for r in pulled.foreign) if not include_foreign else None
     with errors_listed_in(out_dir), collecting():
-        parsed = convert_fhir(pulled.resources)
+        parsed = convert_fhir(pulled.resources + adopted.resources)
     write_sdtm(parsed.datasets, out_dir)
-    copies = parsed.duplicates + pulled.copies
-    return dataclasses.replace(parsed, duplicates=copies, other_studies=pulled.other_studies)
+    return dataclasses.replace(
+        parsed,
+        duplicates=parsed.duplicates + pulled.copies,
+        other_studies=pulled.other_studies,
+        foreign=dict(sorted((left_out or adopted.left_out).items())),
+        imported=len(adopted.resources),
+        exported=pulled.exported,
+    )
 
 
 REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))

@@ -344,9 +344,34 @@ def fhir_push(fhir_dir: Path, workers: int, fail_fast: bool, **options: object) 
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="SDTM XPT folder."
 )
-def fhir_pull(study_id: str, out_dir: Path, **options: object) -> None:
+@click.option(
+    "--include-foreign",
+    is_flag=True,
+    help="Import the Observations other systems wrote for the study's subjects (found by "
+    "$export) as records of the dataset their code names; the rest are counted.",
+)
+def fhir_pull(study_id: str, out_dir: Path, include_foreign: bool, **options: object) -> None:
     """Get a study's resources from a FHIR server ($export, else search) and write its SDTM."""
-    _print_parsed(api.fhir_pull(_access(options), study_id, out_dir))
+    parsed = api.fhir_pull(_access(options), study_id, out_dir, include_foreign)
+    _print_parsed(parsed)
+    if parsed.imported:
+        click.echo(
+            f"resources other systems wrote, imported: {parsed.imported} (SUPP-- QNAM FHIRID "
+            "names each one's resource)"
+        )
+    if parsed.foreign:
+        counts = ", ".join(f"{kind} {n}" for kind, n in parsed.foreign.items())
+        how = "" if include_foreign else "; import them with --include-foreign"
+        placed = "that no dataset takes, " if include_foreign else ""
+        click.echo(
+            f"resources other systems wrote for the study's subjects {placed}left out: "
+            f"{counts}{how}"
+        )
+    if not parsed.exported:
+        click.echo(
+            "the server has no Bulk Data $export: resources other systems wrote for the "
+            "study's subjects (without the study tag) were not looked for"
+        )
 
 
 @fhir.command("tables")

@@ -43,6 +43,8 @@ from trialbridge.sdtm.dataset import Dataset
 DATASET_TAG = f"{BASE}/CodeSystem/sdtm-dataset"
 DOMAIN_TAG = f"{BASE}/CodeSystem/sdtm-domain"  # only on split datasets (LBCH holds LB)
 STUDY_TAG = f"{BASE}/CodeSystem/sdtm-study"
+# `foreign`: on another system's resource a pull imports (fhir/foreign.py); never sent
+ORIGIN_TAG = f"{BASE}/CodeSystem/sdtm-origin"
 CARRIED = ("STUDYID", "DOMAIN")  # in meta.tag
 
 

@@ -137,10 +137,20 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
   (`Observation?encounter=`; the Encounter's `identifier` is VISITNUM, its `type` VISIT): the
   record's VISITNUM and VISIT still ride in its sdtm-variable extension, which is what parsing
   reads; a VISITNUM that SV does not hold (to 6 decimals) gets no link.
-- LOINC codes come from the data (LBLOINC) or, for vital signs, from the FHIR vital signs
-  profile's codes for the CDISC test code; a lab test without LBLOINC has its CDISC and NCIt
-  codings only (no test-to-LOINC table is shipped yet). Units without a UCUM code keep their
-  text.
+- LOINC codes come from the data (LBLOINC); for a lab dataset without LBLOINC, from the
+  test, specimen, method and unit in `fhir/definitions/loinc.csv` (the CDISC pilot's and the
+  bundled studies' tests; a combination it does not hold gets CDISC and NCIt codings only);
+  for vital signs, from the FHIR vital signs profile's codes for the CDISC test code. Units
+  without a UCUM code keep their text.
+- A Findings result changed on the server after trialbridge wrote it (status `amended` or
+  `corrected`) comes back consistent: the value there is the result, and the other side of it
+  (the standardised result where the value is --ORRES, the original where it is --STRESN)
+  and its reference range are worked out again by unit conversion (the shipped tables, then
+  UCUM with molecular weights); the status is kept as a SUPP-- qualifier (QNAM FHIRSTAT,
+  QORIG Assigned). Where no conversion is known, or the other side is a coded result, the
+  record is one line naming it and nothing is written. Built again from that SDTM, the
+  resource's status is `final` with the FHIRSTAT qualifier in its sdtm-supplemental
+  extension.
 
 ## The HL7/CDISC mapping guide
 
@@ -214,6 +224,12 @@ def render() -> str:
                 f" `{spec.encounter}` refers to the visit's Encounter (SV's record of the "
                 "subject's VISITNUM), where SV has it."
             )
+        if spec.amended:
+            side = "--ORRES" if spec.amended.value == "original" else "--STRESN"
+            parts.append(
+                f" A result whose status is {' or '.join(spec.amended.status)} is the server's"
+                f" {side}; the other side is worked out again."
+            )
         if spec.fixed:
             fixed = "; ".join(f"`{k}` = `{v}`" for k, v in spec.fixed.items())
             parts.append(f" Fixed: {fixed}.")
@@ -265,6 +281,12 @@ def _also(also: Derived) -> str:
         return f"; also `{also.path}` = {also.present} when present"
     if also.codelist:
         return f"; also `{also.path}`: the NCIt C-code of the {also.codelist} term"
+    if also.lookup:
+        unless = f" where a dataset has no {also.unless}" if also.unless else ""
+        return (
+            f"; also `{also.path}` ({also.system}){unless}: by {', '.join(also.by)} in "
+            f"`fhir/definitions/{also.lookup}`"
+        )
     pairs = ", ".join(f"{k} -> {v}" for k, v in also.map.items())
     return f"; also `{also.path}` ({also.system}) from {pairs}"
 

@@ -4,11 +4,13 @@ not plain casts (dates, references, codes)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ from trialbridge.fhir import render
 from trialbridge.fhir.codecs import datetime_to_fhir, number_text
 from trialbridge.fhir.ids import medication_id, patient_id, study_resource_id
 from trialbridge.fhir.paths import steps
-from trialbridge.fhir.table import ORIGINAL_TEXT, UCUM, Element, ucum_codes
+from trialbridge.fhir.table import ORIGINAL_TEXT, UCUM, Derived, Element, ucum_codes
 from trialbridge.sdtm.ct import shipped_terminology
 from trialbridge.timezones import zone
 
@@ -98,19 +100,24 @@ def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Pl
     where = pc.is_valid(placed)
     if element.also:
         values = pc.if_else(where, render.text_column(frame[element.var]), None)
-        out += _also(element, pc.cast(values, pa.large_string()))
+        out += _also(element, pc.cast(values, pa.large_string()), frame)
     for path, value in element.present.items():
         constant = pc.cast(pc.if_else(where, value, None), pa.large_string())
         out.append(Placed(path, constant, "constant", safe=plain(value)))
     return out
 
 
-def _also(element: Element, values: pa.Array) -> list[Placed]:
+def _also(element: Element, values: pa.Array, frame: pd.DataFrame) -> list[Placed]:
     """The codes derived from the placed values: looked up in a map or a CDISC codelist's
-    NCIt C-codes, or one code for any value."""
+    NCIt C-codes, one code for any value, or by several variables in a table (LOINC)."""
     out: list[Placed] = []
     for also in element.also:
         column = values
+        if also.lookup is not None:
+            if also.unless not in frame:
+                keys, codes, displays = _lookup_keys(also, frame, values)
+                out += _coded(also.path, also.system, codes, keys, displays)
+            continue
         if also.present is not None:
             column = pc.cast(pc.if_else(pc.is_valid(values), also.present, None), values.type)
         if also.codelist is not None:
@@ -120,6 +127,39 @@ def _also(element: Element, values: pa.Array) -> list[Placed]:
             codes = also.map or ({also.present: also.present} if also.present else {})
             out += _coded(also.path, also.system, codes, column)
     return out
+
+
+def _lookup_keys(
+    also: Derived, frame: pd.DataFrame, values: pa.Array
+) -> tuple[pa.Array, dict[str, str], dict[str, str]]:
+    """Each record's key into the lookup table (its `by` values joined; null where the
+    element placed nothing), and the table's key -> code and key -> display."""
+    parts = [
+        frame[name].astype("string").fillna("") if name in frame else pd.Series("", frame.index)
+        for name in also.by
+    ]
+    joined = parts[0].str.cat(parts[1:], sep=KEY_SEPARATOR) if len(parts) > 1 else parts[0]
+    joined_array = pa.array(joined.to_numpy(object), pa.large_string())
+    keys = pc.if_else(pc.is_valid(values), joined_array, None)
+    codes, displays = lookup_table(also.lookup or "", tuple(also.by))
+    return keys, codes, displays
+
+
+KEY_SEPARATOR = "\x1f"
+
+
+@cache
+def lookup_table(name: str, by: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """A lookup CSV of fhir/definitions (lines starting with # are comments): key -> code,
+    key -> display."""
+    path = resources.files("trialbridge.fhir.definitions").joinpath(name)
+    with path.open(encoding="utf-8") as handle:
+        found = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    codes, displays = {}, {}
+    for row in found:
+        key = KEY_SEPARATOR.join(row[name] for name in by)
+        codes[key], displays[key] = row["code"], row["display"]
+    return codes, displays
 
 
 def _needs(

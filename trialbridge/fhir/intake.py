@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialbridge.errors import UserError, checkpoint, report
-from trialbridge.fhir import definition, shapes
+from trialbridge.fhir import definition, foreign, shapes
 from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
 from trialbridge.fhir.ids import resource_id, site_study_id
 from trialbridge.fhir.paths import get_path
@@ -40,6 +40,7 @@ class Intake:
     seen: dict[str, int] = field(default_factory=dict)  # Type/id -> where it was read
     not_converted: Counter[str] = field(default_factory=Counter)  # by resource type
     duplicates: int = 0  # identical copies, read once
+    imported: Counter[str] = field(default_factory=Counter)  # dataset -> another system's
 
 
 class Origin:
@@ -224,6 +225,8 @@ def _record(
     _domain(found, dataset, domain)
     found.records.setdefault(dataset, []).append(index)
     found.studies[index] = study
+    if foreign.is_foreign(resource):
+        found.imported[dataset] += 1
     if domain == "DM":
         _subject(resource, index, found, origin)
 

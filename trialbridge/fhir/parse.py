@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,18 @@ import pandas as pd
 
 from trialbridge.bulk import collector_paused
 from trialbridge.errors import KEEP_PER_KIND, UserError, checkpoint, report, report_rows
-from trialbridge.fhir import definition, grouped, intake, paths, relrec, shapes, supplemental
+from trialbridge.fhir import (
+    added_qualifiers,
+    amended,
+    definition,
+    foreign,
+    grouped,
+    intake,
+    paths,
+    relrec,
+    shapes,
+    supplemental,
+)
 from trialbridge.fhir.codecs import datetime_from_fhir, number_text
 from trialbridge.fhir.grouped import ORDER
 from trialbridge.fhir.intake import Intake, Origin
@@ -45,6 +56,9 @@ class Parsed:
     duplicates: int  # identical copies of a resource, read once
     undefined: list[str]  # datasets without a definition: SDTMIG's variables, order, labels
     other_studies: int = 0  # resources a pull got of another study, left out
+    foreign: dict[str, int] = field(default_factory=dict)  # another system's, left out, by type
+    imported: int = 0  # resources another system wrote, imported as records
+    exported: bool = True  # False: a pull without $export did not seek another system's
 
 
 def parse(resources: Sequence[Any]) -> dict[str, Dataset]:
@@ -70,13 +84,17 @@ def _convert(resources: Sequence[Any]) -> Parsed:
         )
     checkpoint()
     definitions = {n: definition.read(resources[i]) for n, i in found.definitions.items()}
+    kept: dict[str, tuple[str, list[pd.DataFrame]]] = {}  # dataset -> SUPP-- records to add
     datasets = {
-        name: _dataset(name, found.domains[name], rows, definitions.get(name), origin)
+        name: _dataset(name, found.domains[name], rows, definitions.get(name), origin, kept)
         for name, rows in records.items()
         if rows
     }
     checkpoint()
     datasets |= _qualifiers(found, owners, read)
+    if kept:
+        study = found.studies[read[next(iter(kept))][0]]
+        datasets |= added_qualifiers.add(datasets, kept, study)
     datasets |= _defined_empty(found, datasets, definitions, origin)
     _check_counts(found, datasets, origin)
     not_converted = found.not_converted.copy()
@@ -111,7 +129,7 @@ def _defined_empty(
 def _check_counts(found: Intake, datasets: dict[str, Dataset], origin: Origin) -> None:
     """A dataset comes whole, as many records as its definition counts, or not at all."""
     for name, count in found.counts.items():
-        held = len(datasets[name].frame) if name in datasets else None
+        held = len(datasets[name].frame) - found.imported[name] if name in datasets else None
         if held is not None and held != count:
             report(
                 origin.error(
@@ -227,6 +245,10 @@ class _Reader:
             if value is not None:
                 record[name] = value
         record.update(carried)
+        if self.spec.amended is not None and resource.get("status") in self.spec.amended.status:
+            record[amended.STATUS] = resource["status"]
+        if foreign.is_foreign(resource):
+            record[foreign.SOURCE] = f"{resource['resourceType']}/{resource['id']}"
         return record
 
     def grouped(self, resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -283,6 +305,8 @@ class _Reader:
         if codec == "map":
             reverse = {v: k for k, v in element.map.items()}
             defaults = {element.default, *element.default_when.values()} - {None}
+            if path == "status" and self.spec.amended is not None:  # kept in SUPP--, not --STAT
+                defaults |= set(self.spec.amended.status)
 
             def mapped(resource: dict[str, Any]) -> Any:
                 text = _typed(_at(resource, steps), TEXT, path)
@@ -470,7 +494,10 @@ def _dataset(
     records: list[dict[str, Any]],
     defined: definition.Definition | None,
     origin: Origin,
+    kept: dict[str, tuple[str, list[pd.DataFrame]]] | None = None,
 ) -> Dataset:
+    """A dataset's records (`kept` gets the SUPP-- records parsing adds: the statuses of
+    amended results, the resources of imported ones)."""
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame({SOURCE: []})
     meta = _meta(domain)
     numeric = {v.name for v in meta.variables if v.type == "Num"}
@@ -478,6 +505,16 @@ def _dataset(
     _check_numbers(frame, numeric, origin)
     if ORDER in frame:  # the sponsor's record order, whatever order the resources came in
         frame = frame.sort_values(ORDER, kind="stable", ignore_index=True).drop(columns=ORDER)
+    spec = table(domain)
+
+    def error(label: Any, what: str) -> UserError:
+        return origin.error(int(frame.at[label, SOURCE]), Unreadable(what, amended.FIX))
+
+    frame, statuses = amended.settle(name, domain, frame, spec.amended if spec else None, error)
+    frame, imported = foreign.number(frame, domain)
+    found = [f for f in (statuses, imported) if f is not None]
+    if found and kept is not None:
+        kept[name] = (domain, found)
     frame = frame.drop(columns=SOURCE)
     return with_extra_variables(finalize(name, meta, frame), frame)
 

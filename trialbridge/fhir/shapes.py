@@ -11,13 +11,18 @@ from functools import cache
 from typing import Any
 
 from trialbridge.fhir import definition, grouped, relrec, supplemental
-from trialbridge.fhir.build import CARRIED, DATASET_TAG, DOMAIN_TAG, STUDY_TAG
+from trialbridge.fhir.build import CARRIED, DATASET_TAG, DOMAIN_TAG, ORIGIN_TAG, STUDY_TAG
 from trialbridge.fhir.reading import json_kind
 from trialbridge.fhir.table import SDTM_ORDER, SDTM_RECORD, SDTM_VARIABLE, table
 
 DATASET_NAME = re.compile(r"[A-Z][A-Z0-9]{0,7}")  # SDTM dataset: also the XPT file's name
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,7}")  # SDTM variable: also a column's name
-TAGS = {DATASET_TAG: "sdtm-dataset", DOMAIN_TAG: "sdtm-domain", STUDY_TAG: "sdtm-study"}
+TAGS = {
+    DATASET_TAG: "sdtm-dataset",
+    DOMAIN_TAG: "sdtm-domain",
+    STUDY_TAG: "sdtm-study",
+    ORIGIN_TAG: "sdtm-origin",
+}
 NAMED = {DATASET_TAG, DOMAIN_TAG}  # tags whose code is an SDTM name
 
 

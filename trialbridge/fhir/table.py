@@ -38,6 +38,15 @@ class Derived(Strict):
     map: dict[str, str] = Field(default_factory=dict, description="value -> code")
     present: str | None = Field(default=None, description="the code whenever there is a value")
     codelist: str | None = Field(default=None, description="CDISC codelist: its NCIt C-codes")
+    lookup: str | None = Field(
+        default=None,
+        description="a CSV in fhir/definitions whose rows give the code (`code` column) and "
+        "display (`display`) by the values of `by`; a blank cell matches a blank value",
+    )
+    by: list[str] = Field(default_factory=list, description="the lookup's key variables")
+    unless: str | None = Field(
+        default=None, description="a variable whose presence in a dataset replaces the lookup"
+    )
 
 
 class Element(Strict):
@@ -134,6 +143,17 @@ class Summary(Strict):
     start: int = Field(default=0, description="first index `[*]` takes with `many`")
 
 
+class Amended(Strict):
+    """A Findings result changed on the server after trialbridge wrote it: the value there is
+    the result, the other side of the result (original or standardised) is worked out again
+    from it by unit conversion (fhir/amended.py), and the status is kept in SUPP--."""
+
+    status: list[str] = Field(description="the statuses that say so: amended, corrected")
+    value: Literal["original", "standard"] = Field(
+        description="which result the resource's value holds: --ORRES or --STRESN"
+    )
+
+
 class Table(Strict):
     """One resource per record; or, with `group_by`, one per group of records (all records
     when empty): the records ride in sdtm-record extensions, `summary` fills FHIR elements."""
@@ -155,6 +175,7 @@ class Table(Strict):
         description="the element referring to the record's visit Encounter (SV's record of "
         "the subject's VISITNUM), e.g. encounter or context",
     )
+    amended: Amended | None = None
 
 
 @cache

@@ -31,8 +31,12 @@ def _pulled(monkeypatch: pytest.MonkeyPatch, exported: list, searched: list) -> 
 def test_identical_copies_are_read_once_and_counted(monkeypatch: pytest.MonkeyPatch):
     other = _patient("A") | {"id": "p2", "meta": {"tag": [TAG | {"code": "S2"}]}}
     untagged = _patient("A") | {"id": "p3", "meta": {}}
-    pulled = _pulled(monkeypatch, [_patient("A"), other, untagged], [_patient("A")])
-    assert pulled == pull.Pulled([_patient("A")], copies=1, other_studies=2)
+    pulled = _pulled(monkeypatch, [_patient("A"), other, untagged, untagged], [_patient("A")])
+    # another study's resource is counted; one without a study tag is another system's, kept
+    # once for --include-foreign
+    assert pulled == pull.Pulled(
+        [_patient("A")], copies=1, other_studies=1, foreign=[untagged], exported=True
+    )
 
 
 def test_copies_that_differ_are_both_handed_to_the_reader(monkeypatch: pytest.MonkeyPatch):

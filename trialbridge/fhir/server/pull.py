@@ -45,7 +45,9 @@ class Pulled:
 
     resources: list[dict[str, Any]]
     copies: int  # identical copies of a resource (from $export and a search), read once
-    other_studies: int  # resources of the export tagged with another study or none
+    other_studies: int  # resources of the export tagged with another study
+    foreign: list[dict[str, Any]]  # resources of the export without a study tag
+    exported: bool  # False: no $export, so resources without the study tag were not sought
 
 
 def pull(server: Server, study_id: str) -> Pulled:
@@ -54,6 +56,7 @@ def pull(server: Server, study_id: str) -> Pulled:
     outside it never come) are searched by the study tag."""
     wanted = set(mapped_resource_types()) | set(OUTSIDE)
     found = export(server, study_id)
+    exported = found is not None
     if found is None:
         found = []
     delivered = {r["resourceType"] for r in found}
@@ -61,8 +64,13 @@ def pull(server: Server, study_id: str) -> Pulled:
     unique: dict[tuple[str, str], dict[str, Any]] = {}
     different: list[dict[str, Any]] = []  # one id, other content: the reader names them
     copies = other = 0
+    foreign: dict[tuple[str, str], dict[str, Any]] = {}  # another system's, once each
     for resource in found:
-        if _study(resource) != study_id:
+        study = _study(resource)
+        if study is None:
+            foreign.setdefault((resource["resourceType"], resource["id"]), resource)
+            continue
+        if study != study_id:
             other += 1
             continue
         key = (resource["resourceType"], resource["id"])
@@ -74,7 +82,7 @@ def pull(server: Server, study_id: str) -> Pulled:
             different.append(resource)
     if not unique:
         raise UserError(f"no resources of study {study_id} on the server", server.base_url)
-    return Pulled([*unique.values(), *different], copies, other)
+    return Pulled([*unique.values(), *different], copies, other, list(foreign.values()), exported)
 
 
 def _study(resource: dict[str, Any]) -> str | None:

@@ -68,14 +68,14 @@ def derive(domain: DomainFrame, conversions: Conversions) -> dict[str, pd.Series
             None,
             True,
         )
-    value = _significant(numeric * factor + offset)
-    out = {f"{p}STRESN": value, stresc: _as_text(value).fillna(frame[orres])}
+    value = significant(numeric * factor + offset)
+    out = {f"{p}STRESN": value, stresc: as_text(value).fillna(frame[orres])}
     if domain.meta.variable(f"{p}STRESU"):
         out[f"{p}STRESU"] = target.where(frame[orres].notna())
     for lo_hi in ("LO", "HI"):
         original = f"{p}ORNR{lo_hi}"
         if original in frame and domain.meta.variable(f"{p}STNR{lo_hi}"):
-            out[f"{p}STNR{lo_hi}"] = _significant(numbers(frame[original]) * factor + offset)
+            out[f"{p}STNR{lo_hi}"] = significant(numbers(frame[original]) * factor + offset)
     return out
 
 
@@ -113,7 +113,7 @@ def _no_conversion(
         fail_at(frame, labels, what, f"{p}ORRESU", ROW_FIX, "", False)
 
 
-def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
+def significant(values: pd.Series, digits: int = 12) -> pd.Series:
     """Round away binary noise from unit conversion (0.1 * 3 -> 0.3), each distinct value
     once (results repeat)."""
     codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=True)
@@ -122,7 +122,7 @@ def _significant(values: pd.Series, digits: int = 12) -> pd.Series:
     return pd.Series(spread, index=values.index)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Shortest text that reads back as the same number, never in exponent notation; each
     distinct value written once."""
     codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=True)
