@@ -140,14 +140,16 @@ def test_cli_build_to_sdtm_and_roundtrip(sdtm: Path, tmp_path: Path):
     kinds = [{e["resource"]["resourceType"] for e in b["entry"]} for b in bundles]
     # waves: what nothing refers to; the Groups (the enrolled one lists Patients); the study
     # (enrolls that Group); the visits' Encounters (SV: 26 records); then the rest (the
-    # Observations refer to their Encounter), 200 entries a bundle
+    # Observations refer to their Encounter), 200 entries a bundle; last the blood pressure
+    # panels (VS: 25 systolic and diastolic pairs), which refer to those Observations
     assert kinds[:4] == [
         {"Patient", "Medication", "PlanDefinition", "Basic"},
         {"Group"},
         {"ResearchStudy"},
         {"Encounter"},
     ]
-    assert [len(b["entry"]) for b in bundles] == [28, 2, 3, 26, 200, 200, 116]
+    assert [len(b["entry"]) for b in bundles] == [28, 2, 3, 26, 200, 200, 116, 25]
+    assert manifest[-1]["wave"] == 5 and kinds[-1] == {"Observation"}
     first = bundles[0]
     assert first["type"] == "transaction"
     assert first["entry"][0]["resource"]["resourceType"] == "Patient"
@@ -313,11 +315,11 @@ def test_relrec_becomes_references_between_the_related_resources(sdtm: Path):
 def test_a_rebuild_leaves_no_stale_bundle(sdtm: Path, tmp_path: Path):
     out = tmp_path / "fhir"
     assert run_cli("fhir", "build", sdtm, "--out", out, "--bundle-size", "100").exit_code == 0
-    # 28 + 2 + 1 + 26 Encounters + 516 resources
-    assert len(list((out / "bundles").glob("bundle-*"))) == 10
+    # 28 + 2 + 3 + 26 Encounters + 516 resources + 25 panels
+    assert len(list((out / "bundles").glob("bundle-*"))) == 11
     assert run_cli("fhir", "build", sdtm, "--out", out).exit_code == 0
     assert sorted(p.name for p in (out / "bundles").iterdir()) == [
-        *(f"bundle-000{n}.json" for n in range(1, 7)),
+        *(f"bundle-000{n}.json" for n in range(1, 8)),
         "manifest.json",
     ]
 
@@ -431,3 +433,17 @@ def test_records_point_to_the_study(sdtm: Path, tmp_path: Path):
         assert event["study"] == [{"reference": sites[site_of[event["subject"]["reference"]]]}]
     for subject in read("ResearchSubject"):
         assert subject["study"] == {"reference": sites[site_of[subject["individual"]["reference"]]]}
+
+
+def test_registry_identifiers_carry_the_system_hl7_terminology_registers(converted):
+    """TS REGID: NCT06360861 (TSVCDREF ClinicalTrials.gov) gets THO's NamingSystem
+    ClinicalTrials-Gov URI; IRCT, which THO does not register, only its assigner's name."""
+    (study,) = resources_of(converted["TS"], "PLMSC-SPMS")
+    assert study["identifier"][1:] == [
+        {
+            "value": "NCT06360861",
+            "system": "https://clinicaltrials.gov/nctid",
+            "assigner": {"display": "ClinicalTrials.gov"},
+        },
+        {"value": "IRCT20210614051576N1", "assigner": {"display": "IRCT"}},
+    ]

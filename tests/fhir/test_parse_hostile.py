@@ -371,7 +371,7 @@ def test_an_identical_duplicate_is_counted_and_a_different_one_names_both_places
     other.unlink()
     path.write_bytes(path.read_bytes() + changed + b"\n")
     assert refused(fhir) == (
-        f"{path}, line 484: {name}: appears again with other content (first at line 1); "
+        f"{path}, line 509: {name}: appears again with other content (first at line 1); "
         "a FHIR id names one resource: keep one version of it"
     )
 

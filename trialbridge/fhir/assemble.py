@@ -21,6 +21,7 @@ from trialbridge.fhir.build import (
 from trialbridge.fhir.checks import Finding
 from trialbridge.fhir.column_checks import validate_built
 from trialbridge.fhir.context import Context
+from trialbridge.fhir.panels import build_panels
 from trialbridge.fhir.table import table
 from trialbridge.sdtm.dataset import Dataset
 
@@ -54,6 +55,10 @@ def assemble(datasets: dict[str, Dataset], sites: dict[str, str] | None = None) 
             continue
         built[name] = build_dataset(dataset, study_id, context)
         counts[name] = len(dataset.frame)
+        spec = table(domain_of(dataset))
+        if spec is not None and spec.panels:
+            for panel in build_panels(dataset, built[name], spec, study_id, context):
+                built[panel.dataset] = panel
         medications = build_medications(dataset, study_id)
         if medications is not None:
             built[medications.dataset] = medications

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trialbridge.errors import UserError
-from trialbridge.fhir import definition, grouped, render
+from trialbridge.fhir import definition, grouped, profiles, render
 from trialbridge.fhir.codecs import place_datetime
 from trialbridge.fhir.context import Context
 from trialbridge.fhir.encode import Placed, encode, finite
@@ -62,6 +62,7 @@ class Built:
     dicts: list[dict[str, Any]] = field(default_factory=list)
     placed: list[Placed] = field(default_factory=list)
     sources: list[str | None] = field(default_factory=list)  # meta.source per record
+    wave: int | None = None  # bundles.py's wave where the resource type's own is not enough
 
     def add_extensions(self, fragments: pa.Array) -> None:
         """Extension items (JSON objects, comma-joined per record; null where none)."""
@@ -116,12 +117,7 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
         tree.put(path, render.constant(value))
     context = context or Context()
     per_record = context.zones.per_record(frame)
-    if spec.study is not None and context.study:
-        _put_study(tree, spec.study, context.study_references(frame, study_id))
-    if spec.encounter is not None:
-        visits = context.encounter_references(frame, study_id)
-        if visits is not None:
-            tree.put(f"{spec.encounter}.reference", render.text_leaf(visits))
+    put_links(tree, spec, context, frame, study_id)
     values = partial(context.values, frame=frame, study_id=study_id)
     for element in spec.elements:
         for placed in encode(element, frame, study_id, dataset.name, per_record, values):
@@ -134,6 +130,11 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
             else:
                 tree.put(placed.path, placed.leaf())
             built.placed += [placed, *placed.inner]
+    if spec.vital_signs:
+        claimed = profiles.claimed(built.placed)
+        if claimed is not None:
+            tree.put(claimed.path, claimed.leaf())
+            built.placed.append(claimed)
     order = render.numbers(np.arange(1, len(frame) + 1, dtype=np.float64))
     tree.append_items(
         "extension",
@@ -148,7 +149,19 @@ def build_dataset(dataset: Dataset, study_id: str, context: Context | None = Non
     return built
 
 
-def _put_study(tree: render.Tree, where: str, studies: pa.Array) -> None:
+def put_links(
+    tree: render.Tree, spec: Table, context: Context, frame: pd.DataFrame, study_id: str
+) -> None:
+    """Each record's study and visit Encounter, where the table has elements for them."""
+    if spec.study is not None and context.study:
+        put_study(tree, spec.study, context.study_references(frame, study_id))
+    if spec.encounter is not None:
+        visits = context.encounter_references(frame, study_id)
+        if visits is not None:
+            tree.put(f"{spec.encounter}.reference", render.text_leaf(visits))
+
+
+def put_study(tree: render.Tree, where: str, studies: pa.Array) -> None:
     """The record's study (its site's, where the study has sites): an element
     (AdverseEvent.study), or R4's workflow-researchStudy extension."""
     if where == "extension":
@@ -197,12 +210,13 @@ def _variable_leaf(name: str, values: pa.Array, numeric: bool) -> render.Leaf:
 def _build_grouped(dataset: Dataset, spec: Table, study_id: str) -> Built:
     """One resource per group; the group's records ride whole in sdtm-record extensions."""
     numeric = {v.name for v in dataset.variables if v.type == "Num"}
+    frame = dataset.frame.reset_index(drop=True)
+    keys = [key_text(frame[v]).to_pylist() for v in spec.id_from]
     out: list[dict[str, Any]] = []
     ids = []
-    for group in grouped.groups(dataset.frame, spec):
-        first = group.iloc[[0]]
-        key = [key_text(first[v])[0].as_py() for v in spec.id_from]
-        ids.append(resource_id(study_id, spec.resource, dataset.name, *key))
+    for group in grouped.groups(frame, spec):
+        position, first = group[0]
+        ids.append(resource_id(study_id, spec.resource, dataset.name, *(k[position] for k in keys)))
         resource: dict[str, Any] = {
             "resourceType": spec.resource,
             "id": ids[-1],
@@ -217,10 +231,12 @@ def _build_grouped(dataset: Dataset, spec: Table, study_id: str) -> Built:
     return Built(spec.resource, dataset.name, ids_text, domain_of(dataset), dicts=out)
 
 
-def _place_first(resource: dict[str, Any], element: Element, first: pd.DataFrame, sid: str) -> None:
-    """An element of a grouped table, from the group's first record."""
-    value = first[element.var].iat[0] if element.var in first else None
-    if value is None or pd.isna(value):
+def _place_first(
+    resource: dict[str, Any], element: Element, first: dict[str, Any], sid: str
+) -> None:
+    """An element of a grouped table, from the group's first record (its populated values)."""
+    value = first.get(element.var)
+    if value is None:
         return
     if element.codec == "reference":
         set_path(resource, element.path, {"reference": f"Patient/{patient_id(sid, value)}"})

@@ -34,7 +34,7 @@ def wave(resource_type: str) -> int:
 
 
 def _rank(built: Built) -> int:
-    return wave(built.resource)
+    return built.wave if built.wave is not None else wave(built.resource)
 
 
 def write(built: list[Built], folder: Path, bundle_size: int = 500) -> list[Path]:

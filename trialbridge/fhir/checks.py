@@ -19,7 +19,7 @@ import fhirpathpy
 from fhirpathpy.models import models
 from pydantic import BaseModel, Field
 
-from trialbridge.fhir import structure
+from trialbridge.fhir import profiles, structure
 from trialbridge.yamlio import load_model
 
 
@@ -60,8 +60,19 @@ class Finding:
 
 @cache
 def facts() -> R4Facts:
+    """R4's rules, and an invariant per vital signs profile (checked where claimed)."""
     path = package_files.files("trialbridge.fhir.definitions").joinpath("r4.yaml")
     model, _ = load_model(Path(str(path)), R4Facts, "trialbridge/fhir/definitions/r4.yaml")
+    model.invariants += [
+        Invariant(
+            key=f"profile-{profile.name}",
+            context=["Observation"],
+            expression=profiles.expression(profile),
+            human=f"claims {profile.url} but does not meet it",
+            reads=profiles.READS,
+        )
+        for profile in profiles.vital_signs().profiles
+    ]
     return model
 
 

@@ -10,7 +10,7 @@ strings are not blank) run on the whole columns at once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -143,17 +143,31 @@ def _value_rules(
 ) -> Iterable[tuple[np.ndarray, str, str]]:
     values, path = placed.values, placed.element(resource)
     if placed.codec == "reference":
-        bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=known)))
+        # the few distinct targets looked up among all ids (a lookup table of the distinct
+        # values, not of every id in the output, for each column)
+        targets = pc.unique(pc.drop_null(values))
+        present = pc.filter(known, pc.is_in(known, value_set=targets))
+        bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=present)))
         yield _rows(bad), "reference", f"{path}.reference does not resolve in this output"
     elif placed.codec == "dateTime":
-        bad = pc.invert(pc.match_substring_regex(values, _FHIR_DATETIME))
+        fhir = _per_distinct(values, lambda v: pc.match_substring_regex(v, _FHIR_DATETIME))
+        bad = pc.invert(fhir)
         yield _rows(bad), "dateTime", f"{path} is not a FHIR dateTime"
     elif placed.codec in ("decimal", "integer"):
         bad = pc.invert(pc.is_finite(values))
         yield _rows(bad), "decimal", f"{path} is not a finite number"
     else:
-        blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+        blank = _per_distinct(values, lambda v: pc.equal(pc.utf8_trim_whitespace(v), ""))
         yield _rows(blank), "ele-1", f"{path} is blank; an element needs a value"
+
+
+def _per_distinct(values: pa.Array, test: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """A text test run once per distinct value (dates and codes repeat over the records),
+    then spread back over them; null stays null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    return test(encoded.dictionary).take(encoded.indices)
 
 
 def _rows(mask: pa.Array) -> np.ndarray:

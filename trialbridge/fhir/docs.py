@@ -142,6 +142,20 @@ tables below list them as `extension[sdtm-variable]`. Beyond that:
   bundled studies' tests; a combination it does not hold gets CDISC and NCIt codings only);
   for vital signs, from the FHIR vital signs profile's codes for the CDISC test code. Units
   without a UCUM code keep their text.
+- Vital signs claim the FHIR R4 vital signs profile each record meets in `meta.profile`
+  (`bodyweight`, `bodytemp`, `heartrate`, ...; the base `vitalsigns` for a systolic or
+  diastolic result on its own): the profiles' codes, units and required elements are data
+  (`fhir/definitions/vital_signs.yaml`), and validating a FHIR folder checks every claim as a
+  FHIRPath invariant (`profile-<name>`). Blood pressure is also written as R4's panel
+  (85354-9, profile `bp`): one per pair of a systolic and a diastolic result of the same
+  subject, visit, date-time, time point and position, with their values as components and
+  `derivedFrom` naming the two records' Observations, which stay what parsing reads; the
+  panel is tagged `sdtm-origin` `derived`, sent after the Observations, and passed over by
+  parsing. A test not done (--STAT NOT DONE) has status `cancelled` and R4's coded
+  `dataAbsentReason` `not-performed`.
+- A registry identifier (TS REGID) carries the identifier system HL7 terminology registers
+  for its registry (TSVCDREF ClinicalTrials.gov: `https://clinicaltrials.gov/nctid`; CTIS;
+  ISRCTN); other registries keep their name as the identifier's assigner.
 - A Findings result changed on the server after trialbridge wrote it (status `amended` or
   `corrected`) comes back consistent: the value there is the result, and the other side of it
   (the standardised result where the value is --ORRES, the original where it is --STRESN)
@@ -223,6 +237,13 @@ def render() -> str:
             parts.append(
                 f" `{spec.encounter}` refers to the visit's Encounter (SV's record of the "
                 "subject's VISITNUM), where SV has it."
+            )
+        if spec.vital_signs:
+            parts.append(" `meta.profile`: the R4 vital signs profile the record meets.")
+        for panel in spec.panels:
+            parts.append(
+                f" Also a {panel.text.lower()} panel ({panel.code}) per pair of "
+                f"{' and '.join(panel.members)} records."
             )
         if spec.amended:
             side = "--ORRES" if spec.amended.value == "original" else "--STRESN"

@@ -98,7 +98,7 @@ def _derived(element: Element, frame: pd.DataFrame, placed: pa.Array) -> list[Pl
     if element.unit_code:
         out += _coded(element.unit_code, UCUM, ucum_codes(), placed)
     where = pc.is_valid(placed)
-    if element.also:
+    if element.also and element.var in frame:  # not a default written for an absent variable
         values = pc.if_else(where, render.text_column(frame[element.var]), None)
         out += _also(element, pc.cast(values, pa.large_string()), frame)
     for path, value in element.present.items():

@@ -16,32 +16,46 @@ from trialbridge.fhir.table import SDTM_RECORD, Summary, Table
 ORDER = "order"  # the record's position in its dataset, so parsing keeps the order
 
 
-def groups(frame: pd.DataFrame, spec: Table) -> list[pd.DataFrame]:
-    """The records of each resource; the frame's index stays their position in the dataset."""
+Records = list[tuple[int, dict[str, Any]]]  # (position in the dataset, populated variables)
+
+
+def groups(frame: pd.DataFrame, spec: Table) -> list[Records]:
+    """The records of each resource, as plain dicts of their populated variables (a subject's
+    handful of DS records is read many times over: dicts, not a pandas frame per group)."""
     frame = frame.reset_index(drop=True)
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    rows = [
+        {name: values[row] for name, values in columns.items() if _present(values[row])}
+        for row in range(len(frame))
+    ]
     if not spec.group_by:
-        return [frame]
-    return [group for _, group in frame.groupby(spec.group_by, sort=False)]
+        return [list(enumerate(rows))]
+    found = frame.groupby(spec.group_by, sort=False, dropna=False).indices
+    return [[(int(i), rows[i]) for i in positions] for positions in found.values()]
 
 
-def record_extensions(group: pd.DataFrame, numeric: set[str]) -> list[dict[str, Any]]:
+def _present(value: Any) -> bool:
+    """Not None, NaN or pandas' NA."""
+    return value is not None and value is not pd.NA and value == value
+
+
+def record_extensions(group: Records, numeric: set[str]) -> list[dict[str, Any]]:
     """One sdtm-record extension per record: its position in the dataset (`order`), then its
     populated variables as parts."""
     out = []
-    for position, row in zip(group.index, group.to_dict("records"), strict=True):
-        parts: list[dict[str, Any]] = [{"url": ORDER, "valueInteger": int(position) + 1}]
+    for position, row in group:
+        parts: list[dict[str, Any]] = [{"url": ORDER, "valueInteger": position + 1}]
         parts += [
             {"url": name, "valueDecimal": float(value)}
             if name in numeric
             else {"url": name, "valueString": str(value)}
             for name, value in row.items()
-            if pd.notna(value)
         ]
         out.append({"url": SDTM_RECORD, "extension": parts})
     return out
 
 
-def fill(resource: dict[str, Any], spec: Table, group: pd.DataFrame) -> None:
+def fill(resource: dict[str, Any], spec: Table, group: Records) -> None:
     """Fixed values, then the summary elements from the matching records."""
     for path, value in spec.fixed.items():
         set_path(resource, path, copy.deepcopy(value))
@@ -49,11 +63,13 @@ def fill(resource: dict[str, Any], spec: Table, group: pd.DataFrame) -> None:
         _summary(resource, summary, group, spec.domain)
 
 
-def _summary(resource: dict[str, Any], summary: Summary, group: pd.DataFrame, domain: str) -> None:
-    rows = group
-    for variable, wanted in summary.where.items():
-        rows = rows[rows[variable] == wanted] if variable in rows else rows.iloc[0:0]
-    values: list[Any] = rows[summary.value].dropna().tolist() if summary.value in rows else []
+def _summary(resource: dict[str, Any], summary: Summary, group: Records, domain: str) -> None:
+    rows = [
+        row
+        for _, row in group
+        if all(row.get(variable) == wanted for variable, wanted in summary.where.items())
+    ]
+    values: list[Any] = [row[summary.value] for row in rows if summary.value in row]
     if summary.present is not None:
         values = [summary.present] if values else []
     elif summary.codec in ("map", "boolean"):

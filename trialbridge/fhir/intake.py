@@ -14,7 +14,7 @@ from typing import Any
 
 from trialbridge.errors import UserError, checkpoint, report
 from trialbridge.fhir import definition, foreign, shapes
-from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, STUDY_TAG
+from trialbridge.fhir.build import DATASET_TAG, DOMAIN_TAG, ORIGIN_TAG, STUDY_TAG
 from trialbridge.fhir.ids import resource_id, site_study_id
 from trialbridge.fhir.paths import get_path
 from trialbridge.fhir.reading import MAX_DEPTH, Resources, json_kind, nesting, problem_at, where
@@ -124,7 +124,7 @@ def _admit(resources: Sequence[Any], index: int, found: Intake, origin: Origin) 
         )
     elif kind == "Medication":
         found.medications[key] = get_path(resource, "code.text")
-    elif not _derived(resource, kind, rid, study):
+    elif codes.get(ORIGIN_TAG) != "derived" and not _derived(resource, kind, rid, study):
         found.not_converted[kind] += 1
     return int(kind == "Patient")
 

@@ -154,6 +154,16 @@ class Amended(Strict):
     )
 
 
+class Panel(Strict):
+    """A panel resource derived from the records of its member tests (fhir/panels.py)."""
+
+    code: str = Field(description="the panel's LOINC code (a profile of vital_signs.yaml)")
+    display: str
+    text: str
+    members: list[str] = Field(description="test codes, in the profile's component order")
+    by: list[str] = Field(description="variables the members share (those the dataset has)")
+
+
 class Table(Strict):
     """One resource per record; or, with `group_by`, one per group of records (all records
     when empty): the records ride in sdtm-record extensions, `summary` fills FHIR elements."""
@@ -176,6 +186,12 @@ class Table(Strict):
         "the subject's VISITNUM), e.g. encounter or context",
     )
     amended: Amended | None = None
+    panels: list[Panel] = Field(default_factory=list)
+    vital_signs: bool = Field(
+        default=False,
+        description="claim an R4 vital signs profile in meta.profile where a record meets it "
+        "(fhir/definitions/vital_signs.yaml)",
+    )
 
 
 @cache

@@ -46,15 +46,15 @@ def first_post_then_forward(upstream, first: Reply):
 def patients_done_later(fhir, server, front, first) -> None:
     """bundle-0001 was refused: it is not done, the rest is; the next run sends only it."""
     assert first.exit_code == 1, first.output
-    assert "bundles 6 sent, 0 already done; resources sent 575: created 547, updated 0, " in (
+    assert "bundles 7 sent, 0 already done; resources sent 600: created 572, updated 0, " in (
         first.output
     )
     assert "failed 28;" in first.output
     done = json.loads((fhir / ".push-checkpoint.json").read_text())[front.base]
-    assert "bundle-0001.json" not in done and len(done) == 5
+    assert "bundle-0001.json" not in done and len(done) == 6
     again = push(fhir, front.base)
     assert again.exit_code == 0, again.output
-    assert "bundles 1 sent, 5 already done; resources sent 28: created 28, updated 0" in (
+    assert "bundles 1 sent, 6 already done; resources sent 28: created 28, updated 0" in (
         again.output
     )
     expected = built(fhir)
@@ -208,7 +208,7 @@ def test_a_retry_after_that_is_not_a_wait_falls_back_to_backoff(fhir_copy, serve
     with Hostile(once) as front:
         result = push(fhir_copy, front.base)
     assert result.exit_code == 0, result.output
-    assert "created 575, updated 0, failed 0; 1 retries;" in result.output
+    assert "created 600, updated 0, failed 0; 1 retries;" in result.output
 
 
 def test_redirects_without_end_are_one_line(fhir_copy):

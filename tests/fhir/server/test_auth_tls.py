@@ -44,7 +44,7 @@ def test_bearer_token_from_the_environment(fhir, tmp_path, monkeypatch):
         args = ("fhir", "push", copy, "--server", running.base, "--auth", "bearer")
         result = run_cli(*args, "--token-env", "TB_TOKEN")
         assert result.exit_code == 0, result.output
-        assert "created 575" in result.output
+        assert "created 600" in result.output
         assert running.count("Patient", {"Authorization": f"Bearer {TOKEN}"}) == 5
         checkpoint = (copy / ".push-checkpoint.json").read_text()
         monkeypatch.setenv("TB_TOKEN", "wrong-token")
@@ -94,7 +94,7 @@ def test_smart_backend_services(fhir, tmp_path, algorithm):
         copy = fresh(fhir, tmp_path)
         result = run_cli("fhir", "push", copy, "--server", running.base, "--workers", "4", *smart)
         assert result.exit_code == 0, result.output
-        assert "created 575, updated 0, failed 0" in result.output
+        assert "created 600, updated 0, failed 0" in result.output
         log = (tmp_path / "server" / "server.log").read_text()
         assert log.count("POST /auth/token") == 1  # one token, shared by the four workers
         back = tmp_path / "back"
@@ -152,7 +152,7 @@ def test_basic_and_client_credentials(fhir, tmp_path, monkeypatch):
         (copy / ".push-checkpoint.json").unlink()
         again = run_cli("fhir", "push", copy, "--server", running.base, *credentials)
         assert again.exit_code == 0, again.output
-        assert "created 0, updated 575" in again.output
+        assert "created 0, updated 600" in again.output
         secret_file.write_text("not-the-secret")
         (copy / ".push-checkpoint.json").unlink()
         refused = run_cli("fhir", "push", copy, "--server", running.base, *credentials)

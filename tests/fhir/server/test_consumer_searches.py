@@ -44,6 +44,11 @@ def test_a_consumer_finds_results_by_standard_codes_and_subject(
     for name in FINDINGS:
         data, _ = pyreadstat.read_xport(str(plmsc / "sdtm" / f"{name}.xpt"))
         findings += int((subject == data.USUBJID).sum())
+    # and the blood pressure panels: one per visit with a systolic and a diastolic result
+    vs, _ = pyreadstat.read_xport(str(plmsc / "sdtm" / "vs.xpt"))
+    pressures = vs[vs["USUBJID"].eq(subject) & vs.VSTESTCD.isin(["SYSBP", "DIABP"])]
+    paired = pressures.groupby(["VISITNUM", "VSDTC"])["VSTESTCD"].nunique()
+    findings += int((paired == 2).sum())
     patient = f"Patient/{patient_id('PLMSC-SPMS', subject)}"
     assert findings > 20
     assert total(server, "Observation", subject=patient) == findings

@@ -61,10 +61,10 @@ def test_a_redirect_within_the_origin_is_followed(fhir_copy, secured, bearer):
     with Hostile(front_answer) as front:
         result = run_cli("fhir", "push", fhir_copy, "--server", f"{front.root}/old", *bearer)
     assert result.exit_code == 0, result.output
-    assert "created 575, updated 0, failed 0" in result.output
+    assert "created 600, updated 0, failed 0" in result.output
     moved = [s for s in front.seen if s.path.startswith("/old/")]
     followed = [s for s in front.seen if s.path.startswith("/fhir/")]
-    assert len(moved) == len(followed) == 6  # each bundle: redirected, then sent again
+    assert len(moved) == len(followed) == 7  # each bundle: redirected, then sent again
     assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in front.seen)
 
 

@@ -48,7 +48,7 @@ def test_pushing_again_changes_no_count(study: Path, server: Sekmet, tmp_path: P
     assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
     expected = built(fhir)
     again = run_cli("fhir", "push", fhir, "--server", server.base)
-    assert "bundles 0 sent, 6 already done" in again.output  # the checkpoint
+    assert "bundles 0 sent, 7 already done" in again.output  # the checkpoint
     (fhir / ".push-checkpoint.json").unlink()
     forced = run_cli("fhir", "push", fhir, "--server", server.base)
     assert f"created 0, updated {sum(expected.values())}, failed 0" in forced.output
@@ -99,7 +99,7 @@ def test_a_visits_observations_are_found_by_its_encounter(
     study: Path, server: Sekmet, tmp_path: Path
 ):
     """Observation?encounter= finds a visit's findings: subject 001's screening (SV VISITNUM
-    1), counted from the XPT files by pyreadstat."""
+    1), counted from the XPT files by pyreadstat, and its blood pressure panel."""
     fhir = copy_of(study, tmp_path)
     assert run_cli("fhir", "push", fhir, "--server", server.base).exit_code == 0
     subject = "PLMSC-SPMS-01-001"
@@ -107,6 +107,9 @@ def test_a_visits_observations_are_found_by_its_encounter(
     for name in ("lb", "vs", "qs", "ft", "nv"):
         data, _ = pyreadstat.read_xport(str(study / "sdtm" / f"{name}.xpt"))
         expected += int(((subject == data.USUBJID) & (data.VISITNUM == 1)).sum())
+        if name == "vs":  # the visit's blood pressure panel (a systolic and a diastolic result)
+            visit = data[(subject == data.USUBJID) & (data.VISITNUM == 1)]
+            expected += int({"SYSBP", "DIABP"} <= set(visit.VSTESTCD))
     encounters = [
         json.loads(line) for line in (fhir / "ndjson" / "Encounter.ndjson").read_text().splitlines()
     ]

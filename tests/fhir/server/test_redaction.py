@@ -26,7 +26,7 @@ def test_a_password_in_the_server_url_works_and_never_shows(fhir_copy, tmp_path)
         with_password = running.base.replace("http://", f"http://loader:{PASSWORD}@")
         pushed = run_cli("fhir", "push", fhir_copy, "--server", with_password)
         assert pushed.exit_code == 0, pushed.output
-        assert "created 575, updated 0, failed 0" in pushed.output
+        assert "created 600, updated 0, failed 0" in pushed.output
         checkpoint = (fhir_copy / CHECKPOINT).read_text()
         assert list(json.loads(checkpoint)) == [running.base]
         wrong = with_password.replace(PASSWORD, "pw-wrong")
@@ -51,7 +51,7 @@ def test_an_earlier_checkpoint_keyed_with_a_password_is_cleaned(fhir_copy, serve
     (fhir_copy / CHECKPOINT).write_text(json.dumps({with_password: done}))
     result = run_cli("fhir", "push", fhir_copy, "--server", server.base)
     assert result.exit_code == 0, result.output
-    assert "bundles 0 sent, 6 already done" in result.output  # the same server, the same record
+    assert "bundles 0 sent, 7 already done" in result.output  # the same server, the same record
     assert json.loads((fhir_copy / CHECKPOINT).read_text()) == {server.base: done}
 
 
@@ -167,7 +167,7 @@ def test_a_server_s_words_are_scrubbed_before_they_are_cut_and_escaped(fhir_copy
     with Hostile(not_json) as front:
         result = run_cli("fhir", "push", fhir_copy, "--server", front.base, *bearer)
     refused = [line for line in result.output.splitlines() if "refused:" in line]
-    assert len(refused) == 6 and result.exit_code == 1
+    assert len(refused) == 7 and result.exit_code == 1
     for line in refused:
         assert line.endswith(f"(x{'x' * 69} Bearer ***); not counted as arrived"), line
     assert TOKEN[:4] not in result.output

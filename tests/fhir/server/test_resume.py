@@ -31,7 +31,7 @@ def test_a_wrong_token_then_the_right_one(fhir_copy, secured, monkeypatch, tmp_p
     token.write_text(f"{TOKEN}\n")
     result = run_cli(*args, "--token-file", token)
     assert result.exit_code == 0, result.output
-    assert "bundles 6 sent, 0 already done; resources sent 575: created 575" in result.output
+    assert "bundles 7 sent, 0 already done; resources sent 600: created 600" in result.output
     exact(secured, fhir_copy, {"Authorization": f"Bearer {TOKEN}"})
 
 
@@ -56,10 +56,10 @@ def test_resources_refused_entry_by_entry_are_sent_again(fhir_copy, server, monk
     with Hostile(gateway) as front:
         first = run_cli(*args, "--server", front.base)
         assert first.exit_code == 1, first.output
-        assert "bundles 6 sent, 0 already done; resources sent 575: created 0, updated 0, " in (
+        assert "bundles 7 sent, 0 already done; resources sent 600: created 0, updated 0, " in (
             first.output
         )
-        assert "failed 575;" in first.output
+        assert "failed 600;" in first.output
         patient = json.loads((fhir_copy / "bundles" / "bundle-0001.json").read_text())["entry"][0]
         assert f"  refused: Patient/{patient['resource']['id']}: no write (SDTM DM record 1" in (
             first.output
@@ -68,12 +68,12 @@ def test_resources_refused_entry_by_entry_are_sent_again(fhir_copy, server, monk
         monkeypatch.setenv("TB_TOKEN", TOKEN)
         second = run_cli(*args, "--server", front.base)
     assert second.exit_code == 0, second.output
-    assert "bundles 6 sent, 0 already done; resources sent 575: created 575" in second.output
+    assert "bundles 7 sent, 0 already done; resources sent 600: created 600" in second.output
     exact(server, fhir_copy)
 
 
 def test_a_resource_the_server_refuses_is_sent_again_by_the_next_run(fhir_copy, server):
-    path = fhir_copy / "bundles" / "bundle-0005.json"  # the first of the last wave
+    path = fhir_copy / "bundles" / "bundle-0005.json"  # the first of the records' wave
     good = json.loads(path.read_text())
     bad = json.loads(path.read_text())
     entry = next(e for e in bad["entry"] if e["resource"]["resourceType"] == "AdverseEvent")
@@ -83,17 +83,17 @@ def test_a_resource_the_server_refuses_is_sent_again_by_the_next_run(fhir_copy, 
     first = run_cli(*push)
     assert first.exit_code == 1 and "failed 1;" in first.output
     done = json.loads((fhir_copy / CHECKPOINT).read_text())[server.base]
-    assert sorted(done) == [f"bundle-000{n}.json" for n in (1, 2, 3, 4, 6)]
+    assert sorted(done) == [f"bundle-000{n}.json" for n in (1, 2, 3, 4, 6, 7)]
     again = run_cli(*push)  # not "already done": refused again, and said so
     assert again.exit_code == 1
-    assert "bundles 1 sent, 5 already done; resources sent 500: created 0, updated 499, " in (
+    assert "bundles 1 sent, 6 already done; resources sent 500: created 0, updated 499, " in (
         again.output
     )
     assert f"  refused: AdverseEvent/{entry['resource']['id']}: " in again.output
     rewrite_bundle(fhir_copy, path.name, good)  # the source fixed and rebuilt
     fixed = run_cli(*push)
     assert fixed.exit_code == 0, fixed.output
-    assert "bundles 1 sent, 5 already done; resources sent 500: created 1, updated 499" in (
+    assert "bundles 1 sent, 6 already done; resources sent 500: created 1, updated 499" in (
         fixed.output
     )
     exact(server, fhir_copy)

@@ -31,7 +31,7 @@ def test_the_first_line_of_a_token_file_is_the_token(fhir_copy, secured, tmp_pat
     token.write_bytes(f"{TOKEN}{line_end}".encode())
     result = push(fhir_copy, "--auth", "bearer", "--token-file", token, server=secured.base)
     assert result.exit_code == 0, result.output
-    assert "created 575" in result.output
+    assert "created 600" in result.output
 
 
 TOKEN_FILES = [
