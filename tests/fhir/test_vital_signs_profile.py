@@ -147,3 +147,34 @@ def test_the_validator_flags_a_claim_the_resource_does_not_meet(built):
     del broken["component"][1]
     assert [f.rule for f in check(broken, None)] == ["profile-bp"]
     assert check(panel, None) == [] and check(weight, None) == []
+
+
+def test_column_validation_checks_each_claim_of_a_built_table(tmp_path, monkeypatch):
+    """A build that claimed bodyweight for every vital sign (a wrong claimer patched in) is
+    caught record by record by the validation that runs on built columns: PLMSC's VS has
+    154 records, 25 of them WEIGHT (counted from its vs.xpt)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from tests.helpers import STUDY
+    from trialbridge import api
+    from trialbridge.fhir import profiles
+    from trialbridge.fhir.build import build_dataset
+    from trialbridge.fhir.column_checks import validate_built
+
+    api.convert(STUDY, tmp_path, formats=("xpt",))
+    vs = read_folder(tmp_path / "sdtm")["VS"]
+    weights = int((vs.frame["VSTESTCD"] == "WEIGHT").sum())
+    assert (len(vs.frame), weights) == (154, 25)
+
+    def everything_is_a_weight(loinc: pa.Array, *_: pa.Array) -> pa.Array:
+        urls = pd.Series(SD + "bodyweight", index=range(len(loinc)), dtype=object)
+        return pa.array(urls.to_numpy(dtype=object), pa.large_string())
+
+    monkeypatch.setattr(profiles, "claims", everything_is_a_weight)
+    found = validate_built([build_dataset(vs, "PLMSC-SPMS")])
+    claims = [f for f in found if f.rule.startswith("profile-")]
+    # the rest: references to the Patients and Encounters, not built in this test
+    assert {f.rule for f in found} - {f.rule for f in claims} == {"reference"}
+    assert {f.rule for f in claims} == {"profile-bodyweight"}
+    assert len(claims) == len(vs.frame) - weights == 129

@@ -34,6 +34,11 @@ class Invariant(BaseModel):
         description="[lower, upper]: the expression is lower <= upper as instants, which two "
         "values written alike (same length, same zone) show as text",
     )
+    when: str | None = Field(
+        default=None,
+        description="an element without which the invariant holds whatever the values (a "
+        "profile's: meta.profile), so its reads decide nothing on resources that lack it",
+    )
     only_reads: bool = Field(
         default=False,
         description="the expression looks at nothing but `reads`: checked on their distinct "
@@ -70,6 +75,7 @@ def facts() -> R4Facts:
             expression=profiles.expression(profile),
             human=f"claims {profile.url} but does not meet it",
             reads=profiles.READS,
+            when="meta.profile",
         )
         for profile in profiles.vital_signs().profiles
     ]

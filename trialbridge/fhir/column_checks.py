@@ -45,13 +45,15 @@ def validate_built(built: list[Built]) -> list[Finding]:
     return findings
 
 
-def _watched(resource: str) -> set[str]:
+def _watched(resource: str, placed: set[str]) -> set[str]:
     """Element paths whose values, not only presence, decide a structural rule (but those
-    only an `only_reads` invariant looks at: see _reads_only)."""
+    only an `only_reads` invariant looks at: see _reads_only, and those of an invariant whose
+    `when` element the resources do not have: a profile's, where none claims one)."""
     rules = facts()
     paths = {p for p in rules.bindings if p.partition(".")[0] == resource}
     for invariant in rules.invariants:
-        if invariant.only_reads:
+        idle = invariant.when is not None and f"{resource}.{invariant.when}" not in placed
+        if invariant.only_reads or idle:
             continue
         for context in invariant.context:
             if context.partition(".")[0] == resource:
@@ -63,7 +65,7 @@ def _by_shape(built: Built) -> list[Finding]:
     assert built.tree is not None
     labels, _ = built.tree.shapes()
     key = {"shape": labels}
-    watched = _watched(built.resource)
+    watched = _watched(built.resource, {p.element(built.resource) for p in built.placed})
     for number, placed in enumerate(built.placed):
         if placed.element(built.resource) in watched:
             key[f"value{number}"] = pd.factorize(placed.values.to_pandas())[0]
