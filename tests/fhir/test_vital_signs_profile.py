@@ -178,3 +178,29 @@ def test_column_validation_checks_each_claim_of_a_built_table(tmp_path, monkeypa
     assert {f.rule for f in found} - {f.rule for f in claims} == {"reference"}
     assert {f.rule for f in claims} == {"profile-bodyweight"}
     assert len(claims) == len(vs.frame) - weights == 129
+
+
+def test_a_panel_finding_names_its_first_members_record(tmp_path):
+    """A panel validated without the Observations it is derived from: each of its references
+    is a finding that names the panel and the systolic record's source row (it was an
+    IndexError: panels had no source rows)."""
+    from tests.helpers import STUDY
+    from trialbridge import api
+    from trialbridge.fhir.build import build_dataset
+    from trialbridge.fhir.column_checks import validate_built
+    from trialbridge.fhir.context import Context
+    from trialbridge.fhir.panels import build_panels
+    from trialbridge.fhir.table import table
+
+    api.convert(STUDY, tmp_path, formats=("xpt",))
+    datasets = read_folder(tmp_path / "sdtm")
+    vs = datasets["VS"]
+    built = build_dataset(vs, "PLMSC-SPMS")
+    spec = table("VS")
+    assert spec is not None
+    (panels,) = build_panels(vs, built, spec, "PLMSC-SPMS", Context())
+    found = validate_built([panels])
+    # 25 panels, each referring to its Patient and its two Observations
+    assert len(found) == 25 * 3
+    assert {f.rule for f in found} == {"reference"}
+    assert {f.record.split(", ")[0] for f in found} == {"SDTM VS-85354-9"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ _FHIR_DATETIME = (
 def validate_built(built: list[Built]) -> list[Finding]:
     """Every resource of every dataset."""
     known = pa.concat_arrays([render.wrap_each(f"{b.resource}/", b.ids, "") for b in built])
-    known_set = set(known.to_pylist()) if any(b.tree is None for b in built) else set()
+    known_set = _resolved([r for b in built if b.tree is None for r in b.dicts], known)
     findings: list[Finding] = []
     for one in built:
         if one.tree is None:
@@ -43,6 +44,24 @@ def validate_built(built: list[Built]) -> list[Finding]:
         findings += _by_shape(one)
         findings += _by_value(one, known)
     return findings
+
+
+def _resolved(resources: list[dict[str, Any]], known: pa.Array) -> set[str]:
+    """The references these resources make that resolve among `known`: all a check of theirs
+    asks about (a set of every id in a large output would cost more than their checks)."""
+    found: list[str] = []
+    stack: list[Any] = list(resources)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            target = node.get("reference")
+            if isinstance(target, str):
+                found.append(target)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    targets = pa.array(found, known.type)
+    return set(pc.filter(targets, pc.is_in(targets, value_set=known)).to_pylist())
 
 
 def _watched(resource: str, placed: set[str]) -> set[str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trialbridge.fhir.ids import medication_id, resource_ids, site_study_id, study_resource_id
 from trialbridge.fhir.zones import Zones
@@ -31,7 +32,7 @@ class Context:
         encounters: dict[str, str] = {}
         if sv is not None and set(VISIT_KEY) <= set(sv.frame.columns):
             ids = _encounter_ids(sv.frame, study_id).to_pylist()
-            keys = _visit_keys(sv.frame)
+            keys = _visit_keys(sv.frame).to_pylist()
             encounters = {k: f"Encounter/{i}" for k, i in zip(keys, ids, strict=True) if k}
         return cls(
             Zones.of(datasets.get("DM"), sites),
@@ -48,9 +49,10 @@ class Context:
         if not self.sites or "USUBJID" not in frame:
             return pa.array([whole] * len(frame), TEXT)
         site = {s: f"ResearchStudy/{site_study_id(study_id, s)}" for s in set(self.sites.values())}
-        per_subject = {subject: site[s] for subject, s in self.sites.items()}
-        found = frame["USUBJID"].reset_index(drop=True).map(per_subject).fillna(whole)
-        return pa.array(found.astype(object), TEXT)
+        subjects = pa.array(list(self.sites), TEXT)
+        studies = pa.array([site[s] for s in self.sites.values()], TEXT)
+        found = _looked_up(_text(frame["USUBJID"]), subjects, studies)
+        return pc.fill_null(found, whole)
 
     def values(self, name: str, frame: pd.DataFrame, study_id: str) -> pa.Array | None:
         """Per-record context values a table element needs, by name: `treatment` (a
@@ -69,10 +71,12 @@ class Context:
         when no record has one."""
         if not self.encounters or not set(VISIT_KEY) <= set(frame.columns):
             return None
-        found = pd.Series(_visit_keys(frame)).map(self.encounters)
-        if found.isna().all():
+        keys = pa.array(list(self.encounters), TEXT)
+        references = pa.array(list(self.encounters.values()), TEXT)
+        found = _looked_up(_visit_keys(frame), keys, references)
+        if found.null_count == len(found):
             return None
-        return pa.array(found.astype(object).where(found.notna(), None), TEXT)
+        return found
 
 
 def _by_subject(dataset: Dataset | None, variable: str) -> dict[str, str]:
@@ -85,12 +89,22 @@ def _by_subject(dataset: Dataset | None, variable: str) -> dict[str, str]:
     return dict(zip(single["USUBJID"].astype(str), single[variable].astype(str), strict=True))
 
 
-def _visit_keys(frame: pd.DataFrame) -> list[str | None]:
+def _visit_keys(frame: pd.DataFrame) -> pa.Array:
     """USUBJID|VISITNUM, the visit number to 6 decimals: a record's 1.3000000000000003 (float
-    noise a conversion left) is SV's visit 1.3. None where either is missing."""
+    noise a conversion left) is SV's visit 1.3. Null where either is missing."""
     number = pd.to_numeric(frame["VISITNUM"], errors="coerce").round(6)
-    key = frame["USUBJID"].astype("string") + "|" + number.astype("string")
-    return key.astype(object).where(key.notna(), None).tolist()
+    visit = pc.cast(pa.array(number.to_numpy(dtype="float64"), from_pandas=True), TEXT)
+    return pc.binary_join_element_wise(_text(frame["USUBJID"]), visit, pa.scalar("|", TEXT))
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A text column as Arrow (null where missing)."""
+    return pa.array(values.astype(object).to_numpy(), TEXT, from_pandas=True)
+
+
+def _looked_up(keys: pa.Array, known: pa.Array, values: pa.Array) -> pa.Array:
+    """values[i] where keys match known[i]; null where they match none."""
+    return values.take(pc.index_in(keys, value_set=known))
 
 
 def _encounter_ids(frame: pd.DataFrame, study_id: str) -> pa.Array:

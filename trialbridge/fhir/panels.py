@@ -87,6 +87,10 @@ def _panel(
     tree = render.Tree(len(rows))
     out = Built("Observation", f"{dataset.name}-{panel.code}", ids, spec.domain, tree=tree)
     out.wave = AFTER_RECORDS
+    if built.sources:  # a finding names the first member's source row
+        out.sources = [built.sources[int(row)] for row in first]
+    else:
+        out.sources = [None] * len(first)
     tags = [{"system": STUDY_TAG, "code": study_id}, {"system": ORIGIN_TAG, "code": "derived"}]
     profile = profiles.by_loinc()[panel.code]
     tree.put("resourceType", render.constant("Observation"))
@@ -116,7 +120,9 @@ def _panel(
             if placed.path.startswith("valueQuantity."):
                 out.placed.append(_put(tree, placed, f"{where}.{placed.path}", member))
         reference = render.wrap_each("Observation/", built.ids.take(pa.array(member)), "")
-        tree.put(f"derivedFrom[{number}].reference", render.Leaf(reference, prefix='"', suffix='"'))
+        derived = Placed(f"derivedFrom[{number}]", reference, "reference", "reference", safe=True)
+        tree.put(derived.path, derived.leaf())
+        out.placed.append(derived)  # checked to resolve, as every reference
     put_links(tree, spec, context, frame.iloc[first].reset_index(drop=True), study_id)
     return out
 
