@@ -447,3 +447,22 @@ def test_registry_identifiers_carry_the_system_hl7_terminology_registers(convert
         },
         {"value": "IRCT20210614051576N1", "assigner": {"display": "IRCT"}},
     ]
+
+
+def test_every_result_has_a_value_or_a_coded_reason_it_has_none(sdtm: Path):
+    """R4's vital signs and lab profiles want a value[x] or a dataAbsentReason: PLMSC's one
+    test not done (FT, raw/cognitive.csv row 15, FTSTAT NOT DONE) says not-performed."""
+    resources, _ = everything(sdtm)
+    results = [r for r in resources if r["resourceType"] == "Observation"]
+    bare = [
+        r["id"]
+        for r in results
+        if not any(k.startswith("value") for k in r)
+        and "dataAbsentReason" not in r
+        and "component" not in r
+    ]
+    assert bare == []
+    absent = [r for r in results if "dataAbsentReason" in r]
+    assert [(r["status"], r["dataAbsentReason"]["coding"][0]["code"]) for r in absent] == [
+        ("cancelled", "not-performed")
+    ]
