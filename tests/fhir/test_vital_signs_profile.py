@@ -204,3 +204,30 @@ def test_a_panel_finding_names_its_first_members_record(tmp_path):
     assert len(found) == 25 * 3
     assert {f.rule for f in found} == {"reference"}
     assert {f.record.split(", ")[0] for f in found} == {"SDTM VS-85354-9"}
+
+
+def test_no_panel_where_the_members_cannot_be_told_apart_or_one_is_missing(tmp_path):
+    """A VS without VSTESTCD (a sponsor's odd dataset), or with systolic results only, gets
+    no panel and no error (a KeyError before, for the first)."""
+    import dataclasses
+
+    from tests.helpers import STUDY
+    from trialbridge import api
+    from trialbridge.fhir.build import build_dataset
+    from trialbridge.fhir.context import Context
+    from trialbridge.fhir.panels import build_panels
+    from trialbridge.fhir.table import table
+
+    api.convert(STUDY, tmp_path, formats=("xpt",))
+    vs = read_folder(tmp_path / "sdtm")["VS"]
+    spec = table("VS")
+    assert spec is not None
+    untested = dataclasses.replace(vs, frame=vs.frame.drop(columns=["VSTESTCD"]))
+    systolic = dataclasses.replace(
+        vs, frame=vs.frame[vs.frame["VSTESTCD"] == "SYSBP"].reset_index(drop=True)
+    )
+    for dataset in (untested, systolic):
+        built = build_dataset(dataset, "PLMSC-SPMS")
+        assert build_panels(dataset, built, spec, "PLMSC-SPMS", Context()) == []
+    built = build_dataset(vs, "PLMSC-SPMS")
+    assert [len(p.ids) for p in build_panels(vs, built, spec, "PLMSC-SPMS", Context())] == [25]

@@ -103,7 +103,7 @@ def settle(
             limit = significant(pd.to_numeric(rows[p + source], errors="coerce") * factor + offset)
             frame.loc[amended, p + target] = as_text(limit) if target.startswith("OR") else limit
     seq = f"{p}SEQ"
-    kept = pd.DataFrame({"USUBJID": rows["USUBJID"], "IDVAR": seq, "IDVARVAL": rows[seq]})
+    kept = pd.DataFrame({"USUBJID": rows["USUBJID"], "IDVAR": seq, "IDVARVAL": _column(rows, seq)})
     kept = kept.assign(QNAM=QNAM, QLABEL=QLABEL, QVAL=status, QORIG=QORIG)
     return frame, kept
 
@@ -122,7 +122,7 @@ def _conflict(name: str, p: str, row: pd.Series, status: str, side: _Side, value
     seq = row.get(f"{p}SEQ")
     record = f"{name} record of {row.get('USUBJID')}, {p}SEQ {number_text(seq)} ({test})"
     before = row.get(p + side.other_text)
-    if isinstance(before, str) and before and _isnumber_text(value) and not _isnumber_text(before):
+    if isinstance(before, str) and before and _is_number(value) and not _is_number(before):
         why = f"{p}{side.other_text} was '{before}', a coded result no number converts to"
     elif not isinstance(target, str) or not target:
         why = f"{p}{side.other_unit} is blank"
@@ -135,7 +135,7 @@ def _conflict(name: str, p: str, row: pd.Series, status: str, side: _Side, value
     )
 
 
-def _isnumber_text(value: object) -> bool:
+def _is_number(value: object) -> bool:
     return bool(pd.notna(pd.to_numeric(pd.Series([value]), errors="coerce").iat[0]))
 
 

@@ -45,9 +45,10 @@ def _members(frame: pd.DataFrame, built: Built, panel: Panel, domain: str) -> np
     by_path = {p.path: p for p in built.placed}
     value, unit = by_path.get("valueQuantity.value"), by_path.get("valueQuantity.code")
     effective = by_path.get("effectiveDateTime")
-    if value is None or unit is None or effective is None:
+    testcd = f"{domain}TESTCD"
+    if value is None or unit is None or effective is None or testcd not in frame:
         return np.empty((0, len(panel.members)), dtype=np.int64)
-    test = frame[f"{domain}TESTCD"].reset_index(drop=True)
+    test = frame[testcd].reset_index(drop=True)
     units = pd.Series(unit.values.to_pandas())
     fits = pd.Series(False, index=test.index)
     for member, component in zip(panel.members, profile.components, strict=True):
