@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from trialbridge.fhir import profiles, render
 from trialbridge.fhir.build import ORIGIN_TAG, STUDY_TAG, Built, put_links
+from trialbridge.fhir.bundles import LAST_WAVE
 from trialbridge.fhir.context import Context
 from trialbridge.fhir.encode import Placed
 from trialbridge.fhir.ids import resource_ids
@@ -24,7 +25,7 @@ from trialbridge.fhir.table import Panel, Table
 from trialbridge.sdtm.dataset import Dataset
 
 LOINC = "http://loinc.org"
-AFTER_RECORDS = 5  # bundles.py's wave: after the Observations the panels are derived from
+AFTER_RECORDS = LAST_WAVE + 1  # a wave after the Observations the panels are derived from
 
 
 def build_panels(

@@ -21,6 +21,7 @@ from trialbridge.yamlio import load_model
 SD = "http://hl7.org/fhir/StructureDefinition/"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+PAIR = "\x1f"  # joins a (code, unit) pair into one string; neither holds a unit separator
 
 
 class Component(Strict):
@@ -67,8 +68,8 @@ def claims(
     loinc: pa.Array, unit: pa.Array, has_value: pa.Array, absent: pa.Array, effective: pa.Array
 ) -> pa.Array:
     """Each record's profile URL, where it meets the profile: its LOINC code names one, an
-    effective time, and a value in one of the profile's units or a dataAbsentReason. Worked
-    out once per distinct (code, unit), then spread over the records."""
+    effective time, and a value in one of the profile's units or a dataAbsentReason. The
+    (code, unit) pairs are matched as joined strings by one vectorised isin."""
     known = {code: p for code, p in by_loinc().items() if not p.components}
     codes = pd.Series(loinc.to_pandas(), dtype=object)
     units = pd.Series(unit.to_pandas(), dtype=object)
@@ -76,8 +77,8 @@ def claims(
     missing = np.asarray(pc.fill_null(absent, False))
     timed = np.asarray(pc.fill_null(effective, False))
     url = codes.map({code: p.url for code, p in known.items()})
-    pairs = pd.Series(list(zip(codes, units, strict=True)), dtype=object)
-    allowed = {(code, u) for code, p in known.items() for u in p.units}
+    pairs = codes.fillna("").astype(str) + PAIR + units.fillna("").astype(str)
+    allowed = {code + PAIR + u for code, p in known.items() for u in p.units}
     in_units = pairs.isin(allowed).to_numpy()
     fits = url.notna().to_numpy() & timed & ((valued & in_units) | (~valued & missing))
     return pa.array(url.where(fits, None).to_numpy(dtype=object), pa.large_string())
@@ -88,11 +89,11 @@ def _coding(system: str, codes: list[str]) -> str:
     return f"coding.where(system = '{system}' and ({listed})).exists()"
 
 
-def _quantity(prefix: str, units: list[str]) -> str:
-    listed = " or ".join(f"{prefix}valueQuantity.code = '{u}'" for u in units)
+def _quantity(units: list[str]) -> str:
+    listed = " or ".join(f"valueQuantity.code = '{u}'" for u in units)
     return (
-        f"({prefix}valueQuantity.exists() implies ({prefix}valueQuantity.value.exists() and "
-        f"{prefix}valueQuantity.system = '{UCUM}' and ({listed})))"
+        "(valueQuantity.exists() implies (valueQuantity.value.exists() and "
+        f"valueQuantity.system = '{UCUM}' and ({listed})))"
     )
 
 
@@ -110,10 +111,10 @@ def expression(profile: Profile) -> str:
         for component in profile.components:
             parts.append(
                 f"component.where(code.{_coding(LOINC, [component.loinc])} and "
-                f"valueQuantity.value.exists() and {_quantity('', component.units)}).count() = 1"
+                f"valueQuantity.value.exists() and {_quantity(component.units)}).count() = 1"
             )
     else:
-        parts += [_quantity("", profile.units), "(value.exists() or dataAbsentReason.exists())"]
+        parts += [_quantity(profile.units), "(value.exists() or dataAbsentReason.exists())"]
     claimed = f"meta.profile.where($this = '{profile.url}').empty()"
     return f"{claimed} or ({' and '.join(parts)})"
 
