@@ -24,7 +24,7 @@ test: $(BIN)/trialbridge
 	scripts/need-chromium
 	$(BIN)/ruff check trialbridge tests bench fuzz
 	$(BIN)/ruff format --check trialbridge tests bench fuzz
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # Submission scale: every stage on a scaled copy of the study (2,000 subjects, 1M LB records)
 # beside the floors (pyreadstat, pyarrow, orjson), the whole convert at 1/16, 1/4 and 1x, and
