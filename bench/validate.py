@@ -91,6 +91,9 @@ def study(rows: int) -> dict[str, Dataset]:
     subject_frame["SUBJID"] = [f"{i + 1:06d}" for i in range(subjects)]
     completed = base["DS"].frame[base["DS"].frame["DSDECOD"].eq("COMPLETED")]
     lb = _lb(base["LB"].frame, subject_frame, np.random.default_rng(6))
+    # a year of weekly visits: each subject takes part until its last LB date
+    last = lb.groupby("USUBJID")["LBDTC"].max().str[:10]
+    subject_frame["RFPENDTC"] = subject_frame["USUBJID"].map(last)
     return {
         "DM": _with(base["DM"], subject_frame),
         "DS": _with(base["DS"], cloned(completed.assign(DSSEQ=1.0))),

@@ -79,3 +79,14 @@ def assert_golden(text: str, path: Path, update: bool) -> None:
         ):
             assert got == want, f"{path.name} line {n}"
         assert text == expected, f"{path.name} differs in length"
+
+
+def html_findings(html: str) -> list[list[object]]:
+    """The findings validation.html carries (its JSON data block), one list per finding:
+    rule, severity, dataset, record, USUBJID, --SEQ, variable, value, change."""
+    import json
+    import re
+
+    block = re.search(r"<script type='application/json' id='data'>(.*?)</script>", html, re.S)
+    assert block is not None, "validation.html has no findings data block"
+    return json.loads(block.group(1))["findings"]

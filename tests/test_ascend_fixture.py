@@ -105,7 +105,14 @@ def test_age_and_arms_recomputed_from_the_forms(out: Path):
     assert Counter(r["ARMCD"] for r in dm.values()) == {"NTZ300": 12, "PLACEBO": 12, None: 1}
     failed = dm[usubjid("102-003")]
     assert failed["ARMNRS"] == "SCREEN FAILURE"
-    assert (failed["RFSTDTC"], failed["ACTARMCD"]) == (None, None)
+    # no reference period for a screen failure: RFENDTC empty although the form has a last contact
+    assert (failed["RFSTDTC"], failed["RFENDTC"], failed["ACTARMCD"]) == (None, None, None)
+    # its disposition happened before randomization, in the SCREENING epoch
+    events = [r for r in rows(out, "ds") if r["DSCAT"] == "DISPOSITION EVENT"]
+    assert sorted((r["USUBJID"], r["DSDECOD"], r["EPOCH"]) for r in events) == [
+        (usubjid("102-003"), "SCREEN FAILURE", "SCREENING"),
+        (usubjid("103-002"), "WITHDRAWAL BY SUBJECT", "TREATMENT"),
+    ]
 
 
 def test_ex_counts_and_doses_follow_the_infusion_log(out: Path):
@@ -196,6 +203,8 @@ def test_msis29_subscale_totals_recomputed_from_the_items(out: Path):
         key = (r["USUBJID"], r["VISIT"])
         if r["QSTESTCD"] in ("MSIS01PH", "MSIS01PS"):
             totals[(*key, r["QSTESTCD"])] = r["QSSTRESN"]
+            # a derived record has its result in the standard variables only
+            assert (r["QSDRVFL"], r["QSORRES"], r["QSSTRESC"]) == ("Y", None, str(r["QSSTRESN"]))
         else:
             items[key][int(r["QSTESTCD"][-2:])] = r["QSSTRESN"]
     forms = raw("msis29.csv")
@@ -237,6 +246,24 @@ def test_study_days_worked_by_hand(out: Path):
         ("2012-05-20", 86),
         ("2012-08-10", 168),  # 4 + 31 + 30 + 31 + 30 + 31 + 10 = 167 days later
     ]
+
+
+def test_ae_soc_codes_from_the_coding_columns(out: Path):
+    # the public MedDRA SOC codes, checked by hand against the SOC names
+    meddra = {
+        "General disorders and administration site conditions": 10018065,
+        "Infections and infestations": 10021881,
+        "Injury, poisoning and procedural complications": 10022117,
+        "Musculoskeletal and connective tissue disorders": 10028395,
+        "Nervous system disorders": 10029205,
+    }
+    forms = {(usubjid(f["SUBJECT"]), f["AENUM"]): f for f in raw("ae.csv")}
+    ae = rows(out, "ae")
+    assert len(ae) == len(forms) == 18
+    for r in ae:
+        form = forms[(r["USUBJID"], r["AESPID"])]
+        assert r["AEBODSYS"] == r["AESOC"] == form["AESOC"]
+        assert r["AEBDSYCD"] == r["AESOCCD"] == int(form["AESOCCD"]) == meddra[r["AESOC"]]
 
 
 def test_the_sae_is_linked_to_the_infusion_it_followed(out: Path):

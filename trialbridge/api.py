@@ -16,8 +16,10 @@ from pathlib import Path
 from trialbridge import error_report, lineage_files
 from trialbridge import spec_tests as spec_tests_run
 from trialbridge.build import Built, build
+from trialbridge.conformance import baseline as compared
 from trialbridge.conformance import engine as conformance
-from trialbridge.conformance import fhir_folder, report_html, report_json, report_xlsx
+from trialbridge.conformance import fhir_folder, profiles, report_html, report_json, report_xlsx
+from trialbridge.conformance.baseline import Comparison
 from trialbridge.conformance.engine import Finding
 from trialbridge.converters import reconciliation
 from trialbridge.errors import UserError, UserErrors, collecting
@@ -244,11 +246,15 @@ def _reports(
 
 
 def _write_reports(
-    findings: list[Finding], folder: Path, title: str, datasets: list[str]
+    findings: list[Finding],
+    folder: Path,
+    title: str,
+    datasets: list[str],
+    comparison: Comparison | None = None,
 ) -> list[Finding]:
-    report_json.write(findings, folder)
-    report_html.write(findings, folder, f"trialbridge validation: {title}")
-    report_xlsx.write(findings, folder, datasets)
+    report_json.write(findings, folder, comparison)
+    report_html.write(findings, folder, f"trialbridge validation: {title}", comparison)
+    report_xlsx.write(findings, folder, datasets, comparison)
     return findings
 
 
@@ -385,25 +391,47 @@ def fhir_pull(
 REPORTS = tuple(f"validation.{kind}" for kind in ("json", "html", "xlsx"))
 
 
-def validate(path: Path, out_dir: Path, ct_file: Path | None = None) -> list[Finding]:
+@dataclass
+class Validated:
+    findings: list[Finding]
+    comparison: Comparison | None  # against the baseline, when one was given
+
+
+def validate(
+    path: Path,
+    out_dir: Path,
+    ct_file: Path | None = None,
+    baseline: Path | None = None,
+    profile: str | None = None,
+) -> Validated:
     """Conformance findings for a folder of SDTM datasets (XPT or Dataset-JSON, with its
     define.xml if there) from any source, or for a FHIR output folder, written into out_dir as
-    validation.json, validation.html and validation.xlsx (swapped in together). Every file
-    that cannot be read is named before anything is written."""
+    validation.json, validation.html and validation.xlsx (swapped in together), compared with
+    an earlier run's validation.json when `baseline` names one. `profile` (fda, pmda, core)
+    runs the rules and severities that validator gives. Every file that cannot be read is named
+    before anything is written."""
     owns = (*REPORTS, error_report.NAME)
+    earlier = compared.read(baseline) if baseline is not None else None
     with errors_listed_in(out_dir), collecting():
         terminology = load_terminology(ct_file) if ct_file else shipped_terminology()
-        if fhir_folder.is_fhir_folder(path):
-            findings, names = fhir_folder.validate(path, terminology)
+        fhir = fhir_folder.is_fhir_folder(path)
+        if fhir:
+            findings, names = fhir_folder.validate(path, terminology, profiles.rules_for(profile))
         else:
             datasets = read_folder(path)
             define_path = path / "define.xml"
             define = read_define(define_path) if define_path.is_file() else None
-    if fhir_folder.is_fhir_folder(path):
-        with staged(out_dir, owns) as stage:
-            return _write_reports(findings, stage, path.name, names)
+    if not fhir:  # the rules run once every file has been read
+        rules = profiles.rules_for(profile)
+        findings, names = conformance.run(datasets, terminology, rules, define), list(datasets)
+    comparison = (
+        compared.compare(findings, earlier, str(baseline))
+        if earlier is not None and baseline is not None
+        else None
+    )
     with staged(out_dir, owns) as stage:
-        return _reports(datasets, terminology, stage, path.name, define)
+        _write_reports(findings, stage, path.name, names, comparison)
+    return Validated(findings, comparison)
 
 
 def skipped_files(path: Path) -> list[tuple[Path, str]]:

@@ -393,17 +393,35 @@ def fhir_tables() -> None:
     help="Folder for the reports (validation.json, .html, .xlsx), written together.",
 )
 @CT_OPTION
-def validate(path: Path, out_dir: Path, ct_file: Path | None) -> None:
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    help="An earlier run's validation.json: the reports then say which findings are new, "
+    "which unchanged and which resolved.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["fda", "pmda", "core"]),
+    help="Run the checks and severities of that validator: Pinnacle 21's FDA configuration "
+    "(fda), PMDA's validation rules (pmda) or CDISC CORE (core); all rules by default.",
+)
+def validate(
+    path: Path, out_dir: Path, ct_file: Path | None, baseline: Path | None, profile: str | None
+) -> None:
     """Check the SDTM datasets in PATH (XPT or Dataset-JSON, any source, against its
     define.xml when there is one), or a FHIR output folder (FHIR R4 checks, then the SDTM it
     carries), against trialbridge's conformance rules. Exit 1 when a Reject or Error is found."""
     from trialbridge.conformance.report_json import summary
 
-    findings = api.validate(path, out_dir, ct_file)
+    validated = api.validate(path, out_dir, ct_file, baseline, profile)
+    findings = validated.findings
     for file, why in api.skipped_files(path):
         click.echo(f"not read: {file.name} ({why})")
     rows = [(r["rule"], r["severity"], r["count"], r["message"]) for r in summary(findings)]
     click.echo(_table(("rule", "severity", "count", "message"), rows) if rows else "no findings")
+    if validated.comparison is not None:
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in validated.comparison.counts().items())
+        click.echo(f"against {baseline}: {counts}")
     click.echo(f"reports: validation.json, validation.html, validation.xlsx in {out_dir}")
     if any(f.severity in ("Reject", "Error") for f in findings):
         sys.exit(EXIT_INTERNAL)

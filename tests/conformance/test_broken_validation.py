@@ -17,7 +17,7 @@ import pytest
 
 from tests.corpus.makers import datasetjson as json_damage
 from tests.corpus.makers import xpt as damage
-from tests.helpers import STUDY, run_cli
+from tests.helpers import STUDY, html_findings, run_cli
 from trialbridge import api
 
 Found = tuple[str, str, int | None, str, object]
@@ -179,7 +179,8 @@ def test_control_characters_reach_the_xlsx_escaped_with_a_note(
     assert flagged == [("AE", 1, "PLMSC-SPMS-01-001", 1, "AETERM", "Head\\x07ache", "TB0016")]
     assert rows[-1][0].startswith("Note: control characters in this sheet are shown as \\xNN")
     html = (out / "validation.html").read_text()
-    assert "Head\\x07ache" in html and "\u0007" not in html
+    assert [f[7] for f in html_findings(html) if f[0] == "TB0016"] == ["Head\\x07ache"]
+    assert "\u0007" not in html
 
 
 def test_a_value_that_looks_like_a_formula_is_text_in_the_xlsx(
@@ -199,3 +200,70 @@ def test_a_value_that_looks_like_a_formula_is_text_in_the_xlsx(
     details = openpyxl.load_workbook(out / "validation.xlsx")["Details"]
     cells = [c for row in details.iter_rows() for c in row if c.value == formula]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def _at(row: int, variable: str, value: object):  # type: ignore[no-untyped-def]
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame[variable] = frame[variable].astype(object)
+        frame.loc[row, variable] = value
+        return frame
+
+    return change
+
+
+# one defect planted in a copy of the clean PLMSC SDTM, the kinds agencies reject: the file,
+# the change (pyreadstat), and the finding it must give (rule, dataset, record, variable) with
+# the ids of the same check elsewhere that rule must cite
+PLANTED = {
+    "duplicate key": ("lb.xpt", _at(1, "LBSEQ", 1.0), ("TB0003", "LB", 2, "LBSEQ"), "SD0005"),
+    "non-ASCII text": (
+        "ae.xpt",
+        _at(0, "AETERM", "Céphalée"),
+        ("TB0016", "AE", 1, "AETERM"),
+        "SD1029",
+    ),
+    "inconsistent units": (
+        "lb.xpt",
+        _at(0, "LBSTRESU", "fraction"),
+        ("TB0021", "LB", 1, "LBSTRESU"),
+        "CORE-000699",
+    ),
+    "dates out of order": (
+        "ae.xpt",
+        _at(1, "AEENDTC", "2021-06-23"),
+        ("TB0008", "AE", 2, "AESTDTC"),
+        "CORE-000718",
+    ),
+    "orphan record": (
+        "ae.xpt",
+        _at(1, "USUBJID", "PLMSC-SPMS-09-999"),
+        ("TB0006", "AE", 2, "USUBJID"),
+        "SD0064",
+    ),
+    "missing required variable": (
+        "ae.xpt",
+        lambda f: f.drop(columns=["AETERM"]),
+        ("TB0010", "AE", None, "AETERM"),
+        "CORE-000355",
+    ),
+    "CT violation": ("ae.xpt", _at(0, "AESEV", "VERY BAD"), ("TB0017", "AE", 1, "AESEV"), "CT2001"),
+}
+
+
+@pytest.mark.parametrize("defect", PLANTED)
+def test_a_planted_defect_is_reported_by_its_rule_with_its_ids_and_exit_1(
+    converted: dict[str, Path], tmp_path: Path, defect: str
+):
+    file, change, (rule, dataset, record, variable), cited = PLANTED[defect]
+    folder = _copy(converted, "xpt", tmp_path)
+    _rewrite(folder / file, change)
+    code, found = _found(folder, tmp_path / "out")
+    assert code == 1
+    assert (rule, dataset, record, variable) in {f[:4] for f in found}
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    references = report["rules"][rule]["references"]
+    assert cited in references["p21"] + references["core"]
+    assert next(f for f in report["findings"] if f["rule"] == rule)["severity"] in (
+        "Error",
+        "Reject",
+    )

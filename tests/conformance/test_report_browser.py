@@ -1,8 +1,11 @@
 """validation.html in a real browser (Debian's chromium, headless, driven by Playwright): it
 loads with no script or console error and no network request, its filter shows the rows a
-reader would count by hand, and a screenshot of it is a real, non-blank picture."""
+reader would count by hand, and a screenshot of it is a real, non-blank picture; a page of
+100,000 findings against a baseline pages, filters and compares by the counts worked out by
+hand."""
 
 import base64
+import dataclasses
 import struct
 import zlib
 from pathlib import Path
@@ -13,6 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.helpers import run_cli
+from trialbridge.conformance import report_html
+from trialbridge.conformance.baseline import compare
+from trialbridge.conformance.engine import Finding
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -32,8 +38,9 @@ WIDTH, HEIGHT = 1280, 900
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """validation.html of a two-dataset folder with planted errors. Errors (10): AESEQ 1
     twice for S1-001 (2), S1-002 twice in DM (USUBJID 2, SUBJID 2), S1-009 not in DM (1),
-    dates 'bad' and '2024-13-01' (2), SEX 'X' (1). Reject (1): no TS. Warnings: missing
-    Expected variables, no define.xml, DM variable order, no DS records."""
+    dates 'bad' and '2024-13-01' (2), SEX 'X' (1), DM without AGE or AGETXT (1), no TA and
+    no TE (2). Reject (1): no TS. Warnings (37): missing Expected variables (27), no define.xml,
+    DM variable order, no DS records (3), AE without AESTDY, no VS, EX, DS or SE (4)."""
     folder = tmp_path_factory.mktemp("broken")
     sdtm = folder / "sdtm"
     sdtm.mkdir()
@@ -101,11 +108,11 @@ def test_the_report_opens_filters_and_screenshots_cleanly(
     page.goto(report.as_uri(), wait_until="load")
 
     assert page.title() == "trialbridge validation: sdtm"
-    assert page.locator("svg[role=img] rect").count() == 6  # 3 datasets, 2 severities each
-    # 1 Reject, 10 Error, 32 Warning (27 Expected variables, define.xml, DM order, 3 DS)
-    assert _visible(page) == 43 and _shown(page) == "43"
+    # the submission: Reject, Error, Warning; AE and DM: Error, Warning
+    assert page.locator("svg[role=img] rect").count() == 7
+    assert _visible(page) == 51 and _shown(page) == "51"  # 1 Reject, 13 Error, 37 Warning
     page.select_option("#s", "Error")
-    assert _visible(page) == 10 and _shown(page) == "10"
+    assert _visible(page) == 13 and _shown(page) == "13"
     page.select_option("#s", "Reject")
     assert _visible(page) == 1 and _shown(page) == "1"
     page.select_option("#s", "")
@@ -116,8 +123,9 @@ def test_the_report_opens_filters_and_screenshots_cleanly(
     assert _visible(page) == 6 and _shown(page) == "6"
     page.fill("#q", "")
     page.select_option("#s", "")
-    assert _visible(page) == 43
+    assert _visible(page) == 51
 
+    page.evaluate("window.scrollTo(0, 0)")  # the filter's focus scrolled down to the table
     shot = tmp_path / "validation.png"
     png = page.screenshot(path=shot)
     assert shot.read_bytes() == png
@@ -179,3 +187,52 @@ def _colours(page: Page, png: bytes) -> set[tuple[int, int, int]]:
         "data:image/png;base64," + base64.b64encode(png).decode(),
     )
     return {(c >> 16, (c >> 8) & 0xFF, c & 0xFF) for c in found}
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """validation.html of 100,000 findings against a baseline: TB0007 (Error) on LB records
+    1-90,000 of subjects S-0..S-899 (100 records each), the first 60,000 of them already in the
+    baseline; TB0036 (Warning) on VS records 1-10,000, all new; one resolved finding."""
+    folder = tmp_path_factory.mktemp("large")
+
+    def finding(rule: str, severity: str, dataset: str, record: int) -> Finding:
+        subject = f"S-{(record - 1) // 100}"
+        return Finding(rule, severity, dataset, record, subject, float(record), "X", "bad", "m")
+
+    findings = [finding("TB0007", "Error", "LB", n) for n in range(1, 90_001)]
+    findings += [finding("TB0036", "Warning", "VS", n) for n in range(1, 10_001)]
+    before = [dataclasses.asdict(f) for f in findings[:60_000]]
+    before.append(dataclasses.asdict(finding("TB0016", "Error", "AE", 1)))
+    comparison = compare(findings, before, "old/validation.json")
+    report_html.write(findings, folder, "large", comparison)
+    return folder / "validation.html"
+
+
+def test_a_hundred_thousand_findings_page_filter_and_compare(large: Path, browser: Browser):
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
+    page.goto(large.as_uri(), wait_until="load")
+
+    assert _shown(page) == "100000" and _visible(page) == 100
+    assert page.locator("#page").inner_text() == "page 1 of 1000"
+    page.click("#next")
+    assert page.locator("#page").inner_text() == "page 2 of 1000"
+    assert page.locator("#findings tbody tr").first.locator("td").nth(3).inner_text() == "101"
+    page.select_option("#s", "Warning")  # back to page 1 of the 10,000 warnings
+    assert _shown(page) == "10000" and page.locator("#page").inner_text() == "page 1 of 100"
+    page.select_option("#s", "")
+    page.select_option("#c", "new")  # 30,000 TB0007 and 10,000 TB0036 are new
+    assert _shown(page) == "40000"
+    page.select_option("#c", "")
+    page.fill("#q", "s-899")  # S-899: LB records 89,901-90,000
+    assert _shown(page) == "100" and _visible(page) == 100
+    page.fill("#q", "")
+    page.click("a[data-rule='TB0036']")  # a rule's count shows its findings
+    assert page.locator("#r").input_value() == "TB0036" and _shown(page) == "10000"
+    assert "Resolved since the baseline (1)" in page.content()
+    assert problems == []
+    page.close()

@@ -262,7 +262,7 @@ def test_the_trial_summary_as_a_research_study(converted):
         "code": "425500002",
         "system": "http://snomed.info/sct",
     }
-    assert len(study["extension"]) == 38  # every TS record
+    assert len(study["extension"]) == 46  # every TS record
 
 
 def test_disposition_as_research_subjects(converted):

@@ -722,7 +722,7 @@ def test_a_folder_of_ndjson_files_is_validated_as_fhir(fhir: Path, tmp_path: Pat
     shutil.rmtree(fhir / "ndjson")
     shutil.rmtree(fhir / "bundles")
     assert fhir_folder.is_fhir_folder(fhir)
-    findings = api.validate(fhir, tmp_path / "out")
+    findings = api.validate(fhir, tmp_path / "out").findings
     assert {f.rule for f in findings} == {"TB0018"}  # as from the ndjson/ folder: no FHIR one
 
 

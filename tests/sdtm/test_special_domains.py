@@ -21,6 +21,7 @@ sources:
     subject: Subject No.
     variables:
       ECTRT: {constant: PLACENTA-DERIVED MESENCHYMAL STEM CELLS}
+      ECPRESP: {constant: "Y"}
       ECOCCUR: {copy: Given}
       ECREASOC: {copy: Reason not given}
       ECDOSE: {copy: Dose (x10^6 cells/kg)}

@@ -1,5 +1,6 @@
 """Record conditions shared by operations: which records a rule applies to (`when`: variable
--> value or list of values; `when_present`: variables that must have a value)."""
+-> value or list of values; `when_present`: variables that must have a value; `when_empty`:
+variables that must have none)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,10 @@ def populated(values: pd.Series) -> pd.Series:
 
 
 def applies(
-    context: Context, when: dict[str, Any] | None = None, when_present: list[str] | None = None
+    context: Context,
+    when: dict[str, Any] | None = None,
+    when_present: list[str] | None = None,
+    when_empty: list[str] | None = None,
 ) -> pd.Series | None:
     """The records meeting every condition; None when a condition's variable is absent (the
     rule does not apply to the dataset)."""
@@ -71,6 +75,11 @@ def applies(
         if column is None:
             return None
         condition &= populated(column)
+    for variable in when_empty or []:
+        column = context.column(variable)
+        if column is None:
+            return None
+        condition &= ~populated(column)
     for variable, wanted in (when or {}).items():
         column = context.column(variable)
         if column is None:

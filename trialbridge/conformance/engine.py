@@ -18,7 +18,7 @@ from trialbridge.fhir.build import domain_of
 from trialbridge.sdtm.ct import Terminology
 from trialbridge.sdtm.dataset import Dataset
 from trialbridge.sdtm.define_read import Define
-from trialbridge.sdtm.metadata import DomainMeta
+from trialbridge.sdtm.metadata import DomainMeta, standard_domains
 
 SEVERITIES = ("Reject", "Error", "Warning", "Notice")
 
@@ -66,7 +66,28 @@ def _in_scope(scope: Scope, dataset: Dataset, domain: str) -> bool:
     names = {domain, dataset.name} | ({"SUPPQUAL"} if domain.startswith("SUPP") else set())
     if scope.domains and not names & set(scope.domains):
         return False
-    return not scope.classes or dataset.meta.dataset_class in scope.classes
+    return not scope.classes or bool(classes(dataset, domain) & set(scope.classes))
+
+
+# the general observation classes by their topic variable, for a domain the SDTMIG does not
+# describe (a sponsor domain, a custom dataset)
+TOPICS = {"TESTCD": "Findings", "TRT": "Interventions", "TERM": "Events"}
+
+
+def classes(dataset: Dataset, domain: str) -> set[str]:
+    """The classes a rule scoped by class sees the dataset in: its SDTMIG class (Findings
+    About is also Findings, as it is a kind of Findings; a split dataset's is its domain's),
+    or for a domain the SDTMIG does not describe, the class its topic variable (--TESTCD,
+    --TRT, --TERM) names."""
+    known = standard_domains().get(domain)
+    given = dataset.meta.dataset_class or (known.dataset_class if known is not None else "")
+    if given == "Findings About":
+        return {given, "Findings"}
+    if given:
+        return {given}
+    if len(domain) != 2:
+        return set()
+    return {kind for topic, kind in TOPICS.items() if domain + topic in dataset.frame.columns}
 
 
 def _findings(rule: Rule, context: Context, issues: list[Issue]) -> list[Finding]:

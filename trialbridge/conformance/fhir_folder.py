@@ -9,7 +9,7 @@ from pathlib import Path
 
 from trialbridge.conformance import engine
 from trialbridge.conformance.engine import Finding
-from trialbridge.conformance.rule import shipped_rules
+from trialbridge.conformance.rule import Rule, shipped_rules
 from trialbridge.fhir import bundles, checks
 from trialbridge.fhir.parse import parse
 from trialbridge.sdtm.ct import Terminology
@@ -28,14 +28,18 @@ def is_fhir_folder(path: Path) -> bool:
     return ndjson and not holds_dataset_json_ndjson(path)
 
 
-def validate(path: Path, terminology: Terminology) -> tuple[list[Finding], list[str]]:
+def validate(
+    path: Path, terminology: Terminology, rules: tuple[Rule, ...] | None = None
+) -> tuple[list[Finding], list[str]]:
     """The findings, and the names they may concern: resource types, then SDTM datasets.
     The resources are read into SDTM first: input that cannot be read (a reference to
-    nowhere, a value of the wrong type) is an error at its place, not a finding."""
+    nowhere, a value of the wrong type) is an error at its place, not a finding. `rules`:
+    the SDTM rules to run (all shipped ones by default), less those on files and define.xml."""
     resources = bundles.read(path)
     datasets = parse(resources)
     found = [_finding(f) for f in checks.validate(resources)]
-    rules = tuple(r for r in shipped_rules() if r.check.operation not in NOT_FOR_FHIR)
+    given = rules if rules is not None else shipped_rules()
+    rules = tuple(r for r in given if r.check.operation not in NOT_FOR_FHIR)
     kinds = sorted({r["resourceType"] for r in resources})
     return found + engine.run(datasets, terminology, rules), kinds + list(datasets)
 

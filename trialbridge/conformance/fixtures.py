@@ -34,14 +34,19 @@ def define(spec: dict[str, dict[str, Any]]) -> Define | None:
 def _dataset(name: str, spec: dict[str, Any]) -> Dataset:
     labels = spec.get("_labels", {})
     columns = {k: v for k, v in spec.items() if k not in PSEUDO}
-    known = name in standard_domains() or name.startswith("SUPP")
-    types = {v.name: v.type for v in domain_meta(name).variables} if known else {}
+    domain = _domain(name, columns)
+    types = {v.name: v.type for v in domain_meta(domain).variables} if domain else {}
     frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
     described = []
     for column in frame.columns:
-        numeric = types.get(column) == "Num"
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        # a Num variable whose values are not all numbers (a file's type line read as data)
+        # stays text, as a Dataset-JSON of the wrong type would hold it
+        numeric = (
+            types.get(column) == "Num" and numbers.notna().sum() == frame[column].notna().sum()
+        )
         if numeric:
-            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+            frame[column] = numbers.astype("float64")
         else:
             frame[column] = frame[column].astype("str").where(frame[column].notna())
         kind = "Num" if numeric else "Char"
@@ -50,6 +55,16 @@ def _dataset(name: str, spec: dict[str, Any]) -> Dataset:
         described.append(Column(column, label, kind, length, "double" if numeric else "string"))
     table = Table(name, spec.get("_label", ""), frame, described)
     return dataset_from_table(table, _source(name, spec.get("_file"), described))
+
+
+def _domain(name: str, columns: dict[str, Any]) -> str | None:
+    """The domain whose metadata types the columns: the name, or for a split dataset (LBCH)
+    the DOMAIN its records give; None when neither is a domain the SDTMIG describes."""
+    if name in standard_domains() or name.startswith("SUPP"):
+        return name
+    given = {v for v in columns.get("DOMAIN", []) if isinstance(v, str)}
+    domain = given.pop() if len(given) == 1 else None
+    return domain if domain in standard_domains() else None
 
 
 def _source(name: str, spec: dict[str, Any] | None, columns: list[Column]) -> SourceFile | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from trialbridge.conformance.baseline import FIELDS, Comparison
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.rule import shipped_rules
 from trialbridge.sdtm.write import atomic_file
@@ -23,16 +24,30 @@ def summary(findings: list[Finding]) -> list[dict[str, object]]:
     return sorted(rows, key=lambda r: (SEVERITIES.index(str(r["severity"])), str(r["rule"])))
 
 
-def write(findings: list[Finding], folder: Path) -> Path:
+def write(findings: list[Finding], folder: Path, comparison: Comparison | None = None) -> Path:
+    """validation.json; against a baseline, each finding also says whether it is new or
+    unchanged, and `baseline` gives the counts, per rule too, and the resolved findings."""
     rules = {r.id: r for r in shipped_rules()}
-    document = {
-        "summary": summary(findings),
-        "findings": findings,  # orjson writes dataclasses field by field
-        "rules": {
-            rule_id: rules[rule_id].model_dump(exclude={"fixtures"})
-            for rule_id in sorted({f.rule for f in findings})
-            if rule_id in rules
-        },
+    fired = {f.rule for f in findings}
+    document: dict[str, object] = {"summary": summary(findings)}
+    if comparison is None:
+        document["findings"] = findings  # orjson writes dataclasses field by field
+    else:
+        document["findings"] = [
+            {**{k: getattr(f, k) for k in FIELDS}, "change": change}
+            for f, change in zip(findings, comparison.changes, strict=True)
+        ]
+        document["baseline"] = {
+            "file": comparison.baseline,
+            "counts": comparison.counts(),
+            "by_rule": comparison.by_rule(),
+            "resolved": comparison.resolved,
+        }
+        fired |= {str(f["rule"]) for f in comparison.resolved}
+    document["rules"] = {
+        rule_id: rules[rule_id].model_dump(exclude={"fixtures"})
+        for rule_id in sorted(fired)
+        if rule_id in rules
     }
     data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
     target = folder / "validation.json"

@@ -1,6 +1,7 @@
 """The findings as an XLSX workbook laid out as Pinnacle 21 users know it: Dataset Summary,
 Issue Summary, Details (the first 1,000 findings of each rule in each dataset, as Pinnacle 21
-limits its own) and Rules sheets. Fixed document dates, so same findings, same bytes.
+limits its own) and Rules sheets; against a baseline, Comparison and Resolved sheets too.
+Fixed document dates, so same findings, same bytes.
 
 XLSX cannot hold control characters, nor more than 32,767 characters in a cell: such text is
 written with \\xNN escapes, cut where too long, and the sheet ends with a note saying so
@@ -19,12 +20,24 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from trialbridge.conformance.baseline import NEW, RESOLVED, UNCHANGED, Comparison
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.rule import shipped_rules
 from trialbridge.conformance.sample import sample
 from trialbridge.sdtm.write import write_text
 
 EPOCH = datetime(2000, 1, 1)
+DETAILS = [
+    "Dataset",
+    "Record",
+    "USUBJID",
+    "--SEQ",
+    "Variable",
+    "Value",
+    "Rule",
+    "Severity",
+    "Message",
+]
 MAX_CELL = 32_767  # characters Excel holds in a cell
 CUT = " ...(cut)"
 NOTE = (
@@ -34,7 +47,14 @@ NOTE = (
 )
 
 
-def write(findings: list[Finding], folder: Path, datasets: list[str]) -> Path:
+def write(
+    findings: list[Finding],
+    folder: Path,
+    datasets: list[str],
+    comparison: Comparison | None = None,
+) -> Path:
+    """The workbook; against a baseline, Details says whether each finding is new or
+    unchanged, and Comparison (per rule) and Resolved sheets follow."""
     book = Workbook()
     book.properties.created = book.properties.modified = EPOCH
     _sheet(book.active, "Dataset Summary", ["Dataset", *SEVERITIES], _datasets(findings, datasets))
@@ -44,34 +64,12 @@ def write(findings: list[Finding], folder: Path, datasets: list[str]) -> Path:
         ["Dataset", "Rule", "Pinnacle 21 ID", "Message", "Severity", "Found"],
         _issues(findings),
     )
+    changes = comparison.changes if comparison is not None else None
     _sheet(
         book.create_sheet(),
         "Details",
-        [
-            "Dataset",
-            "Record",
-            "USUBJID",
-            "--SEQ",
-            "Variable",
-            "Value",
-            "Rule",
-            "Severity",
-            "Message",
-        ],
-        [
-            [
-                f.dataset,
-                f.record,
-                f.usubjid,
-                f.seq,
-                f.variable,
-                _text(f.value),
-                f.rule,
-                f.severity,
-                f.message,
-            ]
-            for f in sample(findings)
-        ],
+        [*DETAILS, *(["Change"] if changes else [])],
+        _details(findings, changes),
     )
     _sheet(
         book.create_sheet(),
@@ -91,9 +89,55 @@ def write(findings: list[Finding], folder: Path, datasets: list[str]) -> Path:
             for r in shipped_rules()
         ],
     )
+    if comparison is not None:
+        _compared(book, comparison)
     buffer = io.BytesIO()
     book.save(buffer)
     return write_text(folder / "validation.xlsx", _fixed_dates(buffer.getvalue()))
+
+
+def _details(findings: list[Finding], changes: list[str] | None) -> list[list[object]]:
+    """The first PER_RULE findings of each rule in each dataset (and each one's change)."""
+    kept = {id(f) for f in sample(findings)}
+    rows = []
+    for index, f in enumerate(findings):
+        if id(f) not in kept:
+            continue
+        row = [f.dataset, f.record, f.usubjid, f.seq, f.variable, _text(f.value), f.rule]
+        rows.append([*row, f.severity, f.message, *([changes[index]] if changes else [])])
+    return rows
+
+
+def _compared(book: Workbook, comparison: Comparison) -> None:
+    counts = comparison.by_rule()
+    _sheet(
+        book.create_sheet(),
+        "Comparison",
+        ["Rule", "New", "Unchanged", "Resolved", "Baseline"],
+        [
+            [rule, tally[NEW], tally[UNCHANGED], tally[RESOLVED], comparison.baseline]
+            for rule, tally in counts.items()
+        ],
+    )
+    _sheet(
+        book.create_sheet(),
+        "Resolved",
+        DETAILS,
+        [
+            [
+                f["dataset"],
+                f["record"],
+                f["usubjid"],
+                f["seq"],
+                f["variable"],
+                _text(f["value"]),
+                f["rule"],
+                f["severity"],
+                f["message"],
+            ]
+            for f in comparison.resolved
+        ],
+    )
 
 
 def _fixed_dates(data: bytes) -> bytes:

@@ -23,6 +23,9 @@ class References(Strict):
     core: list[str] = Field(default_factory=list)
     cdisc: list[str] = Field(default_factory=list)
     fda: list[str] = Field(default_factory=list)
+    none_because: str = Field(
+        default="", description="why no other validator's or guide's id names this check"
+    )
 
 
 class Scope(Strict):
@@ -38,12 +41,32 @@ class Check(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class Expected(Strict):
+    """One finding a fixture must produce: where it points."""
+
+    dataset: str = Field(description="the dataset's name; empty for the submission")
+    record: int | None = Field(description="1-based record; null for the dataset as a whole")
+    variable: str
+
+
+class Case(Strict):
+    """A further fixture for a branch of the rule, with the findings it must produce exactly
+    (none: it must pass)."""
+
+    note: str = Field(description="which branch of the rule the case exercises")
+    data: dict[str, dict[str, Any]]
+    expect: list[Expected]
+
+
 class Fixtures(Strict):
     """Datasets as columns of values (and `_labels`: variable -> label where a rule looks at
-    labels); `positive` must pass, `negative` must be reported."""
+    labels); `positive` must pass, `negative` must be reported exactly as `expect` pins
+    (dataset, record, variable); `cases` exercise the rule's other branches."""
 
     positive: dict[str, dict[str, Any]]
     negative: dict[str, dict[str, Any]]
+    expect: list[Expected] = Field(default_factory=list)
+    cases: list[Case] = Field(default_factory=list)
 
 
 class Rule(Strict):
@@ -52,6 +75,9 @@ class Rule(Strict):
     severity: Severity
     level: Literal["dataset", "submission"] = Field(
         default="dataset", description="submission: checked once, not per dataset"
+    )
+    severity_because: str = Field(
+        default="", description="why the severity differs from the one the agencies give"
     )
     references: References = Field(default_factory=References)
     scope: Scope = Field(default_factory=Scope)

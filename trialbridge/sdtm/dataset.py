@@ -102,13 +102,15 @@ class Dataset:
 
 
 def finalize(name: str, meta: DomainMeta, frame: pd.DataFrame) -> Dataset:
-    """Keep Req and Exp variables always (empty if not collected), Perm ones when populated;
-    order by the metadata; Num as float64, Char as text with NA for missing."""
+    """Keep Req and Exp variables always (empty if not collected), Perm ones when populated,
+    and a study day beside its date even when no record has one (a subject without RFSTDTC):
+    FDA asks for --DY beside --DTC; order by the metadata; Num as float64, Char as text with
+    NA for missing."""
     kept: list[VariableMeta] = []
     columns: dict[str, pd.Series] = {}
     for var in meta.variables:
         present = var.name in frame and frame[var.name].notna().any()
-        if not present and var.core == "Perm":
+        if not present and var.core == "Perm" and not _day_of_a_date(var.name, meta, frame):
             continue
         values = frame[var.name] if var.name in frame else pd.Series(pd.NA, index=frame.index)
         columns[var.name] = _typed(values, var)
@@ -122,6 +124,16 @@ def finalize(name: str, meta: DomainMeta, frame: pd.DataFrame) -> Dataset:
     return Dataset(
         name=name, label=meta.label, meta=meta, variables=kept, frame=data, lineage=lineage
     )
+
+
+DAYS = {"DY": "DTC", "STDY": "STDTC", "ENDY": "ENDTC"}  # study day -> its date's suffix
+
+
+def _day_of_a_date(name: str, meta: DomainMeta, frame: pd.DataFrame) -> bool:
+    """`name` is the study day (--DY, --STDY, --ENDY) of a date the records give."""
+    prefix, suffix = name[: len(meta.domain)], name[len(meta.domain) :]
+    date = prefix + DAYS[suffix] if prefix == meta.domain and suffix in DAYS else None
+    return date is not None and date in frame and bool(frame[date].notna().any())
 
 
 def _typed(values: pd.Series, var: VariableMeta) -> pd.Series:

@@ -1,5 +1,7 @@
-"""Records (meeting `when`) where none of `variables` equals `equals`: a serious adverse event
-with no seriousness criterion marked Y."""
+"""Records (meeting `when` and `when_empty`) where none of `variables` equals `equals`: a
+serious adverse event with no seriousness criterion marked Y. The finding names `report`
+(AESER, the value that asks for a criterion), or the first of `variables` when no `report` is
+given."""
 
 from __future__ import annotations
 
@@ -14,9 +16,14 @@ from trialbridge.conformance.operations import operation
 
 @operation("any_flagged")
 def any_flagged(
-    context: Context, variables: list[str], equals: str, when: dict[str, Any] | None = None
+    context: Context,
+    variables: list[str],
+    equals: str,
+    when: dict[str, Any] | None = None,
+    report: str | None = None,
+    when_empty: list[str] | None = None,
 ) -> list[Issue]:
-    condition = applies(context, when)
+    condition = applies(context, when, when_empty=when_empty)
     if condition is None:
         return []
     flagged = pd.Series(False, index=context.frame.index)
@@ -24,4 +31,5 @@ def any_flagged(
         column = context.column(variable)
         if column is not None:
             flagged |= column.eq(equals)
-    return rows(condition & ~flagged, context.name(variables[0]))
+    named = context.name(report or variables[0])
+    return rows(condition & ~flagged, named, context.frame.get(named))

@@ -1,10 +1,11 @@
 """A dataset whose variables stand in another order than define.xml's OrderNumber gives;
-reported once, at the first variable out of place."""
+reported once, at the first variable that has to move (order.moved)."""
 
 from __future__ import annotations
 
 from trialbridge.conformance.context import Context, Issue
 from trialbridge.conformance.operations import operation
+from trialbridge.conformance.order import moved as out_of_order
 
 
 @operation("define_order")
@@ -16,9 +17,9 @@ def define_order(context: Context) -> list[Issue]:
         (v for v in described.variables if v.order is not None and v.name in context.frame),
         key=lambda v: v.order or 0,
     )
-    expected = [v.name for v in ordered]
-    actual = [n for n in context.frame.columns if n in expected]
-    for want, have in zip(expected, actual, strict=True):
-        if want != have:
-            return [Issue(None, have, f"expected {want} here")]
-    return []
+    position = {v.name: rank for rank, v in enumerate(ordered)}
+    actual = [n for n in context.frame.columns if n in position]
+    moved = out_of_order(actual, position)
+    if not moved:
+        return []
+    return [Issue(None, moved[0], f"out of define.xml's order: {', '.join(moved)}")]

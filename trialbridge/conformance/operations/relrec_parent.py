@@ -1,6 +1,6 @@
-"""RELREC records that point at nothing: RDOMAIN names no dataset, or no record of the subject
-has IDVAR = IDVARVAL there (for a dataset-level relationship, with no USUBJID, IDVAR must be a
-variable of RDOMAIN)."""
+"""RELREC records that point at nothing, each named by the variable at fault: RDOMAIN names no
+dataset; IDVAR is not a variable of it (a dataset-level relationship, with no USUBJID, needs
+only that); or no record of the subject has IDVAR = IDVARVAL there."""
 
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ def relrec_parent(context: Context) -> list[Issue]:
     subjects = keys["USUBJID"].to_numpy(dtype=object)
     values = keys["IDVARVAL"].astype("str").str.strip().to_numpy(dtype=object)
     subject_level = populated(keys["USUBJID"]).to_numpy(dtype=bool)
-    missing = np.zeros(len(frame), dtype=bool)
+    no_dataset, no_variable, missing = (np.zeros(len(frame), dtype=bool) for _ in range(3))
     groups = keys.groupby(["RDOMAIN", "IDVAR"], sort=False).indices
     for (domain, idvar), at in groups.items():
         parent = context.datasets.get(str(domain))
-        if parent is None or idvar not in parent.frame:
-            missing[at] = True
+        if parent is None:
+            no_dataset[at] = True
+        elif idvar not in parent.frame:
+            no_variable[at] = True
         elif "USUBJID" not in parent.frame:  # no subject's record can be found there
             missing[at] = subject_level[at]
         else:
@@ -38,4 +40,10 @@ def relrec_parent(context: Context) -> list[Issue]:
             )
             pairs = zip(subjects[at], values[at], strict=True)
             missing[at] = subject_level[at] & np.array([p not in known for p in pairs], dtype=bool)
-    return rows(pd.Series(missing, index=frame.index), "IDVARVAL", frame["IDVARVAL"])
+    index = frame.index
+    return sorted(
+        rows(pd.Series(no_dataset, index=index), "RDOMAIN", frame["RDOMAIN"])
+        + rows(pd.Series(no_variable, index=index), "IDVAR", frame["IDVAR"])
+        + rows(pd.Series(missing, index=index), "IDVARVAL", frame["IDVARVAL"]),
+        key=lambda issue: issue.row or 0,
+    )

@@ -1,5 +1,6 @@
-"""--STRESN that differs from --STRESC where --STRESC is a number (or is missing when it is):
-the numeric standard result must carry the same value as the text one."""
+"""--STRESN that differs from --STRESC where --STRESC is a number (or is missing when it is,
+the whole variable too): the numeric standard result must carry the same value as the text
+one."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from trialbridge.conformance.operations import operation
 @operation("stresn_matches")
 def stresn_matches(context: Context) -> list[Issue]:
     text, number = context.column("--STRESC"), context.column("--STRESN")
-    if text is None or number is None:
+    if text is None:
         return []
     parsed = each_value(text, _number).to_numpy(dtype="float64")
+    if number is None:
+        numeric = pd.Series(~np.isnan(parsed), index=text.index)
+        return rows(numeric, context.name("--STRESN"))
     given = pd.to_numeric(number, errors="coerce").to_numpy(dtype="float64")
     numeric = ~np.isnan(parsed)
     close = np.isclose(parsed, given, rtol=1e-12, atol=0.0)

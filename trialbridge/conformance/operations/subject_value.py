@@ -1,5 +1,6 @@
-"""Records (meeting `when`) whose subject's DM `variable` is not `equals` (a fatal adverse
-event for a subject DM does not record as dead)."""
+"""DM records whose `variable` is not `equals` although the subject has a record in `dataset`
+meeting `when` (a subject with a fatal adverse event whom DM does not record as dead). The
+finding is the DM record: the value to correct is there."""
 
 from __future__ import annotations
 
@@ -8,20 +9,23 @@ from typing import Any
 from trialbridge.conformance.conditions import applies
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
+from trialbridge.fhir.build import domain_of
 
 
 @operation("subject_value")
 def subject_value(
-    context: Context, variable: str, equals: str, when: dict[str, Any] | None = None
+    context: Context, dataset: str, variable: str, equals: str, when: dict[str, Any]
 ) -> list[Issue]:
-    dm = context.datasets.get("DM")
-    condition = applies(context, when)
-    if dm is None or "USUBJID" not in dm.frame or condition is None:
+    other = context.datasets.get(dataset)
+    if other is None or "USUBJID" not in other.frame or "USUBJID" not in context.frame:
         return []
-    if "USUBJID" not in context.frame:
+    theirs = Context(other, domain_of(other), context.datasets, context.terminology)
+    condition = applies(theirs, when)
+    if condition is None:
         return []
-    per_subject = context.by_subject(variable)
-    if per_subject is None:
-        return rows(condition, variable)
-    theirs = context.frame["USUBJID"].map(per_subject)
-    return rows(condition & theirs.ne(equals), variable, theirs)
+    subjects = other.frame["USUBJID"][condition.to_numpy(dtype=bool)].dropna().unique()
+    concerned = context.frame["USUBJID"].isin(subjects)
+    values = context.frame.get(variable)
+    if values is None:
+        return rows(concerned, variable)
+    return rows(concerned & values.ne(equals), variable, values)

@@ -1,6 +1,6 @@
 """SUPP-- records whose RDOMAIN is not the domain the dataset's name carries (SUPPAE holds
-RDOMAIN AE only, SUPPLBCH of the split dataset LBCH holds LB; the pooled SUPPQUAL may hold
-any)."""
+RDOMAIN AE only, SUPPLBCH of the split dataset LBCH holds LB, never LBCH; the pooled
+SUPPQUAL may hold any). A missing RDOMAIN is the required-variable rule's finding."""
 
 from __future__ import annotations
 
@@ -16,5 +16,6 @@ def supp_rdomain(context: Context) -> list[Issue]:
         return []
     name = context.dataset.name[4:]
     parent = context.datasets.get(name)
-    allowed = {name} | ({domain_of(parent)} if parent is not None else set())
-    return rows(~values.isin(allowed), "RDOMAIN", values)
+    # SDTMIG 4.1.7: RDOMAIN is the two-letter domain code, also for a split dataset's SUPP--
+    allowed = domain_of(parent) if parent is not None else name[:2]
+    return rows(values.ne(allowed) & values.notna(), "RDOMAIN", values)

@@ -1,10 +1,11 @@
-"""Standard variables in another order than the SDTMIG's; reported once, at the first one
-out of place (sponsor variables are ignored)."""
+"""Standard variables in another order than the SDTMIG's; reported once, at the first variable
+that has to move (order.moved); sponsor variables are ignored."""
 
 from __future__ import annotations
 
 from trialbridge.conformance.context import Context, Issue
 from trialbridge.conformance.operations import operation
+from trialbridge.conformance.order import moved as out_of_order
 
 
 @operation("variable_order")
@@ -14,8 +15,7 @@ def variable_order(context: Context) -> list[Issue]:
         return []
     position = {v.name: v.order for v in standard}
     present = [n for n in context.frame.columns if n in position]
-    expected = sorted(present, key=position.__getitem__)
-    for want, have in zip(expected, present, strict=True):
-        if want != have:
-            return [Issue(None, have, f"expected {want} here")]
-    return []
+    moved = out_of_order(present, position)
+    if not moved:
+        return []
+    return [Issue(None, moved[0], f"out of the SDTMIG order: {', '.join(moved)}")]

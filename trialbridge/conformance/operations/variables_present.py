@@ -1,4 +1,5 @@
-"""Variables the SDTMIG makes Required or Expected for the domain but the dataset lacks."""
+"""Variables the SDTMIG makes Required or Expected for the domain (SUPP-- as SUPPQUAL) but the
+dataset lacks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from trialbridge.sdtm.metadata import standard_domains
 
 @operation("variables_present")
 def variables_present(context: Context, core: str) -> list[Issue]:
-    meta = standard_domains().get(context.domain)
+    known = "SUPPQUAL" if context.domain.startswith("SUPP") else context.domain
+    meta = standard_domains().get(known)
     if meta is None:
         return []
     return [
