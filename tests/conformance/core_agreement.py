@@ -64,7 +64,7 @@ def citing() -> dict[str, list[Rule]]:
 
 def outcomes(as_published: bool = False) -> list[Outcome]:
     """Every judged case of every cited CORE id: an SDTMIG case whose expected results CORE
-    publishes (SENDIG cases are for nonclinical data, which trialbridge does not check);
+    publishes (cases of SENDIG or the Tobacco IG are for standards trialbridge does not check);
     `as_published`: against CORE's results as published, flawed or not."""
     found = []
     for core, rules in sorted(citing().items()):
@@ -79,7 +79,7 @@ def outcomes(as_published: bool = False) -> list[Outcome]:
 def _not_judged(case: dict[str, Any]) -> str | None:
     """Why a case is not judged, or None."""
     if not case["standard"].startswith("SDTMIG"):
-        return f"a {case['standard']} case (nonclinical data)"
+        return f"a {case['standard']} case (a standard other than SDTMIG)"
     if case.get("expect") is None and "sdtmig" not in case:
         return case.get("flaw", "no expected results")
     return None
