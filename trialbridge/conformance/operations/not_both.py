@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialbridge.conformance.conditions import populated
+from trialbridge.conformance.conditions import condition, populated
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
-from trialbridge.conformance.operations.populated_with import condition
 
 
 @operation("not_both")

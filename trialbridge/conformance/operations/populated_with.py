@@ -16,55 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from trialbridge.conformance.conditions import applies, populated
+from trialbridge.conformance.conditions import condition, holds, populated
 from trialbridge.conformance.context import Context, Issue, rows
 from trialbridge.conformance.operations import operation
-
-
-def condition(
-    context: Context,
-    when: dict[str, Any] | None = None,
-    when_present: list[str] | None = None,
-    when_empty: list[str] | None = None,
-    when_empty_or_absent: list[str] | None = None,
-    when_any: list[str | dict[str, Any]] | None = None,
-    unless: dict[str, Any] | None = None,
-) -> pd.Series | None:
-    """The records meeting the condition the module docstring describes; None when it
-    cannot apply to the dataset. Shared by populated_with, not_both and value_not."""
-    met = applies(context, when, when_present, when_empty)
-    if met is None:
-        return None
-    for variable in when_empty_or_absent or []:
-        column = context.column(variable)
-        if column is not None:
-            met &= ~populated(column)
-    if when_any:
-        anyone, seen = pd.Series(False, index=context.frame.index), False
-        for item in when_any:
-            for variable, wanted in item.items() if isinstance(item, dict) else [(item, None)]:
-                column = context.column(variable)
-                if column is None:
-                    continue
-                seen = True
-                anyone |= populated(column) if wanted is None else holds(column, wanted)
-        if not seen:
-            return None
-        met &= anyone
-    for variable, wanted in (unless or {}).items():
-        column = context.column(variable)
-        if column is not None:
-            met &= ~holds(column, wanted)
-    return met
-
-
-def holds(column: pd.Series, wanted: Any) -> pd.Series:
-    """`column` holds `wanted` (a value or a list): numbers compared as numbers (a rule's
-    params arrive as text), text as it is."""
-    listed = wanted if isinstance(wanted, list) else [wanted]
-    if column.dtype.kind in "biuf":
-        listed = pd.to_numeric(pd.Series(listed, dtype=object), errors="coerce").dropna()
-    return column.isin(list(listed)).fillna(False)
 
 
 @operation("populated_with")
