@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyreadstat
 from click.testing import CliRunner, Result
 
 from trialbridge.cli import main
@@ -84,9 +87,21 @@ def assert_golden(text: str, path: Path, update: bool) -> None:
 def html_findings(html: str) -> list[list[object]]:
     """The findings validation.html carries (its JSON data block), one list per finding:
     rule, severity, dataset, record, USUBJID, --SEQ, variable, value, change."""
-    import json
-    import re
-
     block = re.search(r"<script type='application/json' id='data'>(.*?)</script>", html, re.S)
     assert block is not None, "validation.html has no findings data block"
     return json.loads(block.group(1))["findings"]
+
+
+def rewrite_xpt(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """The XPT file read by pyreadstat, changed, written back by pyreadstat (independent of
+    trialbridge's codec)."""
+    frame, meta = pyreadstat.read_xport(str(path))
+    frame = change(frame)
+    pyreadstat.write_xport(
+        frame,
+        str(path),
+        table_name=meta.table_name,
+        file_label=meta.file_label,
+        column_labels=[meta.column_names_to_labels[c] for c in frame.columns],
+        file_format_version=5,
+    )

@@ -424,11 +424,7 @@ def validate(
     if not fhir:  # the rules run once every file has been read
         rules = profiles.rules_for(profile)
         findings, names = conformance.run(datasets, terminology, rules, define), list(datasets)
-    comparison = (
-        compared.compare(findings, earlier, str(baseline))
-        if earlier is not None and baseline is not None
-        else None
-    )
+    comparison = None if earlier is None else compared.compare(findings, earlier, str(baseline))
     with staged(out_dir, owns) as stage:
         _write_reports(findings, stage, path.name, names, comparison)
     return Validated(findings, comparison)

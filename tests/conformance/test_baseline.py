@@ -12,8 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tests.conformance.test_broken_validation import _rewrite
-from tests.helpers import STUDY, html_findings, run_cli
+from tests.helpers import STUDY, html_findings, rewrite_xpt, run_cli
 from trialbridge import api
 from trialbridge.conformance.baseline import compare
 from trialbridge.conformance.engine import Finding
@@ -70,7 +69,7 @@ def _broken(sdtm: Path, folder: Path, sex: dict[int, str]) -> Path:
             frame.loc[row, "SEX"] = value
         return frame
 
-    _rewrite(folder / "dm.xpt", change)
+    rewrite_xpt(folder / "dm.xpt", change)
     return folder
 
 

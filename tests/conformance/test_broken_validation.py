@@ -17,7 +17,7 @@ import pytest
 
 from tests.corpus.makers import datasetjson as json_damage
 from tests.corpus.makers import xpt as damage
-from tests.helpers import STUDY, html_findings, run_cli
+from tests.helpers import STUDY, html_findings, rewrite_xpt, run_cli
 from trialbridge import api
 
 Found = tuple[str, str, int | None, str, object]
@@ -54,26 +54,11 @@ def _found(folder: Path, out: Path) -> tuple[int, set[Found]]:
     return result.exit_code, found
 
 
-def _rewrite(path: Path, change) -> None:  # type: ignore[no-untyped-def]
-    """The XPT file read by pyreadstat, changed, written back by pyreadstat (independent of
-    trialbridge's codec)."""
-    frame, meta = pyreadstat.read_xport(str(path))
-    frame = change(frame)
-    pyreadstat.write_xport(
-        frame,
-        str(path),
-        table_name=meta.table_name,
-        file_label=meta.file_label,
-        column_labels=[meta.column_names_to_labels[c] for c in frame.columns],
-        file_format_version=5,
-    )
-
-
 def test_a_repeated_usubjid_in_dm_is_a_finding_not_an_internal_error(
     converted: dict[str, Path], clean: set[Found], tmp_path: Path
 ):
     folder = _copy(converted, "xpt", tmp_path)
-    _rewrite(folder / "dm.xpt", lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
+    rewrite_xpt(folder / "dm.xpt", lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
     code, found = _found(folder, tmp_path / "out")
     assert code == 1
     usubjid = "PLMSC-SPMS-01-001"
@@ -124,7 +109,7 @@ def test_numbers_stored_as_text_and_text_as_numbers_are_type_findings(
         frame["SUBJID"] = pd.to_numeric(frame["SUBJID"])  # '001' -> 1.0
         return frame
 
-    _rewrite(folder / "dm.xpt", swap)
+    rewrite_xpt(folder / "dm.xpt", swap)
     code, found = _found(folder, tmp_path / "out")
     assert code == 1
     # the type findings alone: AGE as text is still compared by the numbers it holds
@@ -138,7 +123,7 @@ def test_numbers_stored_as_text_and_text_as_numbers_are_type_findings(
 
 def test_an_empty_dataset_an_unknown_domain_and_no_dm(converted: dict[str, Path], tmp_path: Path):
     folder = _copy(converted, "xpt", tmp_path)
-    _rewrite(folder / "ae.xpt", lambda f: f.iloc[0:0])
+    rewrite_xpt(folder / "ae.xpt", lambda f: f.iloc[0:0])
     zz = pd.DataFrame({"STUDYID": ["PLMSC-SPMS"], "DOMAIN": ["ZZ"], "ZZVAL": ["x"]})
     pyreadstat.write_xport(zz, str(folder / "zz.xpt"), table_name="ZZ", file_format_version=5)
     (folder / "dm.xpt").unlink()
@@ -256,7 +241,7 @@ def test_a_planted_defect_is_reported_by_its_rule_with_its_ids_and_exit_1(
 ):
     file, change, (rule, dataset, record, variable), cited = PLANTED[defect]
     folder = _copy(converted, "xpt", tmp_path)
-    _rewrite(folder / file, change)
+    rewrite_xpt(folder / file, change)
     code, found = _found(folder, tmp_path / "out")
     assert code == 1
     assert (rule, dataset, record, variable) in {f[:4] for f in found}

@@ -18,6 +18,9 @@ from trialbridge.errors import UserError
 
 NEW, UNCHANGED, RESOLVED = "new", "unchanged", "resolved"
 FIELDS = ("rule", "severity", "dataset", "record", "usubjid", "seq", "variable", "value", "message")
+# the fields that make two runs' findings the same finding: severity and message may change
+# with trialbridge's version, and the finding is still the same
+SAME = ("rule", "dataset", "record", "usubjid", "seq", "variable", "value")
 LARGEST = 4 << 30  # bytes of a validation.json read as a baseline
 FIX = "give the validation.json an earlier `trialbridge validate` wrote"
 
@@ -82,18 +85,18 @@ def _plain(finding: dict[str, object]) -> dict[str, object]:
 
 
 def compare(findings: list[Finding], baseline: list[dict[str, object]], name: str) -> Comparison:
-    earlier = Counter(_key(*(f[k] for k in FIELDS)) for f in baseline)
+    before = [_key(*(f[k] for k in SAME)) for f in baseline]
+    earlier = Counter(before)
     changes = []
     for finding in findings:
-        key = _key(*(getattr(finding, k) for k in FIELDS))
+        key = _key(*(getattr(finding, k) for k in SAME))
         if earlier[key] > 0:
             earlier[key] -= 1
             changes.append(UNCHANGED)
         else:
             changes.append(NEW)
     resolved = []
-    for f in baseline:  # what is left over, in the baseline's order
-        key = _key(*(f[k] for k in FIELDS))
+    for f, key in zip(baseline, before, strict=True):  # what is left, in the baseline's order
         if earlier[key] > 0:
             earlier[key] -= 1
             resolved.append(f)
@@ -102,17 +105,15 @@ def compare(findings: list[Finding], baseline: list[dict[str, object]], name: st
 
 def _key(
     rule: object,
-    severity: object,
     dataset: object,
     record: object,
     usubjid: object,
     seq: object,
     variable: object,
     value: object,
-    message: object,
 ) -> Key:
-    """What makes two runs' findings the same finding (severity and message may change with
-    trialbridge's version; the finding is still the same)."""
+    """What makes two runs' findings the same finding (the record only where there is
+    neither subject nor --SEQ to tell it by)."""
     number = _number(seq)
     placed = record if usubjid is None and number is None and isinstance(record, int) else None
     return (str(rule), str(dataset), str(variable), _text(usubjid), number, _text(value), placed)

@@ -18,7 +18,7 @@ from trialbridge.conformance.baseline import NEW, RESOLVED, UNCHANGED, Compariso
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.report_json import summary
 from trialbridge.conformance.rule import Rule, shipped_rules
-from trialbridge.conformance.sample import PER_RULE, left_out, sample
+from trialbridge.conformance.sample import PER_RULE, left_out, positions
 from trialbridge.sdtm.write import write_text
 
 ALL_UP_TO = 200_000  # findings the page holds whole; beyond, PER_RULE of each rule and dataset
@@ -171,7 +171,7 @@ def _findings(findings: list[Finding], comparison: Comparison | None) -> str:
     whole = len(findings) <= ALL_UP_TO
     changes = comparison.changes if comparison is not None else [""] * len(findings)
     paired = list(zip(findings, changes, strict=True))
-    kept = paired if whole else _sampled(paired)
+    kept = paired if whole else [paired[at] for at in positions(findings)]
     hidden = 0 if whole else left_out(findings)
     kept.sort(key=lambda pair: SEVERITIES.index(pair[0].severity))  # worst first, stable
     data = {
@@ -209,11 +209,6 @@ def _findings(findings: list[Finding], comparison: Comparison | None) -> str:
     )
     data_block = f"<script type='application/json' id='data'>{payload}</script>"
     return f"{controls}{table}</table>{data_block}"
-
-
-def _sampled(paired: list[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
-    kept = {id(f) for f in sample([f for f, _ in paired])}
-    return [pair for pair in paired if id(pair[0]) in kept]
 
 
 def _row(f: Finding, change: str) -> list[object]:

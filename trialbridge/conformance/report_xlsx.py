@@ -23,7 +23,7 @@ from openpyxl.styles import Font
 from trialbridge.conformance.baseline import NEW, RESOLVED, UNCHANGED, Comparison
 from trialbridge.conformance.engine import SEVERITIES, Finding
 from trialbridge.conformance.rule import shipped_rules
-from trialbridge.conformance.sample import sample
+from trialbridge.conformance.sample import positions
 from trialbridge.sdtm.write import write_text
 
 EPOCH = datetime(2000, 1, 1)
@@ -98,13 +98,11 @@ def write(
 
 def _details(findings: list[Finding], changes: list[str] | None) -> list[list[object]]:
     """The first PER_RULE findings of each rule in each dataset (and each one's change)."""
-    kept = {id(f) for f in sample(findings)}
     rows = []
-    for index, f in enumerate(findings):
-        if id(f) not in kept:
-            continue
+    for at in positions(findings):
+        f = findings[at]
         row = [f.dataset, f.record, f.usubjid, f.seq, f.variable, _text(f.value), f.rule]
-        rows.append([*row, f.severity, f.message, *([changes[index]] if changes else [])])
+        rows.append([*row, f.severity, f.message, *([changes[at]] if changes else [])])
     return rows
 
 

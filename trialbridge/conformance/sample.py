@@ -10,14 +10,16 @@ from trialbridge.conformance.engine import Finding
 PER_RULE = 1000
 
 
-def sample(findings: list[Finding], per_rule: int = PER_RULE) -> list[Finding]:
+def positions(findings: list[Finding], per_rule: int = PER_RULE) -> list[int]:
+    """Where the kept findings stand in `findings`, in order (so a caller can keep what it
+    holds beside each finding, such as its change against a baseline)."""
     seen: Counter[tuple[str, str]] = Counter()
     kept = []
-    for finding in findings:
+    for at, finding in enumerate(findings):
         key = (finding.rule, finding.dataset)
         seen[key] += 1
         if seen[key] <= per_rule:
-            kept.append(finding)
+            kept.append(at)
     return kept
 
 

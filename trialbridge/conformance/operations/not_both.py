@@ -1,4 +1,4 @@
-"""Records (meeting a condition, as populated_with reads `when`, `when_present`, ...) where
+"""Records (meeting conditions.condition: `when`, `when_present`, `unless`, ...) where
 `a` and `b` both have a value though at most one may: --DOSE and --DOSTXT, AGE and AGETXT,
 CODTC on a comment tied to a parent record (IDVAR). The finding names `b`, the value to
 remove or move."""

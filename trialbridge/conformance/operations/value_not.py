@@ -1,7 +1,7 @@
-"""Records (meeting a condition, as populated_with reads `when`, `when_present`, `unless`,
-...) where `variable` holds a value it must not: one of `values` (--TESTCD OTHER), the value
-of the variable `other` (--SCAT repeating --CAT), or, with neither given, any value at all
-(ELEMENT for an unplanned element, --OCCUR for an event that was not pre-specified)."""
+"""Records (meeting conditions.condition: `when`, `when_present`, `unless`, ...) where
+`variable` holds a value it must not: one of `values` (--TESTCD OTHER), the value of the
+variable `other` (--SCAT repeating --CAT), or, with neither given, any value at all (ELEMENT
+for an unplanned element, --OCCUR for an event that was not pre-specified)."""
 
 from __future__ import annotations
 
